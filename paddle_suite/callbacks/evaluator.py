@@ -1,0 +1,67 @@
+"""Evaluation on a cadence: every N epochs (always after the last) and/or every N steps."""
+from __future__ import annotations
+
+import copy
+import time
+
+from paddle.callbacks import Callback
+
+from .hapi_fixes import preserved_logs
+
+
+class Evaluator(Callback):
+    """Run `model.evaluate` on `loader` and hand the logs to `listeners`' `on_eval_end`.
+
+    Use it instead of `fit(eval_data=...)` (pass `eval_data=None`) and put it FIRST in the
+    callback list: it evaluates in `on_epoch_end`, so the listeners see the eval results
+    before their own `on_epoch_end` of the same epoch. hapi evaluates after epochs 1, N+1,
+    2N+1... (`epoch % eval_freq == 0`); this evaluates after epochs N, 2N... and the last.
+
+    Mid-epoch evaluations (every_steps) save the train metrics' running state, reset the
+    metrics, evaluate, and restore the state: `Model.evaluate` shares the metric objects
+    with training and resets them only at the end of its pass.
+    Eval logs carry `epoch` (1-based), `step` (global train step) and `eval_seconds`.
+    """
+
+    def __init__(self, loader, listeners, every_epochs: int = 1, every_steps: int = 0,
+                 metrics=()):
+        super().__init__()
+        self.loader, self.listeners = loader, list(listeners)
+        self.every_epochs, self.every_steps = every_epochs, every_steps
+        self.metrics = list(metrics)
+        self.global_step, self.epoch = 0, 0
+
+    def on_train_begin(self, logs=None):
+        self.global_step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, step, logs=None):
+        self.global_step += 1
+        if self.every_steps and self.global_step % self.every_steps == 0:
+            saved = [copy.deepcopy(m.__dict__) for m in self.metrics]
+            with preserved_logs(logs):
+                self.run(self.epoch + 1)
+            for metric, state in zip(self.metrics, saved):
+                metric.__dict__.update(state)
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = epoch + 1 == self.params.get("epochs")
+        if self.every_epochs and ((epoch + 1) % self.every_epochs == 0 or last):
+            with preserved_logs(logs):
+                self.run(epoch + 1)
+
+    def run(self, epoch: int) -> dict:
+        """Evaluate now and notify the listeners; returns the eval logs."""
+        for cb in self.listeners:
+            cb.on_eval_begin({"steps": len(self.loader)})
+        for metric in self.metrics:  # hapi resets metrics after a pass, not before it
+            metric.reset()
+        start = time.perf_counter()
+        logs = dict(self.model.evaluate(self.loader, verbose=0))
+        logs.update(epoch=epoch, step=self.global_step,
+                    eval_seconds=time.perf_counter() - start)
+        for cb in self.listeners:
+            cb.on_eval_end(dict(logs))
+        return logs

@@ -1,0 +1,34 @@
+"""Workarounds for paddle.Model (hapi) behaviours, each guarded by a regression test.
+
+- `Model.stop_training` is set to False only in `Model.__init__`: after one early-stopped
+  `fit`, every later `fit` on the same model stops after its first epoch. `ResetStopTraining`
+  clears it when training begins.
+- `Model._run_one_epoch(..., logs={})` has a mutable default: train and eval passes write
+  into ONE shared dict. Evaluating inside `on_epoch_end` (or mid-epoch) therefore replaces
+  the train logs that later callbacks receive with eval values. `preserved_logs` restores
+  them after an evaluation.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from paddle.callbacks import Callback
+
+
+@contextlib.contextmanager
+def preserved_logs(logs: dict | None):
+    """Restore the contents of hapi's shared `logs` dict after the block (see module doc)."""
+    saved = dict(logs) if logs is not None else None
+    try:
+        yield
+    finally:
+        if logs is not None:
+            logs.clear()
+            logs.update(saved)
+
+
+class ResetStopTraining(Callback):
+    """Clear `model.stop_training` at the start of every `fit` (hapi never resets it)."""
+
+    def on_train_begin(self, logs=None):
+        self.model.stop_training = False

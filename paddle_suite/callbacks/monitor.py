@@ -1,0 +1,65 @@
+"""Shared logic for callbacks that watch a metric: reading it, its direction, improvement."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..errors import ConfigError
+
+MAXIMIZED = ("acc", "acc_top", "precision", "recall", "f1", "auc")
+MINIMIZED = ("loss", "error", "err")
+
+
+def infer_mode(name: str) -> str:
+    """'max' for accuracy-like names, 'min' for loss/error-like names, else a ConfigError."""
+    base = name.split("/")[-1].lower()
+    if base.startswith(MAXIMIZED):
+        return "max"
+    if base.startswith(MINIMIZED) or base.endswith("loss"):
+        return "min"
+    raise ConfigError(f"Cannot tell whether {name!r} should go up or down; set mode: max or "
+                      "mode: min.")
+
+
+def scalar(value) -> float:
+    """Unwrap hapi's log values (lists like [1.36], numpy scalars) into a float."""
+    while isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
+
+
+@dataclass
+class Monitor:
+    """A metric to watch: name, direction, and the smallest change that counts."""
+
+    name: str = "acc"
+    mode: Literal["auto", "min", "max"] = "auto"
+    min_delta: float = 0.0
+
+    def __post_init__(self):
+        if self.mode == "auto":
+            self.mode = infer_mode(self.name)
+        if self.min_delta < 0:
+            raise ConfigError("min_delta: must be >= 0.")
+
+    def read(self, logs: dict) -> float | None:
+        """The monitored value from `logs`, or None when it is absent."""
+        if not logs or self.name not in logs:
+            return None
+        return scalar(logs[self.name])
+
+    def improved(self, current: float, best: float | None) -> bool:
+        """True when `current` beats `best` by more than min_delta (NaN never improves)."""
+        if current is None or math.isnan(current):
+            return False
+        if best is None:
+            return True
+        if self.mode == "max":
+            return current > best + self.min_delta
+        return current < best - self.min_delta
+
+    def worst(self) -> float:
+        return -math.inf if self.mode == "max" else math.inf

@@ -1,0 +1,82 @@
+"""Machine-readable run records: metrics.jsonl (one object per epoch) and the best metric."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from paddle.callbacks import Callback
+
+from .monitor import Monitor, scalar
+
+
+def _clean(logs: dict, prefix: str) -> dict:
+    out = {}
+    for key, value in (logs or {}).items():
+        if key in ("step", "batch_size", "epoch", "eval_seconds"):
+            continue
+        try:
+            out[f"{prefix}_{key}"] = scalar(value)
+        except (TypeError, ValueError, IndexError):
+            continue
+    return out
+
+
+class RunRecorder(Callback):
+    """Append one JSON line per epoch to `path` and track the best eval value of `monitor`.
+
+    Each line: epoch, lr (the LR of the epoch's last update), train_* (epoch means of the
+    training metrics), eval_* (the epoch's evaluation, when one ran), seconds (train time
+    of the epoch, evaluation excluded), samples_per_second. Put it after the Evaluator.
+    """
+
+    def __init__(self, path: str | Path, monitor: Monitor, lr_getter=None):
+        super().__init__()
+        self.path, self.monitor, self.lr_getter = Path(path), monitor, lr_getter
+        self.reset()
+
+    def reset(self):
+        self.best_value, self.best_epoch = None, None
+        self.last_eval, self.history = {}, []
+        self.train_seconds, self.train_samples = 0.0, 0
+
+    def on_train_begin(self, logs=None):
+        self.reset()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = self.batch_end = time.perf_counter()
+        self.epoch_samples, self.lr = 0, None
+
+    def on_train_batch_begin(self, step, logs=None):
+        if self.lr_getter is not None:
+            self.lr = self.lr_getter()
+
+    def on_train_batch_end(self, step, logs=None):
+        self.batch_end = time.perf_counter()
+        self.epoch_samples += int((logs or {}).get("batch_size", 0))
+
+    def on_eval_end(self, logs=None):
+        self.last_eval = dict(logs or {})
+        value = self.monitor.read(self.last_eval)
+        if self.monitor.improved(value, self.best_value):
+            self.best_value, self.best_epoch = value, self.last_eval.get("epoch")
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = self.batch_end - self.epoch_start
+        row = {"epoch": epoch + 1,
+               "lr": self.lr,
+               **_clean(logs, "train")}
+        if self.last_eval.get("epoch") == epoch + 1:
+            row.update(_clean(self.last_eval, "eval"))
+        row.update(seconds=round(seconds, 4),
+                   samples_per_second=round(self.epoch_samples / max(seconds, 1e-9), 1))
+        self.train_seconds += seconds
+        self.train_samples += self.epoch_samples
+        self.history.append(row)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, allow_nan=True) + "\n")
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.train_samples / self.train_seconds if self.train_seconds else math.nan

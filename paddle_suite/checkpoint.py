@@ -1,0 +1,136 @@
+"""Atomic checkpoint files and a weights loader that never runs code from a file.
+
+`paddle.save` writes a pickle. We write it to a temporary file in the same directory, flush
+and fsync it, then `os.replace` it over the final name, so a crash leaves either the old file
+or the new one, never half of one. `load_weights` reads `.pdparams` pickles through a
+restricted unpickler that admits only numpy arrays and plain containers, and reads
+`.safetensors` files directly.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+from .errors import UserError
+
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("collections", "OrderedDict"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+}
+
+
+_PADDLE_NAME_TABLE = "StructuredToParameterName@@"  # bookkeeping key paddle.save adds
+
+
+class UnsafeFileError(UserError):
+    """A weights file asked to run code (a pickle global outside the allow-list)."""
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old content or the new, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """`paddle.save(obj)` to `path` atomically (temp file + fsync + rename)."""
+    buffer = io.BytesIO()
+    paddle.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file, origin):
+        super().__init__(file)
+        self.origin = origin
+
+    def find_class(self, module, name):
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise UnsafeFileError(
+            f"{self.origin}: refused to load: the file asks to run '{module}.{name}', which a "
+            "weights file never needs. It may be malicious or not a weights file; convert "
+            "trusted weights to .safetensors or re-save them with paddle.save(state_dict).")
+
+
+def load_weights(path: str | Path) -> dict:
+    """Read a state dict of numpy arrays from `.pdparams` (restricted) or `.safetensors`."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"Weights file not found: {path}.")
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import load_file
+        return dict(load_file(str(path)))
+    try:
+        with open(path, "rb") as f:
+            state = _RestrictedUnpickler(f, path).load()
+    except UnsafeFileError:
+        raise
+    except Exception as exc:  # truncated or not a pickle at all
+        raise UserError(f"{path}: not a readable weights file ({type(exc).__name__}: {exc}).") \
+            from None
+    if not isinstance(state, dict):
+        raise UserError(f"{path}: expected a dict of tensors, found {type(state).__name__}.")
+    state.pop(_PADDLE_NAME_TABLE, None)
+    return state
+
+
+def weights_path(pointer: str | Path) -> Path:
+    """Accept a weights file, a run directory (its best, else last, checkpoint) or a stem."""
+    p = Path(pointer)
+    if p.is_dir():
+        for name in ("best.pdparams", "last.pdparams"):
+            if (p / "checkpoints" / name).is_file():
+                return p / "checkpoints" / name
+        raise UserError(f"{p}: no checkpoints/best.pdparams or checkpoints/last.pdparams here.")
+    if not p.exists() and p.with_suffix(".pdparams").is_file():
+        return p.with_suffix(".pdparams")
+    return p
+
+
+def load_into(net: paddle.nn.Layer, pointer: str | Path) -> Path:
+    """Load weights into `net`; every tensor must be present with the right shape."""
+    path = weights_path(pointer)
+    state = load_weights(path)
+    own = net.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [f"{k} {list(np.shape(state[k]))} vs {list(own[k].shape)}"
+             for k in own if k in state and list(np.shape(state[k])) != list(own[k].shape)]
+    if missing or unexpected or wrong:
+        parts = [f"missing {missing[:5]}" if missing else "",
+                 f"unexpected {unexpected[:5]}" if unexpected else "",
+                 f"shape mismatch {wrong[:5]}" if wrong else ""]
+        raise UserError(f"{path} does not fit the configured model (Arch): "
+                        + "; ".join(p for p in parts if p) + ".")
+    net.set_state_dict({k: np.asarray(v) for k, v in state.items()})
+    return path

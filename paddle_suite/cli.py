@@ -1,0 +1,58 @@
+"""Shared command-line plumbing: `-c config -o Section.key=value`, `--debug`, exit status 2."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+
+from .errors import UserError
+
+
+def base_parser(description: str, config_required: bool = True) -> argparse.ArgumentParser:
+    """An argparse parser with the PaddleClas-style -c/-o options and --debug."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("-c", "--config", required=config_required, help="YAML config file")
+    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. -o Global.epochs=5 (repeatable)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return parser
+
+
+def setup_logging() -> None:
+    """Plain `paddle_suite` log lines on stderr; silence library warnings noise."""
+    logger = logging.getLogger("paddle_suite")
+    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+               for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def run(main, argv=None) -> int:
+    """Call `main(args)`; print UserErrors as one paragraph and exit 2 (traceback with --debug)."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    setup_logging()
+    try:
+        main(argv)
+        return 0
+    except UserError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def quiet_paddle() -> None:
+    """Import paddle without its import-time warnings (ccache) and C++ INFO logs."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import paddle  # noqa: F401
+    warnings.filterwarnings("ignore", message="To copy construct from a tensor")

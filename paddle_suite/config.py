@@ -1,0 +1,171 @@
+"""Load a YAML config, apply `-o Section.key=value` overrides, validate it, dump it.
+
+The file is read with `yaml.safe_load`; override values are parsed the same way (as YAML
+literals, so `5` is an int, `1e-3` a number, `[1, 2]` a list, `null` None), never evaluated.
+Validation fills every default in, so the resolved config written to a run directory shows
+every value the run used.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from .errors import ConfigError
+from .schema import suggest
+
+_TOKEN = re.compile(r"^([A-Za-z_][\w-]*)((?:\[\d+\])*)$")
+_PATH_PREFIX = re.compile(r"^([\w.\[\]-]+):")
+
+
+class Config(dict):
+    """A validated, fully resolved config: a plain nested dict plus where it came from."""
+
+    def __init__(self, data: dict, source: str | None = None, overrides: Iterable[str] = ()):
+        super().__init__(data)
+        self.source = source
+        self.overrides = list(overrides)
+
+    def to_yaml(self) -> str:
+        """The resolved config as YAML text (what the run directory's config.yaml holds)."""
+        return yaml.safe_dump(_plain(dict(self)), sort_keys=False, default_flow_style=None)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def read_yaml(path: str | Path) -> tuple[dict, dict]:
+    """Read a YAML mapping safely; return (data, {dotted key path: line number})."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file not found: {path}. Pass an existing YAML file with -c.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_map(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}.") from None
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty; expected sections such as Global, Arch, "
+                          "Optimizer, DataLoader.")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level, "
+                          f"got a {type(data).__name__}.")
+    return data, lines
+
+
+def _line_map(node, prefix: str = "") -> dict:
+    lines = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_line_map(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            path = f"{prefix}[{i}]"
+            lines[path] = item.start_mark.line + 1
+            lines.update(_line_map(item, path))
+    return lines
+
+
+def parse_override(text: str) -> tuple[list, Any]:
+    """Split 'Section.key[0].sub=value' into ([Section, key, 0, sub], parsed value)."""
+    if "=" not in text:
+        raise ConfigError(f"Override {text!r}: expected Section.key=value.")
+    dotted, raw = text.split("=", 1)
+    keys: list = []
+    for token in dotted.strip().split("."):
+        match = _TOKEN.match(token)
+        if not match:
+            raise ConfigError(f"Override {text!r}: {token!r} is not a valid key "
+                              "(use Section.key or Section.list[0].key).")
+        keys.append(match.group(1))
+        keys.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return keys, value
+
+
+def apply_override(data: dict, text: str) -> None:
+    """Set one override in place. Missing intermediate mappings are created."""
+    keys, value = parse_override(text)
+    node = data
+    for depth, key in enumerate(keys[:-1]):
+        nxt = keys[depth + 1]
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                raise ConfigError(f"Override {text!r}: index [{key}] is out of range.")
+        elif not isinstance(node, dict):
+            raise ConfigError(f"Override {text!r}: {key!r} is not inside a mapping.")
+        elif node.get(key) is None:
+            node[key] = [] if isinstance(nxt, int) else {}
+        node = node[key]
+    last = keys[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise ConfigError(f"Override {text!r}: index [{last}] is out of range.")
+    elif not isinstance(node, dict):
+        raise ConfigError(f"Override {text!r}: cannot set a key inside a non-mapping value.")
+    node[last] = value
+
+
+def load_config(path: str | Path | None, overrides: Iterable[str] = (),
+                data: dict | None = None) -> Config:
+    """Read `path` (or use `data`), apply overrides, validate; return the resolved Config.
+
+    Errors name the key path, the file line where the YAML has one, or the override that set it.
+    """
+    from .validate import validate  # the schema pulls in paddle; keep `config` light
+
+    overrides = list(overrides)
+    lines: dict = {}
+    if data is None:
+        data, lines = read_yaml(path)
+    data = copy.deepcopy(data)
+    for text in overrides:
+        apply_override(data, text)
+    try:
+        resolved = validate(data, default_experiment=Path(path).stem if path else "default")
+    except ConfigError as exc:
+        raise ConfigError(_locate(str(exc), path, lines, overrides)) from None
+    return Config(resolved, source=str(path) if path else None, overrides=overrides)
+
+
+def _locate(message: str, path, lines: dict, overrides: list) -> str:
+    match = _PATH_PREFIX.match(message)
+    if not match:
+        return f"{path}: {message}" if path else message
+    key = match.group(1)
+    for text in overrides:
+        dotted = text.split("=", 1)[0].strip()
+        if key == dotted or key.startswith(dotted + ".") or dotted.startswith(key + "."):
+            return f"{message} (set by the override -o {text})"
+    probe = key
+    while probe:
+        if probe in lines:
+            return f"{message} ({path}, line {lines[probe]})"
+        probe = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", probe) if re.search(r"[.\[]", probe) else ""
+    return f"{message} ({path})" if path else message
+
+
+def check_sections(data: dict, allowed: Iterable[str]) -> None:
+    """Reject unknown top-level sections with a suggestion."""
+    allowed = list(allowed)
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{key}: unknown section{suggest(key, allowed)}. "
+                              f"Allowed sections: {', '.join(allowed)}.")

@@ -1,0 +1,173 @@
+"""Build the train/eval data of a config: data sets, class subsets, held-out splits, loaders."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import paddle
+
+from ..errors import ConfigError, DataError
+from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k
+from .files import file_list, image_folder, paddlex
+from .mixing import MixCollate, mix_options
+from .transforms import build_transforms, check_transforms
+
+DATASETS = {
+    "MNIST10k": mnist10k, "MNIST": mnist, "FashionMNIST": fashion_mnist, "Cifar10": cifar10,
+    "Cifar100": cifar100, "ImageFolder": image_folder, "FileList": file_list, "PaddleX": paddlex,
+}
+
+
+def holdout(fraction: float = 0.1):
+    """Eval data taken from the training set: a stratified `fraction` held out (seeded)."""
+
+
+EVAL_DATASETS = {**DATASETS, "HoldOut": holdout}
+DATASET_SKIP = ("channels",)
+
+
+def train_loader(dataset: dict, transforms: list | None = None, batch_size: int = 64,
+                 shuffle: bool = True, drop_last: bool = False, num_workers: int = 0,
+                 mix: dict | None = None):
+    """Keys of `DataLoader.Train`."""
+
+
+def eval_loader(dataset: dict, transforms: list | None = None, batch_size: int = 256,
+                num_workers: int = 0):
+    """Keys of `DataLoader.Eval`."""
+
+
+def loader_section(classes: list[int] | None = None, Train: dict | None = None,
+                   Eval: dict | None = None):
+    """Keys of `DataLoader`: `classes` keeps only those labels (renumbered 0..k-1) in both sets."""
+
+
+class View(paddle.io.Dataset):
+    """A transformed, possibly sub-selected and relabelled view of a base data set."""
+
+    def __init__(self, base, indices, transform, relabel: dict | None = None):
+        super().__init__()
+        self.base, self.indices, self.transform = base, np.asarray(indices, dtype=np.int64), transform
+        labels = base.labels[self.indices]
+        self.labels = np.array([relabel[l] for l in labels], np.int64) if relabel else labels
+
+    def source(self, i: int) -> str:
+        return self.base.source(int(self.indices[i]))
+
+    def __getitem__(self, i):
+        img, _ = self.base[int(self.indices[i])]
+        return self.transform(img), self.labels[i]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+@dataclass
+class Data:
+    """The data of one run: loaders, views, class count and names."""
+
+    train: View | None
+    eval: View | None
+    train_loader: paddle.io.DataLoader | None
+    eval_loader: paddle.io.DataLoader | None
+    class_names: list[str]
+
+
+def _base(section: dict, channels: int, registry=DATASETS):
+    options = {k: v for k, v in section.items() if k != "name"}
+    factory = registry[section["name"]]
+    if "channels" in factory.__code__.co_varnames[:factory.__code__.co_argcount]:
+        options["channels"] = channels
+    return factory(**options)
+
+
+def _select(base, classes, path: str) -> tuple[np.ndarray, dict | None]:
+    """Indices of the samples to keep and the old->new label map for a class subset."""
+    if not classes:
+        return np.arange(len(base.labels)), None
+    present = set(np.unique(base.labels).tolist())
+    missing = [c for c in classes if c not in present]
+    if missing:
+        raise DataError(f"DataLoader.classes: {missing} do not occur in {path} "
+                        f"(labels present: {sorted(present)}).")
+    keep = np.flatnonzero(np.isin(base.labels, classes))
+    return keep, {c: i for i, c in enumerate(classes)}
+
+
+def _stratified_split(labels: np.ndarray, fraction: float, seed) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    held = []
+    for label in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == label))
+        held.extend(idx[: int(round(fraction * len(idx)))])
+    held = np.sort(np.asarray(held, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(labels)), held), held
+
+
+def check_labels(view: View, class_num: int, path: str, known: int | None) -> None:
+    """Reject empty sets, labels outside [0, class_num) and a class count the data contradicts."""
+    if len(view) == 0:
+        raise DataError(f"{path}: the data set is empty.")
+    if known is not None and known != class_num:
+        raise DataError(f"Arch.class_num is {class_num} but {path} has {known} classes; "
+                        f"set Arch.class_num: {known}.")
+    bad = np.flatnonzero((view.labels < 0) | (view.labels >= class_num))
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(f"{view.source(i)}: label {view.labels[i]} is outside [0, {class_num}) "
+                        f"(Arch.class_num = {class_num}); {len(bad)} sample(s) affected.")
+
+
+def _loader(view, section: dict, train: bool, class_num: int):
+    mix = section.get("mix") if train else None
+    return paddle.io.DataLoader(
+        view, batch_size=section["batch_size"], shuffle=train and section["shuffle"],
+        drop_last=train and section["drop_last"], num_workers=section["num_workers"],
+        collate_fn=MixCollate(class_num, mix["name"], mix["alpha"], mix["prob"]) if mix else None,
+        return_list=True)
+
+
+def build_data(cfg: dict, train: bool = True, evaluate: bool = True) -> Data:
+    """Build the data sets and loaders of a validated config, checking labels on the way."""
+    loaders, arch = cfg["DataLoader"], cfg["Arch"]
+    class_num, channels, classes = arch["class_num"], arch.get("in_channels", 1), loaders["classes"]
+    tsec, esec = loaders.get("Train"), loaders.get("Eval")
+    seed = cfg["Global"]["seed"]
+    views = {}
+    train_base = _base(tsec["dataset"], channels) if tsec and (train or _is_holdout(esec)) else None
+    if train_base is not None:
+        keep, relabel = _select(train_base, classes, "DataLoader.Train.dataset")
+        if _is_holdout(esec):
+            local_train, local_held = _stratified_split(train_base.labels[keep],
+                                                        esec["dataset"]["fraction"], seed)
+            views["Eval"] = View(train_base, keep[local_held], build_transforms(esec["transforms"]),
+                                 relabel)
+            keep = keep[local_train]
+        views["Train"] = View(train_base, keep, build_transforms(tsec["transforms"]), relabel)
+    if esec and evaluate and not _is_holdout(esec):
+        eval_base = _base(esec["dataset"], channels)
+        keep, relabel = _select(eval_base, classes, "DataLoader.Eval.dataset")
+        views["Eval"] = View(eval_base, keep, build_transforms(esec["transforms"]), relabel)
+    for name, view in views.items():
+        known = len(classes) if classes else view.base.num_classes
+        check_labels(view, class_num, f"DataLoader.{name}.dataset", known)
+    tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
+    names = _class_names(tv or ev, class_num, classes)
+    return Data(tv, ev, _loader(tv, tsec, True, class_num) if tv is not None else None,
+                _loader(ev, esec, False, class_num) if ev is not None else None, names)
+
+
+def _is_holdout(section) -> bool:
+    return bool(section) and section["dataset"]["name"] == "HoldOut"
+
+
+def _class_names(view, class_num, classes) -> list[str]:
+    base_names = getattr(view.base, "class_names", None) if view is not None else None
+    if classes:
+        return [base_names[c] if base_names else str(c) for c in classes]
+    return list(base_names) if base_names else [str(i) for i in range(class_num)]
+
+
+__all__ = ["DATASETS", "EVAL_DATASETS", "Data", "View", "build_data", "check_transforms",
+           "mix_options", "train_loader", "eval_loader", "loader_section", "holdout"]

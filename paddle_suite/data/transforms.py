@@ -1,0 +1,165 @@
+"""Transforms and augmentation from config, built on `paddle.vision.transforms`.
+
+Images travel as HWC uint8 numpy arrays through the geometric/colour ops, then `ToCHW` turns
+them into CHW float32 in [0, 1]; `Normalize`, `GaussianNoise` and `RandomErasing` work on that.
+A pipeline without `ToCHW` gets one appended. Config form (PaddleClas style):
+
+    transforms:
+      - RandomRotation: {degrees: 10}
+      - ToCHW: {}
+      - Normalize: {mean: [0.5], std: [0.5]}
+"""
+from __future__ import annotations
+
+import numpy as np
+import paddle.vision.transforms as T
+
+from ..errors import ConfigError
+from ..schema import check_kwargs, choose
+
+
+class _KeepHWC:
+    """Run a paddle.vision transform on an HWC array and restore a dropped channel axis."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __call__(self, img):
+        out = np.asarray(self.transform(img))
+        return out[:, :, None] if out.ndim == 2 else out
+
+    def __repr__(self):
+        return repr(self.transform)
+
+
+class ToCHW:
+    """HWC uint8 -> CHW float32 scaled to [0, 1]."""
+
+    def __call__(self, img):
+        return np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32) / 255.0
+
+
+class GaussianNoise:
+    """Add N(0, std) noise (on the [0, 1] scale) with probability `prob`."""
+
+    def __init__(self, std: float, prob: float):
+        self.std, self.prob = std, prob
+
+    def __call__(self, img):
+        if np.random.random() >= self.prob:
+            return img
+        return (img + np.random.normal(0.0, self.std, img.shape)).astype(np.float32)
+
+
+def resize(size: int | list[int]):
+    """Resize to `size` (an int resizes the shorter side; [h, w] is exact)."""
+    return _KeepHWC(T.Resize(size))
+
+
+def random_crop(size: int | list[int], padding: int = 0):
+    """Random crop of `size` after zero-padding each side by `padding`."""
+    return _KeepHWC(T.RandomCrop(size, padding=padding or None))
+
+
+def center_crop(size: int | list[int]):
+    """Centre crop of `size`."""
+    return _KeepHWC(T.CenterCrop(size))
+
+
+def pad(padding: int | list[int], fill: int = 0):
+    """Pad every side by `padding` pixels of value `fill`."""
+    return _KeepHWC(T.Pad(padding, fill=fill))
+
+
+def horizontal_flip(prob: float = 0.5):
+    """Mirror left-right with probability `prob` (wrong for digits; right for most photos)."""
+    return _KeepHWC(T.RandomHorizontalFlip(prob))
+
+
+def vertical_flip(prob: float = 0.5):
+    """Mirror top-bottom with probability `prob`."""
+    return _KeepHWC(T.RandomVerticalFlip(prob))
+
+
+def rotation(degrees: float = 10.0):
+    """Rotate by a random angle in [-degrees, degrees]."""
+    return _KeepHWC(T.RandomRotation(degrees))
+
+
+def affine(degrees: float = 0.0, translate: list[float] | None = None,
+           scale: list[float] | None = None, shear: float | None = None):
+    """Random affine: rotation, translation (fractions of size), scale range, shear."""
+    return _KeepHWC(T.RandomAffine(degrees, translate=translate, scale=scale, shear=shear))
+
+
+def color_jitter(brightness: float = 0.0, contrast: float = 0.0, saturation: float = 0.0,
+                 hue: float = 0.0):
+    """Random brightness/contrast (any image) and saturation/hue (3-channel images only)."""
+    return _KeepHWC(T.ColorJitter(brightness, contrast, saturation, hue))
+
+
+def to_chw():
+    """Convert to CHW float32 in [0, 1] (required before Normalize / GaussianNoise / RandomErasing)."""
+    return ToCHW()
+
+
+def normalize(mean: list[float] = (0.5,), std: list[float] = (0.5,)):
+    """(x - mean) / std per channel, on the [0, 1] scale."""
+    return T.Normalize(mean=list(mean), std=list(std), data_format="CHW")
+
+
+def gaussian_noise(std: float = 0.05, prob: float = 1.0):
+    """Additive Gaussian noise on the [0, 1] scale."""
+    return GaussianNoise(std, prob)
+
+
+def random_erasing(prob: float = 0.5, scale: list[float] = (0.02, 0.33)):
+    """Erase a random rectangle (cutout) with probability `prob`."""
+    return T.RandomErasing(prob=prob, scale=list(scale))
+
+
+UINT8_OPS = {
+    "Resize": resize, "RandomCrop": random_crop, "CenterCrop": center_crop, "Pad": pad,
+    "RandomHorizontalFlip": horizontal_flip, "RandomVerticalFlip": vertical_flip,
+    "RandomRotation": rotation, "RandomAffine": affine, "ColorJitter": color_jitter,
+}
+FLOAT_OPS = {"Normalize": normalize, "GaussianNoise": gaussian_noise,
+             "RandomErasing": random_erasing}
+TRANSFORMS = {**UINT8_OPS, "ToCHW": to_chw, **FLOAT_OPS}
+
+
+def _split_item(item, path):
+    if not isinstance(item, dict) or len(item) != 1:
+        raise ConfigError(f"{path}: expected one '- Name: {{options}}' entry, got {item!r}.")
+    name, options = next(iter(item.items()))
+    return name, {} if options is None else options
+
+
+def check_transforms(items, path: str) -> list:
+    """Validate a transform list; return it with every option filled in."""
+    if items is None:
+        return [{"ToCHW": {}}]
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: expected a list of '- Name: {{options}}' entries.")
+    resolved, seen_chw = [], False
+    for i, item in enumerate(items):
+        name, options = _split_item(item, f"{path}[{i}]")
+        factory = choose(TRANSFORMS, name, f"{path}[{i}]", "transform")
+        if name in UINT8_OPS and seen_chw:
+            raise ConfigError(f"{path}[{i}]: {name} works on HWC uint8 images and must come "
+                              "before ToCHW.")
+        if name in FLOAT_OPS and not seen_chw:
+            raise ConfigError(f"{path}[{i}]: {name} works on CHW float images; put "
+                              "'- ToCHW: {}' before it.")
+        seen_chw = seen_chw or name == "ToCHW"
+        resolved.append({name: check_kwargs(factory, options, f"{path}[{i}].{name}")})
+    return resolved if seen_chw else resolved + [{"ToCHW": {}}]
+
+
+def build_transforms(items: list) -> T.Compose:
+    """Build a Compose from a validated transform list."""
+    ops = []
+    for item in items:
+        name, options = next(iter(item.items()))
+        ops.append(TRANSFORMS[name](**options))
+    return T.Compose(ops)

@@ -1,0 +1,197 @@
+"""`train(cfg)` and `evaluate(cfg)`: build everything from a validated config and run it on
+`paddle.Model` with the suite's callbacks. The CLI tools, the tests and the search all call
+these same functions."""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import paddle
+from paddle.static import InputSpec
+
+from .callbacks import (CheckpointSaver, Evaluator, Monitor, ProgressLogger, ResetStopTraining,
+                        RunRecorder)
+from .checkpoint import load_into
+from .config import Config
+from .data import Data, build_data
+from .errors import ConfigError
+from .losses import build_loss
+from .metrics import build_metrics
+from .models import build_model
+from .optim import build_optimizer, build_schedule, current_lr
+from .rundir import attach_log_file, create_run_dir, write_json
+
+log = logging.getLogger("paddle_suite")
+
+
+def seed_everything(seed: int | None) -> None:
+    """Seed Python, numpy and paddle so CPU runs repeat exactly."""
+    if seed is None:
+        return
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+
+
+def select_device(name: str) -> str:
+    """Set paddle's device from `Global.device` (auto | cpu | gpu); return what was chosen."""
+    has_gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if name == "gpu" and not has_gpu:
+        raise ConfigError("Global.device: gpu was asked for, but this paddle build sees no GPU "
+                          "(CPU wheel or no CUDA device). Use device: cpu or auto, or install "
+                          "paddlepaddle-gpu (see README).")
+    device = "gpu" if name == "gpu" or (name == "auto" and has_gpu) else "cpu"
+    paddle.set_device(device)
+    return device
+
+
+@dataclass
+class Built:
+    """Everything `train`/`evaluate` build from a config, before anything runs."""
+
+    data: Data
+    net: paddle.nn.Layer
+    model: paddle.Model
+    loss: paddle.nn.Layer
+    metrics: list
+    optimizer: object = None
+    schedule: object = None
+    clock: object = None
+
+
+def build(cfg: Config, train: bool = True) -> Built:
+    """Build data, network, loss, metrics and (when training) schedule and optimizer."""
+    glob = cfg["Global"]
+    seed_everything(glob["seed"])
+    select_device(glob["device"])
+    data = build_data(cfg, train=train, evaluate=True)
+    net = build_model(cfg["Arch"], seed=glob["seed"])
+    if glob["pretrained_model"]:
+        path = load_into(net, glob["pretrained_model"])
+        log.info("loaded weights from %s", path)
+    loss = build_loss(cfg["Loss"])
+    metrics = build_metrics(cfg["Metric"], loss, cfg["Arch"]["class_num"])
+    sample = (data.train or data.eval)[0][0]
+    model = paddle.Model(net, inputs=[InputSpec([None, *sample.shape], "float32", "image")])
+    built = Built(data, net, model, loss, metrics)
+    if train:
+        section = cfg["Optimizer"]
+        built.schedule, built.clock = build_schedule(section["lr"], glob["epochs"],
+                                                     len(data.train_loader))
+        built.optimizer = build_optimizer(section, net.parameters(), built.schedule)
+    model.prepare(built.optimizer, loss, metrics)
+    return built
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns: where the run lives, its summary and per-epoch history."""
+
+    run_dir: Path
+    summary: dict
+    history: list = field(default_factory=list)
+    model: paddle.Model | None = None
+
+
+def _callbacks(cfg, built: Built, run_dir: Path, monitor: Monitor):
+    glob, lr_step = cfg["Global"], built.clock.step_on == "step"
+    lr_getter = built.optimizer.get_lr
+    recorder = RunRecorder(run_dir / "metrics.jsonl", monitor, lr_getter)
+    saver = CheckpointSaver(run_dir / "checkpoints", monitor, built.optimizer)
+    progress = ProgressLogger(glob["log_interval"], lr_getter=lr_getter)
+    listeners = [progress, recorder, saver]
+    cbs = [ResetStopTraining()]
+    if built.data.eval_loader is not None:
+        cbs.append(Evaluator(built.data.eval_loader, listeners, glob["eval_interval"],
+                             glob["eval_steps"], built.metrics))
+    scheduler = paddle.callbacks.LRScheduler(by_step=lr_step, by_epoch=not lr_step)
+    return cbs + listeners + [scheduler], recorder
+
+
+def train(cfg: Config) -> TrainResult:
+    """Train the model a config describes; everything about the run goes to its run directory.
+
+    Order: build (validates data, so a bad input leaves no run directory behind), create the
+    run directory, write config.yaml, train, write summary.json.
+    """
+    built = build(cfg, train=True)
+    glob = cfg["Global"]
+    run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
+    (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+    handler = attach_log_file(run_dir / "train.log")
+    monitor = Monitor("acc", "max")
+    callbacks, recorder = _callbacks(cfg, built, run_dir, monitor)
+    log.info("run directory: %s", run_dir)
+    log.info("train samples %d, eval samples %d, steps/epoch %d, LR steps per %s",
+             len(built.data.train), len(built.data.eval) if built.data.eval else 0,
+             len(built.data.train_loader), built.clock.step_on)
+    start, status = time.perf_counter(), "failed"
+    try:
+        built.model.fit(built.data.train_loader, None, epochs=glob["epochs"], verbose=0,
+                        callbacks=callbacks)
+        status = "completed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        summary = _summary(recorder, monitor, status, time.perf_counter() - start, glob["epochs"])
+        write_json(run_dir / "summary.json", summary)
+        log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
+                                                          "best_epoch", "stop_reason")})
+        logging.getLogger("paddle_suite").removeHandler(handler)
+        handler.close()
+    return TrainResult(run_dir, summary, recorder.history, built.model)
+
+
+def _summary(recorder: RunRecorder, monitor: Monitor, status: str, wall: float,
+             epochs: int) -> dict:
+    history = recorder.history
+    ran = len(history)
+    final_eval = {k: v for k, v in recorder.last_eval.items()
+                  if k not in ("step", "epoch", "eval_seconds")}
+    reason = {"completed": f"completed {ran} of {epochs} epochs",
+              "interrupted": f"interrupted by the user after {ran} epochs",
+              "failed": f"failed after {ran} epochs"}[status]
+    return {
+        "status": status,
+        "best_metric": monitor.name, "best_value": recorder.best_value,
+        "best_epoch": recorder.best_epoch,
+        "final_eval_epoch": recorder.last_eval.get("epoch"),
+        "final_eval": {k: float(np.asarray(v).reshape(-1)[0]) for k, v in final_eval.items()},
+        "epochs_run": ran, "epochs_planned": epochs, "stop_reason": reason,
+        "wall_seconds": round(wall, 3),
+        "train_samples_per_second": round(recorder.samples_per_second, 1)
+        if recorder.train_seconds else None,
+        "final_lr": history[-1]["lr"] if history else None,
+    }
+
+
+def evaluate(cfg: Config, weights: str | None = None) -> dict:
+    """Evaluate weights (`weights` or Global.pretrained_model) on the eval data.
+
+    Returns top-k accuracy, the mean loss, per-class accuracy and sample counts.
+    """
+    if weights:
+        cfg = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": weights}},
+                     cfg.source, cfg.overrides)
+    if not cfg["Global"]["pretrained_model"]:
+        raise ConfigError("Global.pretrained_model: set it to a checkpoint or run directory "
+                          "to evaluate (e.g. -o Global.pretrained_model=logs/exp/run).")
+    if cfg["DataLoader"]["Eval"] is None:
+        raise ConfigError("DataLoader.Eval: evaluation needs an Eval data set.")
+    built = build(cfg, train=False)
+    results = {k: float(np.asarray(v).reshape(-1)[0])
+               for k, v in built.model.evaluate(built.data.eval_loader, verbose=0).items()}
+    logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
+    labels, pred = built.data.eval.labels, logits.argmax(axis=1)
+    per_class = {}
+    for index, name in enumerate(built.data.class_names):
+        mask = labels == index
+        per_class[name] = {"accuracy": float((pred[mask] == index).mean()) if mask.any() else None,
+                           "samples": int(mask.sum())}
+    return {"weights": str(cfg["Global"]["pretrained_model"]), "samples": int(len(labels)),
+            **results, "per_class": per_class}

@@ -1,0 +1,15 @@
+"""Errors a user can fix. The CLI prints them as one paragraph and exits with status 2."""
+
+
+class UserError(Exception):
+    """A problem in the user's input (config, data, paths), not a bug in the suite."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """The configuration is malformed, inconsistent or names something unknown."""
+
+
+class DataError(UserError):
+    """A data set, file list or image cannot be used as given."""

@@ -1,0 +1,51 @@
+"""Metrics for `paddle.Model.prepare`: top-k accuracy and the true mean loss.
+
+hapi reports the *last batch's* loss under `loss` in eval logs. `MeanLoss` is also named
+`loss`; hapi writes metric values after the batch loss, so with it the `loss` that callbacks
+and `Model.evaluate` see is the sample-weighted mean over the whole pass (a regression test
+in tests/unit/test_hapi_behaviour.py guards this).
+"""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+
+
+class Accuracy(paddle.metric.Accuracy):
+    """Top-k accuracy named `acc` (top-1) and `acc_top{k}` for the other k."""
+
+    def name(self):
+        return ["acc" if k == 1 else f"acc_top{k}" for k in self.topk]
+
+
+class MeanLoss(paddle.metric.Metric):
+    """Mean of `loss_fn` over every sample seen since the last reset (named `loss`)."""
+
+    def __init__(self, loss_fn):
+        super().__init__()
+        self.loss_fn = loss_fn
+        self.reset()
+
+    def compute(self, pred, label):
+        with paddle.no_grad():
+            return self.loss_fn(pred, label) * pred.shape[0], paddle.to_tensor(pred.shape[0])
+
+    def update(self, total, count):
+        self.total += float(np.asarray(total).sum())
+        self.count += int(np.asarray(count).sum())
+        return self.accumulate()
+
+    def reset(self):
+        self.total, self.count = 0.0, 0
+
+    def accumulate(self):
+        return self.total / self.count if self.count else float("nan")
+
+    def name(self):
+        return "loss"
+
+
+def build_metrics(section: dict, loss_fn, class_num: int) -> list:
+    """Top-k accuracy (k clipped to the number of classes) and the true mean loss."""
+    topk = sorted({k for k in section["topk"] if k <= class_num}) or [1]
+    return [Accuracy(topk=tuple(topk)), MeanLoss(loss_fn)]

@@ -1,0 +1,230 @@
+"""Optimizers, learning-rate schedules (with linear warm-up), regularizers and gradient clipping.
+
+Every schedule states its clock: `step_on: epoch` steps once per epoch, `step_on: step` once
+per optimizer update. Durations (`step_size`, `milestones`, `T_0`, `warmup_epoch`, cycle
+lengths) are always given in epochs; with `step_on: step` they are converted to updates, so
+switching the clock changes the granularity of a schedule, not its shape.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import paddle
+from paddle.optimizer import lr as L
+
+from .errors import ConfigError
+
+
+@dataclass
+class Clock:
+    """How many schedule ticks make an epoch, and how long training lasts."""
+
+    epochs: int
+    steps_per_epoch: int
+    step_on: str = "epoch"
+
+    @property
+    def per_epoch(self) -> int:
+        return self.steps_per_epoch if self.step_on == "step" else 1
+
+    def ticks(self, epochs: float, what: str) -> int:
+        """Convert a duration in epochs to whole ticks of this clock."""
+        ticks = epochs * self.per_epoch
+        if abs(ticks - round(ticks)) > 1e-9:
+            raise ConfigError(f"Optimizer.lr.{what}: {epochs} epochs is not a whole number of "
+                              f"{self.step_on}s; use step_on: step for fractional epochs.")
+        return int(round(ticks))
+
+
+# --- schedules: (lr, clock, epochs_left, **options) -> float | LRScheduler -------------------
+
+def constant(lr, clock, epochs):
+    """The same LR throughout."""
+    return lr
+
+
+def step(lr, clock, epochs, step_size: float = 10, gamma: float = 0.1):
+    """Multiply the LR by `gamma` every `step_size` epochs."""
+    return L.StepDecay(lr, step_size=clock.ticks(step_size, "step_size"), gamma=gamma)
+
+
+def multistep(lr, clock, epochs, milestones: list[float] = (30, 60, 90), gamma: float = 0.1):
+    """Caffe `multistep`: multiply by `gamma` at each milestone epoch."""
+    return L.MultiStepDecay(lr, [clock.ticks(m, "milestones") for m in milestones], gamma=gamma)
+
+
+def exponential(lr, clock, epochs, gamma: float = 0.9):
+    """Multiply the LR by `gamma` every epoch (smoothly per update with step_on: step)."""
+    return L.ExponentialDecay(lr, gamma=gamma ** (1.0 / clock.per_epoch))
+
+
+def polynomial(lr, clock, epochs, power: float = 1.0, end_lr: float = 0.0):
+    """Decay from lr to `end_lr` over training as (1 - t/T)^power."""
+    return L.PolynomialDecay(lr, decay_steps=clock.ticks(epochs, "epochs"), end_lr=end_lr,
+                             power=power)
+
+
+def linear(lr, clock, epochs, start_factor: float = 1.0, end_factor: float = 0.0):
+    """Linear ramp of the LR from lr*start_factor to lr*end_factor over training."""
+    return L.LinearLR(lr, total_steps=clock.ticks(epochs, "epochs"), start_factor=start_factor,
+                      end_factor=end_factor)
+
+
+def cosine(lr, clock, epochs, eta_min: float = 0.0):
+    """Half-cosine from lr down to `eta_min` over training."""
+    return L.CosineAnnealingDecay(lr, T_max=clock.ticks(epochs, "epochs"), eta_min=eta_min)
+
+
+def cosine_restarts(lr, clock, epochs, T_0: float = 10, T_mult: int = 1, eta_min: float = 0.0):
+    """SGDR: cosine cycles of `T_0` epochs, each `T_mult` times longer than the last."""
+    return L.CosineAnnealingWarmRestarts(lr, T_0=clock.ticks(T_0, "T_0"), T_mult=T_mult,
+                                         eta_min=eta_min)
+
+
+def cyclic(lr, clock, epochs, max_learning_rate: float = 0.01, step_size_up: float = 2,
+           step_size_down: float | None = None,
+           mode: Literal["triangular", "triangular2", "exp_range"] = "triangular",
+           exp_gamma: float = 1.0):
+    """Smith's cyclical LR between lr and `max_learning_rate`; half-cycles in epochs."""
+    down = None if step_size_down is None else clock.ticks(step_size_down, "step_size_down")
+    return L.CyclicLR(lr, max_learning_rate, step_size_up=clock.ticks(step_size_up, "step_size_up"),
+                      step_size_down=down, mode=mode, exp_gamma=exp_gamma)
+
+
+def one_cycle(lr, clock, epochs, divide_factor: float = 25.0, end_learning_rate: float = 1e-4,
+              phase_pct: float = 0.3, anneal_strategy: Literal["cos", "linear"] = "cos"):
+    """One-cycle policy peaking at lr: up from lr/divide_factor, then down to end_learning_rate."""
+    return L.OneCycleLR(lr, total_steps=clock.ticks(epochs, "epochs"), divide_factor=divide_factor,
+                        end_learning_rate=end_learning_rate, phase_pct=phase_pct,
+                        anneal_strategy=anneal_strategy)
+
+
+SCHEDULES = {
+    "Constant": constant, "Step": step, "MultiStep": multistep, "Exponential": exponential,
+    "Polynomial": polynomial, "Linear": linear, "Cosine": cosine,
+    "CosineWarmRestarts": cosine_restarts, "Cyclic": cyclic, "OneCycle": one_cycle,
+}
+SCHEDULE_SKIP = ("lr", "clock", "epochs")
+
+
+def lr_common(learning_rate: float = 0.001, warmup_epoch: float = 0, warmup_start_lr: float = 0.0,
+              step_on: Literal["epoch", "step"] = "epoch"):
+    """Keys every `Optimizer.lr` section accepts besides `name` and the schedule's own."""
+
+
+def build_schedule(section: dict, epochs: int, steps_per_epoch: int):
+    """Return (LR float or LRScheduler, Clock) for a validated `Optimizer.lr` section."""
+    clock = Clock(epochs, steps_per_epoch, section["step_on"])
+    common = ("name", "learning_rate", "warmup_epoch", "warmup_start_lr", "step_on")
+    options = {k: v for k, v in section.items() if k not in common}
+    lr0, warm = section["learning_rate"], section["warmup_epoch"]
+    inner = SCHEDULES[section["name"]](lr0, clock, epochs - warm, **options)
+    if warm > 0:
+        inner = L.LinearWarmup(inner, warmup_steps=clock.ticks(warm, "warmup_epoch"),
+                               start_lr=section["warmup_start_lr"], end_lr=lr0)
+    return inner, clock
+
+
+# --- optimizers: (common kwargs, **options) -> paddle.optimizer.Optimizer ---------------------
+
+def sgd(common):
+    """Plain stochastic gradient descent."""
+    return paddle.optimizer.SGD(**common)
+
+
+def momentum(common, momentum: float = 0.9, nesterov: bool = False):
+    """SGD with (optionally Nesterov) momentum."""
+    return paddle.optimizer.Momentum(momentum=momentum, use_nesterov=nesterov, **common)
+
+
+def adagrad(common, epsilon: float = 1e-6, initial_accumulator_value: float = 0.0):
+    """Adagrad: per-parameter LR scaled by the root of the summed squared gradients."""
+    return paddle.optimizer.Adagrad(epsilon=epsilon,
+                                    initial_accumulator_value=initial_accumulator_value, **common)
+
+
+def rmsprop(common, rho: float = 0.95, epsilon: float = 1e-6, momentum: float = 0.0,
+            centered: bool = False):
+    """RMSProp: LR scaled by a moving average of squared gradients."""
+    return paddle.optimizer.RMSProp(rho=rho, epsilon=epsilon, momentum=momentum,
+                                    centered=centered, **common)
+
+
+def adadelta(common, rho: float = 0.95, epsilon: float = 1e-6):
+    """Adadelta (use learning_rate 1.0 for the original, LR-free formulation)."""
+    return paddle.optimizer.Adadelta(rho=rho, epsilon=epsilon, **common)
+
+
+def adam(common, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8):
+    """Adam."""
+    return paddle.optimizer.Adam(beta1=beta1, beta2=beta2, epsilon=epsilon, **common)
+
+
+def adamw(common, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+          weight_decay: float = 0.01):
+    """AdamW: Adam with decoupled weight decay (set here, not through `regularizer`)."""
+    common = {**common, "weight_decay": weight_decay}
+    return paddle.optimizer.AdamW(beta1=beta1, beta2=beta2, epsilon=epsilon, **common)
+
+
+OPTIMIZERS = {"SGD": sgd, "Momentum": momentum, "Adagrad": adagrad, "RMSProp": rmsprop,
+              "Adadelta": adadelta, "Adam": adam, "AdamW": adamw}
+
+
+def l1(coeff: float = 1e-4):
+    """L1 penalty coeff * sum|w| added to the gradient (drives weights to exactly zero)."""
+    return paddle.regularizer.L1Decay(coeff)
+
+
+def l2(coeff: float = 1e-4):
+    """L2 penalty (weight decay) coeff * sum w^2 / 2 added to the gradient."""
+    return paddle.regularizer.L2Decay(coeff)
+
+
+REGULARIZERS = {"L1": l1, "L2": l2}
+
+
+def global_norm(value: float = 1.0):
+    """Rescale all gradients together so their global L2 norm is at most `value`."""
+    return paddle.nn.ClipGradByGlobalNorm(value)
+
+
+def norm(value: float = 1.0):
+    """Rescale each parameter's gradient so its L2 norm is at most `value`."""
+    return paddle.nn.ClipGradByNorm(value)
+
+
+def by_value(value: float = 1.0):
+    """Clip every gradient element to [-value, value]."""
+    return paddle.nn.ClipGradByValue(max=value, min=-value)
+
+
+CLIPS = {"global_norm": global_norm, "norm": norm, "value": by_value}
+
+
+def build_optimizer(section: dict, parameters, learning_rate):
+    """Build the optimizer of a validated `Optimizer` section around `learning_rate`."""
+    reg = section.get("regularizer")
+    clip = section.get("grad_clip")
+    common = {
+        "learning_rate": learning_rate,
+        "parameters": parameters,
+        "grad_clip": CLIPS[clip["name"]](clip["value"]) if clip else None,
+    }
+    if section["name"] != "AdamW":
+        common["weight_decay"] = REGULARIZERS[reg["name"]](reg["coeff"]) if reg else None
+    skip = ("name", "lr", "regularizer", "grad_clip")
+    options = {k: v for k, v in section.items() if k not in skip}
+    return OPTIMIZERS[section["name"]](common, **options)
+
+
+def current_lr(learning_rate) -> float:
+    """The LR a float-or-scheduler gives right now (what the next update uses)."""
+    return float(learning_rate() if callable(learning_rate) else learning_rate)
+
+
+def steps_per_epoch(num_samples: int, batch_size: int, drop_last: bool) -> int:
+    """Batches per epoch for a loader of this size."""
+    return num_samples // batch_size if drop_last else math.ceil(num_samples / batch_size)

@@ -1,0 +1,153 @@
+"""The config schema: each section is checked against the function that consumes it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from .config import check_sections
+from .data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_loader, \
+    loader_section, mix_options, train_loader
+from .errors import ConfigError
+from .losses import LOSSES
+from .models import INITS, MODELS
+from .optim import CLIPS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES, lr_common
+from .schema import check_kwargs, check_named, check_value, parameter_names, reject_unknown
+
+SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Callbacks")
+
+
+@dataclass
+class GlobalOptions:
+    """Keys of the `Global` section."""
+
+    experiment: str | None = None          # run directories go to <output_dir>/<experiment>/
+    output_dir: str = "logs"
+    epochs: int = 10
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    seed: int | None = 42                  # None: not seeded (runs differ)
+    eval_interval: int = 1                 # evaluate every N epochs (and after the last one)
+    eval_steps: int = 0                    # also evaluate every N training steps (0: off)
+    log_interval: int = 50                 # steps between progress/log lines
+    checkpoints: str | None = None         # resume from (reserved for exact resume)
+    pretrained_model: str | None = None    # weights to start from / to evaluate
+    save_inference_dir: str | None = None
+
+
+@dataclass
+class MetricOptions:
+    """Keys of the `Metric` section."""
+
+    topk: list[int] = (1, 5)
+
+
+def _positive(section: dict, path: str, keys, minimum=1) -> None:
+    for key in keys:
+        if section.get(key) is not None and section[key] < minimum:
+            raise ConfigError(f"{path}.{key}: must be at least {minimum}, got {section[key]}.")
+
+
+def _optional_named(section, registry, path, what, skip=()):
+    return None if section is None else check_named(registry, section, path, what, skip)[1]
+
+
+def _arch(raw) -> dict:
+    section = dict(raw or {})
+    init = section.pop("init", None)
+    resolved = check_named(MODELS, section, "Arch", "model")[1]
+    _positive(resolved, "Arch", ["class_num", "in_channels"])
+    if init is not None:
+        init = dict(init)
+        bias = check_value(init.pop("bias", 0.0), float, "Arch.init.bias")
+        if init.get("name") == "default":
+            init = {"name": "default"}
+        else:
+            init = check_named(INITS, init, "Arch.init", "init scheme",
+                               skip=("fan_in", "fan_out", "shape", "rng"))[1]
+        init["bias"] = bias
+    return {**resolved, "init": init}
+
+
+def _optimizer(raw, epochs: int) -> dict:
+    section = dict(raw or {"name": "Adam"})
+    lr = section.pop("lr", None) or {"name": "Constant"}
+    reg, clip = section.pop("regularizer", None), section.pop("grad_clip", None)
+    resolved = check_named(OPTIMIZERS, section, "Optimizer", "optimizer", skip=("common",))[1]
+    if not isinstance(lr, dict):
+        raise ConfigError(f"Optimizer.lr: expected a mapping such as {{name: Cosine, "
+                          f"learning_rate: 0.001}}, got {lr!r}.")
+    common_keys = ("learning_rate", "warmup_epoch", "warmup_start_lr", "step_on")
+    common = check_kwargs(lr_common, {k: v for k, v in lr.items() if k in common_keys},
+                          "Optimizer.lr")
+    rest = {"name": "Constant", **{k: v for k, v in lr.items() if k not in common_keys}}
+    if rest.get("name") in SCHEDULES:
+        own = parameter_names(SCHEDULES[rest["name"]], SCHEDULE_SKIP)
+        reject_unknown(lr, ["name", *common_keys, *own], "Optimizer.lr")
+    schedule = check_named(SCHEDULES, rest, "Optimizer.lr", "LR schedule", skip=SCHEDULE_SKIP)[1]
+    if common["learning_rate"] <= 0:
+        raise ConfigError("Optimizer.lr.learning_rate: must be positive.")
+    if not 0 <= common["warmup_epoch"] < epochs:
+        raise ConfigError(f"Optimizer.lr.warmup_epoch: must be in [0, Global.epochs={epochs}).")
+    if resolved["name"] == "AdamW" and reg is not None:
+        raise ConfigError("Optimizer.regularizer: AdamW decays weights itself; set "
+                          "Optimizer.weight_decay instead of a regularizer.")
+    return {**resolved, "lr": {"name": schedule.pop("name"), **common, **schedule},
+            "regularizer": _optional_named(reg, REGULARIZERS, "Optimizer.regularizer",
+                                           "regularizer"),
+            "grad_clip": _optional_named(clip, CLIPS, "Optimizer.grad_clip", "clipping")}
+
+
+def _loader(raw, path: str, schema, registry) -> dict | None:
+    if raw is None:
+        return None
+    section = check_kwargs(schema, raw, path)
+    section["dataset"] = check_named(registry, section["dataset"], f"{path}.dataset", "data set",
+                                     skip=DATASET_SKIP)[1]
+    section["transforms"] = check_transforms(section["transforms"], f"{path}.transforms")
+    _positive(section, path, ["batch_size"])
+    _positive(section, path, ["num_workers"], minimum=0)
+    if section.get("mix") is not None:
+        section["mix"] = check_kwargs(mix_options, section["mix"], f"{path}.mix")
+    return section
+
+
+def _data(raw) -> dict:
+    section = check_kwargs(loader_section, raw if raw is not None else {}, "DataLoader")
+    if section["Train"] is None:
+        section["Train"] = {"dataset": {"name": "MNIST10k", "split": "train"}}
+    section["Train"] = _loader(section["Train"], "DataLoader.Train", train_loader, DATASETS)
+    section["Eval"] = _loader(section["Eval"], "DataLoader.Eval", eval_loader, EVAL_DATASETS)
+    if section["Train"]["dataset"]["name"] == "HoldOut":
+        raise ConfigError("DataLoader.Train.dataset.name: HoldOut only makes sense for Eval.")
+    if section["classes"] is not None and len(set(section["classes"])) < 2:
+        raise ConfigError("DataLoader.classes: list at least two distinct classes.")
+    return section
+
+
+def validate(data: dict, default_experiment: str = "default") -> dict:
+    """Validate a raw config dict and return it resolved (every default filled in)."""
+    check_sections(data, SECTIONS)
+    for name in SECTIONS:
+        if data.get(name) is not None and not isinstance(data[name], dict):
+            raise ConfigError(f"{name}: expected a mapping of keys, got {data[name]!r}.")
+    glob = check_kwargs(GlobalOptions, data.get("Global") or {}, "Global")
+    glob["experiment"] = glob["experiment"] or default_experiment
+    _positive(glob, "Global", ["epochs", "log_interval"])
+    _positive(glob, "Global", ["eval_interval", "eval_steps"], minimum=0)
+    out = {"Global": glob, "Arch": _arch(data.get("Arch") or {"name": "LeNet"})}
+    out["Loss"] = check_named(LOSSES, data.get("Loss") or {"name": "CrossEntropy"}, "Loss", "loss")[1]
+    out["Optimizer"] = _optimizer(data.get("Optimizer"), glob["epochs"])
+    out["DataLoader"] = _data(data.get("DataLoader"))
+    out["Metric"] = check_kwargs(MetricOptions, data.get("Metric") or {}, "Metric")
+    _positive({"k": min(out["Metric"]["topk"] or [0])}, "Metric.topk", ["k"])
+    classes = out["DataLoader"]["classes"]
+    if classes and len(classes) != out["Arch"]["class_num"]:
+        raise ConfigError(f"Arch.class_num: is {out['Arch']['class_num']} but DataLoader.classes "
+                          f"keeps {len(classes)} classes; set Arch.class_num: {len(classes)}.")
+    ls = out["Loss"].get("label_smoothing")
+    if ls is not None and not 0 <= ls < 1:
+        raise ConfigError("Loss.label_smoothing: must be in [0, 1).")
+    out["Callbacks"] = data.get("Callbacks") or {}
+    return out
+
+
+__all__ = ["validate", "GlobalOptions", "MetricOptions", "SECTIONS", "fields"]

@@ -1,0 +1,86 @@
+"""Config loading, overrides and validation errors."""
+import pytest
+
+from paddle_suite import ConfigError, load_config
+from paddle_suite.config import parse_override
+
+from ..conftest import LENET
+
+
+def write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_override_values_are_literals_not_code():
+    assert parse_override("Optimizer.lr.learning_rate=1e-3") == (
+        ["Optimizer", "lr", "learning_rate"], "1e-3")
+    assert parse_override("DataLoader.Train.transforms[1].Normalize.mean=[0.1]") == (
+        ["DataLoader", "Train", "transforms", 1, "Normalize", "mean"], [0.1])
+    assert parse_override("Global.seed=null")[1] is None
+    assert parse_override("Global.experiment=__import__('os')")[1] == "__import__('os')"
+
+
+def test_scientific_notation_is_a_number_in_files_and_overrides(tmp_path):
+    cfg = load_config(write(tmp_path, "Optimizer:\n  name: SGD\n  lr: {learning_rate: 1e-3}\n"),
+                      ["Optimizer.regularizer.name=L2", "Optimizer.regularizer.coeff=5e-4"])
+    assert cfg["Optimizer"]["lr"]["learning_rate"] == pytest.approx(1e-3)
+    assert cfg["Optimizer"]["regularizer"] == {"name": "L2", "coeff": pytest.approx(5e-4)}
+
+
+def test_resolved_config_fills_defaults_and_names_experiment_after_file(tmp_path):
+    cfg = load_config(write(tmp_path, "Global: {epochs: 3}\n", "myexp.yaml"))
+    assert cfg["Global"]["experiment"] == "myexp"
+    assert cfg["Arch"]["name"] == "LeNet" and cfg["Optimizer"]["name"] == "Adam"
+    assert cfg["DataLoader"]["Train"]["dataset"]["name"] == "MNIST10k"
+    assert "ToCHW" in cfg["DataLoader"]["Train"]["transforms"][-1]
+    assert load_config(None, data=dict(cfg)) == cfg  # the resolved config reloads to itself
+
+
+def test_list_index_override_changes_the_transform():
+    cfg = load_config(LENET, ["DataLoader.Train.transforms[1].Normalize.mean=[0.1307]"])
+    assert cfg["DataLoader"]["Train"]["transforms"][1]["Normalize"]["mean"] == [0.1307]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Global:\n  epochs: 2\n  seeed: 3\n", ['Global.seeed: unknown key (did you mean "seed"?)',
+                                           "line 3"]),
+    ("Global:\n  epochs: two\n", ["Global.epochs: expected an integer, got 'two'", "line 2"]),
+    ("Arch: {name: LeNet5}\n", ['did you mean "LeNet"', "Allowed: LeNet, MLP"]),
+    ("Optimizer: {name: Adamm}\n", ['did you mean "Adam"', "AdamW"]),
+    ("Optimizer:\n  name: Adam\n  lr: {name: Cosinus}\n", ['did you mean "Cosine"', "OneCycle"]),
+    ("Gobal: {epochs: 1}\n", ['Gobal: unknown section (did you mean "Global"?)']),
+    ("Global: {epochs: 0}\n", ["Global.epochs: must be at least 1"]),
+    ("Global: [1, 2]\n", ["Global: expected a mapping"]),
+    ("Loss: {name: CrossEntropy, label_smoothing: 1.5}\n", ["label_smoothing: must be in [0, 1)"]),
+    ("Global:\n  epochs: 3\n   bad: 1\n", ["YAML syntax error at line 3"]),
+    ("", ["the file is empty"]),
+    ("DataLoader:\n  classes: [0, 1]\n", ["Arch.class_num: is 10 but DataLoader.classes keeps 2"]),
+    ("DataLoader:\n  Train:\n    dataset: {name: MNIST10k}\n    transforms:\n"
+     "      - Normalize: {mean: [0.5]}\n", ["Normalize works on CHW float", "ToCHW"]),
+    ("Optimizer: {name: AdamW, regularizer: {name: L2}}\n", ["AdamW decays weights itself"]),
+    ("Global: {device: tpu}\n", ["Global.device: 'tpu' is not one of"]),
+])
+def test_bad_configs_name_the_key_and_the_line(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    for part in expected:
+        assert part in str(info.value)
+
+
+def test_override_errors_name_the_override():
+    with pytest.raises(ConfigError) as info:
+        load_config(LENET, ["Optimizer.lr.lerning_rate=0.1"])
+    message = str(info.value)
+    assert 'did you mean "learning_rate"' in message and "-o Optimizer.lr.lerning_rate=0.1" in message
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="Config file not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_malformed_override_is_rejected():
+    with pytest.raises(ConfigError, match="expected Section.key=value"):
+        load_config(LENET, ["Global.epochs"])

@@ -1,0 +1,28 @@
+"""Train a model from a config: python tools/train.py -c configs/lenet.yaml [-o KEY=VALUE ...]"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+
+
+def main(argv=None):
+    parser = base_parser(__doc__)
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config and exit without training")
+    args = parser.parse_args(argv)
+    quiet_paddle()
+    from paddle_suite import load_config, train
+    cfg = load_config(args.config, args.override)
+    if args.print_config:
+        print(cfg.to_yaml(), end="")
+        return
+    result = train(cfg)
+    print(f"run directory: {result.run_dir}")
+    print(f"best {result.summary['best_metric']} {result.summary['best_value']} "
+          f"at epoch {result.summary['best_epoch']}; {result.summary['stop_reason']}")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
