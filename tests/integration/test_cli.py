@@ -1,0 +1,75 @@
+"""The command-line tools in a subprocess: real runs, --print-config, and bad input -> exit 2."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import LENET, ROOT, tiny_overrides
+
+
+def run_tool(tool, *args, cwd=ROOT):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, str(ROOT / "tools" / tool), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+def overrides(tmp_path, **extra):
+    args = []
+    for item in tiny_overrides(tmp_path / "logs", **extra):
+        args += ["-o", item]
+    return args
+
+
+def test_train_then_eval_from_the_command_line(tmp_path):
+    proc = run_tool("train.py", "-c", str(LENET), *overrides(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    runs = list((tmp_path / "logs" / "lenet_mnist").iterdir())
+    assert len(runs) == 1 and "epoch 1/1 train" in proc.stderr
+    out = tmp_path / "eval.json"
+    proc = run_tool("eval.py", "-c", str(LENET), *overrides(tmp_path),
+                    "-o", f"Global.pretrained_model={runs[0]}", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "per-class accuracy" in proc.stdout
+    assert json.loads(out.read_text())["acc"] > 0.95
+
+
+def test_print_config_shows_the_resolved_config_without_training(tmp_path):
+    proc = run_tool("train.py", "-c", str(LENET), "--print-config", "-o", "Global.epochs=3",
+                    "-o", f"Global.output_dir={tmp_path}")
+    assert proc.returncode == 0
+    assert "epochs: 3" in proc.stdout and "eta_min: 0.0" in proc.stdout
+    assert not any(tmp_path.iterdir())
+
+
+BAD = [
+    (["-c", "missing.yaml"], "Config file not found"),
+    (["-c", str(LENET), "-o", "Global.epohcs=3"], 'did you mean "epochs"'),
+    (["-c", str(LENET), "-o", "Optimizer.name=Adamax"], "Allowed: Adadelta, Adagrad, Adam"),
+    (["-c", str(LENET), "-o", "Global.epochs=ten"], "expected an integer"),
+    (["-c", str(LENET), "-o", "DataLoader.Train.dataset.root=/no/such/dir"], "Data file not found"),
+    (["-c", str(LENET), "-o", "Arch.class_num=5"], "class_num is 5 but"),
+    (["-c", str(LENET), "-o", "Global.device=gpu"], "no GPU"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD)
+def test_bad_input_is_one_paragraph_exit_2_and_no_run_directory(tmp_path, args, message):
+    proc = run_tool("train.py", *args, "-o", f"Global.output_dir={tmp_path / 'logs'}",
+                    cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "logs").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    proc = run_tool("train.py", "-c", "missing.yaml", "--debug", cwd=tmp_path)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_bad_yaml_names_line_and_column(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("Global:\n  epochs: [1, 2\n")
+    proc = run_tool("train.py", "-c", str(bad))
+    assert proc.returncode == 2 and "line 3, column 1" in proc.stderr

@@ -1,0 +1,53 @@
+"""Atomic writes, the restricted weights loader, run directories that never clobber."""
+import os
+import pickle
+import time
+
+import numpy as np
+import paddle
+import pytest
+
+from paddle_suite.checkpoint import UnsafeFileError, atomic_save, load_into, load_weights
+from paddle_suite.errors import UserError
+from paddle_suite.models import LeNet
+from paddle_suite.rundir import create_run_dir
+
+
+def test_atomic_save_round_trips_and_leaves_no_temp_files(tmp_path):
+    net = LeNet()
+    atomic_save(net.state_dict(), tmp_path / "w.pdparams")
+    other = LeNet()
+    load_into(other, tmp_path / "w.pdparams")
+    assert all(np.array_equal(a.numpy(), b.numpy())
+               for a, b in zip(net.parameters(), other.parameters()))
+    assert os.listdir(tmp_path) == ["w.pdparams"]
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_malicious_pickle_is_refused_and_its_payload_never_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pdparams"
+    path.write_bytes(pickle.dumps({"fc.weight": Payload()}))
+    with pytest.raises(UnsafeFileError, match="posix.system|os.system"):
+        load_weights(path)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_truncated_and_mismatched_weights_are_named(tmp_path):
+    atomic_save(LeNet().state_dict(), tmp_path / "w.pdparams")
+    data = (tmp_path / "w.pdparams").read_bytes()
+    (tmp_path / "cut.pdparams").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="cut.pdparams: not a readable weights file"):
+        load_weights(tmp_path / "cut.pdparams")
+    with pytest.raises(UserError, match="does not fit the configured model.*shape mismatch"):
+        load_into(LeNet(class_num=3), tmp_path / "w.pdparams")
+
+
+def test_run_directories_never_clobber_each_other(tmp_path):
+    frozen = time.localtime()
+    dirs = {create_run_dir(tmp_path, "exp", clock=lambda: frozen) for _ in range(3)}
+    assert len(dirs) == 3 and all(d.is_dir() for d in dirs)

@@ -1,0 +1,150 @@
+"""Regression tests for the paddle.Model (hapi) behaviours the suite works around.
+
+Each test first shows the hapi behaviour on plain hapi, then that the suite's fix holds.
+If a paddle upgrade changes a behaviour, the first half fails and tells us to revisit.
+"""
+import numpy as np
+import paddle
+from paddle.callbacks import Callback
+
+from paddle_suite.callbacks import Evaluator, ResetStopTraining
+from paddle_suite.callbacks.hapi_fixes import preserved_logs
+from paddle_suite.losses import CrossEntropy
+from paddle_suite.metrics import Accuracy, MeanLoss
+
+
+class Batches(paddle.io.Dataset):
+    """Three batches whose losses differ a lot (easy, easy, hard)."""
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.x = rng.normal(size=(12, 4)).astype("float32")
+        self.y = rng.integers(0, 3, size=(12,)).astype("int64")
+        self.x[8:] *= 40.0  # the last batch has huge logits -> huge loss
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+    def __len__(self):
+        return 12
+
+
+def make_model(metrics):
+    paddle.seed(0)
+    net = paddle.nn.Linear(4, 3)
+    model = paddle.Model(net, inputs=[paddle.static.InputSpec([None, 4], "float32", "x")])
+    opt = paddle.optimizer.SGD(0.01, parameters=net.parameters())
+    model.prepare(opt, CrossEntropy(), metrics)
+    return model, net
+
+
+def loader():
+    return paddle.io.DataLoader(Batches(), batch_size=4, shuffle=False)
+
+
+def true_mean_loss(net):
+    ds = Batches()
+    with paddle.no_grad():
+        return float(CrossEntropy()(net(paddle.to_tensor(ds.x)), paddle.to_tensor(ds.y)))
+
+
+def test_hapi_eval_loss_is_last_batch_and_meanloss_fixes_it():
+    model, net = make_model([Accuracy()])
+    plain = float(np.asarray(model.evaluate(loader(), verbose=0)["loss"]).reshape(-1)[0])
+    with paddle.no_grad():
+        ds = Batches()
+        last = float(CrossEntropy()(net(paddle.to_tensor(ds.x[8:])), paddle.to_tensor(ds.y[8:])))
+    assert plain == np.float32(last)                      # hapi: the last batch only
+    assert abs(plain - true_mean_loss(net)) > 0.1
+
+    model, net = make_model([Accuracy(), MeanLoss(CrossEntropy())])
+    fixed = model.evaluate(loader(), verbose=0)["loss"]
+    assert abs(fixed - true_mean_loss(net)) < 1e-5       # suite: the mean over all samples
+
+
+class StopAtOnce(Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = True
+
+
+class CountEpochs(Callback):
+    def on_train_begin(self, logs=None):
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+def test_stop_training_is_never_reset_by_hapi_and_reset_by_the_suite():
+    model, _ = make_model([])
+    model.fit(loader(), epochs=3, verbose=0, callbacks=[StopAtOnce()])
+    counter = CountEpochs()
+    model.fit(loader(), epochs=3, verbose=0, callbacks=[counter])
+    assert counter.epochs == 1                            # hapi: stale flag stops the 2nd fit
+    model.fit(loader(), epochs=3, verbose=0, callbacks=[ResetStopTraining(), counter])
+    assert counter.epochs == 3
+
+
+class KeepLogs(Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen = dict(logs)
+
+
+class EvalInEpochEnd(Callback):
+    def __init__(self, eval_loader, fix):
+        super().__init__()
+        self.eval_loader, self.fix = eval_loader, fix
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.fix:
+            with preserved_logs(logs):
+                self.model.evaluate(self.eval_loader, verbose=0)
+        else:
+            self.model.evaluate(self.eval_loader, verbose=0)
+
+
+def test_hapi_shares_one_logs_dict_between_train_and_eval():
+    for fix in (False, True):
+        model, _ = make_model([Accuracy()])
+        eval_only = paddle.io.DataLoader(paddle.io.Subset(Batches(), [0, 1]), batch_size=2)
+        keep = KeepLogs()
+        model.fit(loader(), epochs=1, verbose=0, callbacks=[EvalInEpochEnd(eval_only, fix), keep])
+        # train saw 3 batches (steps 0..2); the 1-batch eval pass leaves step 0
+        assert keep.seen["step"] == (2 if fix else 0)
+
+
+class CountLR(Callback):
+    def __init__(self, scheduler):
+        super().__init__()
+        self.scheduler = scheduler
+
+    def on_train_end(self, logs=None):
+        self.final = self.scheduler.last_epoch
+
+
+def test_hapi_adds_a_per_batch_lr_scheduler_unless_told_otherwise():
+    for explicit, expected in ((None, 6), (paddle.callbacks.LRScheduler(False, True), 2)):
+        paddle.seed(0)
+        net = paddle.nn.Linear(4, 3)
+        sched = paddle.optimizer.lr.StepDecay(0.1, step_size=1)
+        model = paddle.Model(net)
+        model.prepare(paddle.optimizer.SGD(sched, parameters=net.parameters()), CrossEntropy())
+        counter = CountLR(sched)
+        cbs = [counter] + ([explicit] if explicit else [])
+        model.fit(loader(), epochs=2, verbose=0, callbacks=cbs)
+        assert counter.final == expected  # 3 batches x 2 epochs by default; 2 when per epoch
+
+
+def test_evaluator_keeps_train_metrics_across_mid_epoch_evaluations():
+    metrics = [Accuracy(), MeanLoss(CrossEntropy())]
+    model, _ = make_model(metrics)
+    keep = KeepLogs()
+    model.fit(loader(), epochs=1, verbose=0, callbacks=[keep])
+    reference = keep.seen["loss"]
+
+    metrics = [Accuracy(), MeanLoss(CrossEntropy())]
+    model, _ = make_model(metrics)
+    keep = KeepLogs()
+    evaluator = Evaluator(loader(), [], every_epochs=0, every_steps=1, metrics=metrics)
+    model.fit(loader(), epochs=1, verbose=0, callbacks=[evaluator, keep])
+    assert keep.seen["loss"] == reference  # evaluating after every batch did not disturb it

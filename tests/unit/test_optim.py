@@ -1,0 +1,77 @@
+"""Schedules step on the configured clock; optimizers and regularizers build from config."""
+import paddle
+import pytest
+
+from paddle_suite import ConfigError, load_config
+from paddle_suite.optim import build_optimizer, build_schedule, current_lr
+
+from ..conftest import LENET
+
+
+def lr_section(name, step_on="epoch", warmup=0, **options):
+    cfg = load_config(LENET, [f"Optimizer.lr.name={name}", f"Optimizer.lr.step_on={step_on}",
+                              f"Optimizer.lr.warmup_epoch={warmup}", "Global.epochs=10",
+                              "Optimizer.lr.learning_rate=1e-3"] +
+                      [f"Optimizer.lr.{k}={v}" for k, v in options.items()])
+    return cfg["Optimizer"]["lr"]
+
+
+def trace(schedule, ticks):
+    values = []
+    for _ in range(ticks):
+        values.append(current_lr(schedule))
+        if hasattr(schedule, "step"):
+            schedule.step()
+    return values
+
+
+def test_multistep_milestones_are_epochs_on_either_clock():
+    per_epoch, _ = build_schedule(lr_section("MultiStep", milestones="[3, 6]", gamma=0.1), 10, 5)
+    values = trace(per_epoch, 10)
+    assert values[2] == pytest.approx(1e-3) and values[3] == pytest.approx(1e-4)
+    assert values[6] == pytest.approx(1e-5)
+    per_step, clock = build_schedule(lr_section("MultiStep", "step", milestones="[3, 6]"), 10, 5)
+    values = trace(per_step, 50)
+    assert clock.per_epoch == 5
+    assert values[14] == pytest.approx(1e-3) and values[15] == pytest.approx(1e-4)
+
+
+def test_cosine_reaches_zero_after_all_updates_and_warmup_ramps():
+    sched, _ = build_schedule(lr_section("Cosine", "step"), 10, 4)
+    values = trace(sched, 41)
+    assert values[0] == pytest.approx(1e-3) and values[40] == pytest.approx(0.0, abs=1e-12)
+    warm, _ = build_schedule(lr_section("Cosine", "epoch", warmup=2, warmup_start_lr=0), 10, 4)
+    values = trace(warm, 10)
+    assert values[0] == 0 and values[1] == pytest.approx(5e-4) and values[2] == pytest.approx(1e-3)
+    assert values[3] < 1e-3
+
+
+def test_fractional_epochs_need_the_step_clock():
+    with pytest.raises(ConfigError, match="use step_on: step"):
+        build_schedule(lr_section("Step", step_size=0.5), 10, 4)
+    sched, _ = build_schedule(lr_section("Step", "step", step_size=0.5), 10, 4)
+    assert trace(sched, 3)[2] == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("name", ["Constant", "Step", "MultiStep", "Exponential", "Polynomial",
+                                  "Linear", "Cosine", "CosineWarmRestarts", "Cyclic", "OneCycle"])
+def test_every_schedule_builds_and_gives_finite_positive_rates(name):
+    sched, _ = build_schedule(lr_section(name, "step"), 10, 3)
+    values = trace(sched, 30)
+    assert all(v >= 0 for v in values) and max(values) > 0
+
+
+@pytest.mark.parametrize("name", ["SGD", "Momentum", "Adagrad", "RMSProp", "Adadelta", "Adam",
+                                  "AdamW"])
+def test_every_optimizer_takes_a_step(name):
+    paddle.seed(0)
+    cfg = load_config(LENET, [f"Optimizer.name={name}", "Optimizer.lr.name=Constant",
+                              "Optimizer.lr.learning_rate=0.1"] +
+                      ([] if name == "AdamW" else ["Optimizer.regularizer.name=L2"]) +
+                      ["Optimizer.grad_clip.name=global_norm"])
+    net = paddle.nn.Linear(3, 2)
+    before = net.weight.numpy().copy()
+    opt = build_optimizer(cfg["Optimizer"], net.parameters(), 0.1)
+    net(paddle.ones([4, 3])).sum().backward()
+    opt.step()
+    assert (net.weight.numpy() != before).any()
