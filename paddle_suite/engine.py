@@ -13,16 +13,16 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from .callbacks import (CheckpointSaver, Evaluator, Monitor, ProgressLogger, ResetStopTraining,
-                        RunRecorder)
-from .checkpoint import load_into
+from .callbacks.factory import RunCallbacks
+from .callbacks.nan_guard import TrainingDiverged
+from .checkpoint import atomic_save, load_into
 from .config import Config
 from .data import Data, build_data
 from .errors import ConfigError
-from .losses import build_loss
+from .losses import AccumulatedLoss, build_loss
 from .metrics import build_metrics
 from .models import build_model
-from .optim import build_optimizer, build_schedule, current_lr
+from .optim import ScaledLR, build_optimizer, build_schedule
 from .rundir import attach_log_file, create_run_dir, write_json
 
 log = logging.getLogger("paddle_suite")
@@ -78,12 +78,21 @@ def build(cfg: Config, train: bool = True) -> Built:
     sample = (data.train or data.eval)[0][0]
     model = paddle.Model(net, inputs=[InputSpec([None, *sample.shape], "float32", "image")])
     built = Built(data, net, model, loss, metrics)
+    optimised_loss = loss
     if train:
         section = cfg["Optimizer"]
-        built.schedule, built.clock = build_schedule(section["lr"], glob["epochs"],
-                                                     len(data.train_loader))
+        k = section["accumulate_steps"]
+        updates = -(-len(data.train_loader) // k)  # ceil: the last, partial group updates too
+        schedule, built.clock = build_schedule(section["lr"], glob["epochs"], updates)
+        built.schedule = ScaledLR(schedule)
         built.optimizer = build_optimizer(section, net.parameters(), built.schedule)
-    model.prepare(built.optimizer, loss, metrics)
+        if k > 1:
+            optimised_loss = AccumulatedLoss(loss, k)
+            if len(data.train_loader) % k:
+                log.warning("Optimizer.accumulate_steps=%d does not divide the %d batches of an "
+                            "epoch: the last update of each epoch averages fewer batches.",
+                            k, len(data.train_loader))
+    model.prepare(built.optimizer, optimised_loss, metrics)
     return built
 
 
@@ -97,21 +106,6 @@ class TrainResult:
     model: paddle.Model | None = None
 
 
-def _callbacks(cfg, built: Built, run_dir: Path, monitor: Monitor):
-    glob, lr_step = cfg["Global"], built.clock.step_on == "step"
-    lr_getter = built.optimizer.get_lr
-    recorder = RunRecorder(run_dir / "metrics.jsonl", monitor, lr_getter)
-    saver = CheckpointSaver(run_dir / "checkpoints", monitor, built.optimizer)
-    progress = ProgressLogger(glob["log_interval"], lr_getter=lr_getter)
-    listeners = [progress, recorder, saver]
-    cbs = [ResetStopTraining()]
-    if built.data.eval_loader is not None:
-        cbs.append(Evaluator(built.data.eval_loader, listeners, glob["eval_interval"],
-                             glob["eval_steps"], built.metrics))
-    scheduler = paddle.callbacks.LRScheduler(by_step=lr_step, by_epoch=not lr_step)
-    return cbs + listeners + [scheduler], recorder
-
-
 def train(cfg: Config) -> TrainResult:
     """Train the model a config describes; everything about the run goes to its run directory.
 
@@ -123,51 +117,74 @@ def train(cfg: Config) -> TrainResult:
     run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
     (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
     handler = attach_log_file(run_dir / "train.log")
-    monitor = Monitor("acc", "max")
-    callbacks, recorder = _callbacks(cfg, built, run_dir, monitor)
+    callbacks = RunCallbacks(cfg, built, run_dir)
     log.info("run directory: %s", run_dir)
     log.info("train samples %d, eval samples %d, steps/epoch %d, LR steps per %s",
              len(built.data.train), len(built.data.eval) if built.data.eval else 0,
              len(built.data.train_loader), built.clock.step_on)
-    start, status = time.perf_counter(), "failed"
+    start, status, failure = time.perf_counter(), "failed", None
     try:
         built.model.fit(built.data.train_loader, None, epochs=glob["epochs"], verbose=0,
-                        callbacks=callbacks)
+                        callbacks=callbacks.all,
+                        accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
         raise
+    except TrainingDiverged as exc:
+        status, failure = "diverged", str(exc)
+        raise
     finally:
-        summary = _summary(recorder, monitor, status, time.perf_counter() - start, glob["epochs"])
+        wall = time.perf_counter() - start
+        summary = _summary(callbacks, status, wall, glob["epochs"], failure)
+        if status == "completed":
+            summary.update(_final_weights(built, callbacks, run_dir))
         write_json(run_dir / "summary.json", summary)
         log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
                                                           "best_epoch", "stop_reason")})
         logging.getLogger("paddle_suite").removeHandler(handler)
         handler.close()
-    return TrainResult(run_dir, summary, recorder.history, built.model)
+    return TrainResult(run_dir, summary, callbacks.recorder.history, built.model)
 
 
-def _summary(recorder: RunRecorder, monitor: Monitor, status: str, wall: float,
-             epochs: int) -> dict:
+def _scalars(logs: dict) -> dict:
+    return {k: float(np.asarray(v).reshape(-1)[0]) for k, v in logs.items()
+            if k not in ("step", "epoch", "eval_seconds")}
+
+
+def _final_weights(built: Built, callbacks: RunCallbacks, run_dir: Path) -> dict:
+    """Save the weights training ends with; re-evaluate them when they were restored."""
+    atomic_save(built.net.state_dict(), run_dir / "checkpoints" / "final.pdparams")
+    if not (callbacks.early and callbacks.early.restored) or built.data.eval_loader is None:
+        return {"final_weights": "last epoch"}
+    logs = built.model.evaluate(built.data.eval_loader, verbose=0)
+    return {"final_weights": f"best of epoch {callbacks.early.state.best_epoch} "
+                             "(restored by early stopping)", "final_eval": _scalars(logs)}
+
+
+def _summary(callbacks: RunCallbacks, status: str, wall: float, epochs: int,
+             failure: str | None) -> dict:
+    recorder, monitor = callbacks.recorder, callbacks.monitor
     history = recorder.history
     ran = len(history)
-    final_eval = {k: v for k, v in recorder.last_eval.items()
-                  if k not in ("step", "epoch", "eval_seconds")}
-    reason = {"completed": f"completed {ran} of {epochs} epochs",
-              "interrupted": f"interrupted by the user after {ran} epochs",
-              "failed": f"failed after {ran} epochs"}[status]
+    final_eval = _scalars(recorder.last_eval)
+    reason = callbacks.stop_reason() or {
+        "completed": f"completed {ran} of {epochs} epochs",
+        "interrupted": f"interrupted by the user after {ran} epochs",
+        "diverged": failure, "failed": f"failed after {ran} epochs"}[status]
     return {
         "status": status,
         "best_metric": monitor.name, "best_value": recorder.best_value,
         "best_epoch": recorder.best_epoch,
         "final_eval_epoch": recorder.last_eval.get("epoch"),
         "final_eval_step": recorder.last_eval.get("step"),
-        "final_eval": {k: float(np.asarray(v).reshape(-1)[0]) for k, v in final_eval.items()},
+        "final_eval": final_eval,
         "epochs_run": ran, "epochs_planned": epochs, "stop_reason": reason,
         "wall_seconds": round(wall, 3),
         "train_samples_per_second": round(recorder.samples_per_second, 1)
         if recorder.train_seconds else None,
         "final_lr": history[-1]["lr"] if history else None,
+        **callbacks.summary(),
     }
 
 

@@ -63,6 +63,18 @@ class Hinge(nn.Layer):
         return margins.sum(axis=-1).mean()
 
 
+class AccumulatedLoss(nn.Layer):
+    """`loss / k`: with gradients summed over k batches, the update uses their mean
+    (Caffe's `iter_size`). Only the optimised loss is scaled; metrics use the raw loss."""
+
+    def __init__(self, loss: nn.Layer, k: int):
+        super().__init__()
+        self.loss, self.k = loss, k
+
+    def forward(self, logits, label):
+        return self.loss(logits, label) / self.k
+
+
 LOSSES = {"CrossEntropy": CrossEntropy, "MSE": MSE, "Hinge": Hinge}
 
 

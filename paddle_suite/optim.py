@@ -215,7 +215,7 @@ def build_optimizer(section: dict, parameters, learning_rate):
     }
     if section["name"] != "AdamW":
         common["weight_decay"] = REGULARIZERS[reg["name"]](reg["coeff"]) if reg else None
-    skip = ("name", "lr", "regularizer", "grad_clip")
+    skip = ("name", "lr", "regularizer", "grad_clip", "accumulate_steps")
     options = {k: v for k, v in section.items() if k not in skip}
     return OPTIMIZERS[section["name"]](common, **options)
 
@@ -228,3 +228,41 @@ def current_lr(learning_rate) -> float:
 def steps_per_epoch(num_samples: int, batch_size: int, drop_last: bool) -> int:
     """Batches per epoch for a loader of this size."""
     return num_samples // batch_size if drop_last else math.ceil(num_samples / batch_size)
+
+
+class ScaledLR(L.LRScheduler):
+    """A float LR or a schedule, multiplied by an adjustable `scale` (1.0 to start).
+
+    Callbacks that change the LR mid-training (plateau decay) set the scale; the wrapped
+    schedule keeps its own shape, warm-up included. `step()` steps the wrapped schedule.
+    """
+
+    def __init__(self, base, scale: float = 1.0):
+        self.base, self.scale = base, scale
+        super().__init__(learning_rate=current_lr(base))
+
+    def get_lr(self):
+        return current_lr(self.base) * self.scale
+
+    def step(self, epoch=None):
+        if self.last_epoch >= 0 and isinstance(self.base, L.LRScheduler):
+            self.base.step()
+        super().step(epoch)
+
+    def set_scale(self, scale: float) -> None:
+        """Change the multiplier; the very next update uses the new LR."""
+        self.scale = scale
+        self.last_lr = self.get_lr()
+
+    def state_dict(self):
+        base = self.base.state_dict() if isinstance(self.base, L.LRScheduler) else None
+        return {"last_epoch": self.last_epoch, "last_lr": self.last_lr, "scale": self.scale,
+                "base": base}
+
+    def set_state_dict(self, state_dict):
+        self.last_epoch, self.scale = state_dict["last_epoch"], state_dict["scale"]
+        if state_dict.get("base") is not None:
+            self.base.set_state_dict(state_dict["base"])
+        self.last_lr = self.get_lr()
+
+    set_dict = set_state_dict

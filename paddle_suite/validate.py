@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from .callbacks.factory import check_callbacks
 from .config import check_sections
 from .data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_loader, \
     loader_section, mix_options, train_loader
@@ -71,6 +72,9 @@ def _optimizer(raw, epochs: int) -> dict:
     section = dict(raw or {"name": "Adam"})
     lr = section.pop("lr", None) or {"name": "Constant"}
     reg, clip = section.pop("regularizer", None), section.pop("grad_clip", None)
+    accumulate = check_value(section.pop("accumulate_steps", 1), int, "Optimizer.accumulate_steps")
+    if accumulate < 1:
+        raise ConfigError("Optimizer.accumulate_steps: must be at least 1 (1 = no accumulation).")
     resolved = check_named(OPTIMIZERS, section, "Optimizer", "optimizer", skip=("common",))[1]
     if not isinstance(lr, dict):
         raise ConfigError(f"Optimizer.lr: expected a mapping such as {{name: Cosine, "
@@ -90,7 +94,8 @@ def _optimizer(raw, epochs: int) -> dict:
     if resolved["name"] == "AdamW" and reg is not None:
         raise ConfigError("Optimizer.regularizer: AdamW decays weights itself; set "
                           "Optimizer.weight_decay instead of a regularizer.")
-    return {**resolved, "lr": {"name": schedule.pop("name"), **common, **schedule},
+    return {**resolved, "accumulate_steps": accumulate,
+            "lr": {"name": schedule.pop("name"), **common, **schedule},
             "regularizer": _optional_named(reg, REGULARIZERS, "Optimizer.regularizer",
                                            "regularizer"),
             "grad_clip": _optional_named(clip, CLIPS, "Optimizer.grad_clip", "clipping")}
@@ -146,7 +151,7 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     ls = out["Loss"].get("label_smoothing")
     if ls is not None and not 0 <= ls < 1:
         raise ConfigError("Loss.label_smoothing: must be in [0, 1).")
-    out["Callbacks"] = data.get("Callbacks") or {}
+    out["Callbacks"] = check_callbacks(data.get("Callbacks"), glob["epochs"])
     return out
 
 

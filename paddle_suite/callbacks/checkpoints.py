@@ -1,4 +1,4 @@
-"""Keep the last and the best weights of a run, written atomically."""
+"""Checkpoint policy: keep the last weights, the best, and the top-k by a monitored metric."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,26 +9,48 @@ from ..checkpoint import atomic_save
 from .monitor import Monitor
 
 
+def rank_top_k(entries: list[tuple[float, str]], k: int, mode: str) -> tuple[list, list]:
+    """Split (value, path) entries into the k best to keep and the rest to delete."""
+    ordered = sorted(entries, key=lambda e: e[0], reverse=(mode == "max"))
+    return ordered[:k], ordered[k:]
+
+
 class CheckpointSaver(Callback):
-    """Write `last.pdparams` (+ `last.pdopt`) after every epoch and `best.pdparams` whenever
-    the monitored eval metric improves, into `directory`. Files are replaced atomically, so
-    an interruption never leaves a half-written checkpoint behind.
+    """Write `last.pdparams` (+ `last.pdopt`) after every epoch, `best.pdparams` whenever the
+    monitored eval metric improves, and with `top_k` > 1 keep the k best evaluations as
+    `top-e{epoch}-{metric}{value}.pdparams`. Every file is replaced atomically, so an
+    interruption never leaves a half-written checkpoint behind.
     """
 
-    def __init__(self, directory: str | Path, monitor: Monitor, optimizer=None):
+    def __init__(self, directory: str | Path, monitor: Monitor, optimizer=None, top_k: int = 1):
         super().__init__()
         self.directory, self.monitor, self.optimizer = Path(directory), monitor, optimizer
-        self.best = None
+        self.top_k = top_k
+        self.best, self.best_epoch, self.kept = None, None, []
 
     def on_train_begin(self, logs=None):
-        self.best = None
+        self.best, self.best_epoch, self.kept = None, None, []
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def on_eval_end(self, logs=None):
         value = self.monitor.read(logs)
+        if value is None or value != value:
+            return
+        epoch = (logs or {}).get("epoch")
         if self.monitor.improved(value, self.best):
-            self.best = value
+            self.best, self.best_epoch = value, epoch
             atomic_save(self.model.network.state_dict(), self.directory / "best.pdparams")
+        if self.top_k > 1:
+            self._update_top_k(value, epoch, (logs or {}).get("step"))
+
+    def _update_top_k(self, value: float, epoch, step) -> None:
+        name = f"top-e{epoch:03d}-s{step}-{self.monitor.name}{value:.4f}.pdparams"
+        keep, drop = rank_top_k(self.kept + [(value, name)], self.top_k, self.monitor.mode)
+        if (value, name) in keep:
+            atomic_save(self.model.network.state_dict(), self.directory / name)
+        for _, old in drop:
+            (self.directory / old).unlink(missing_ok=True)
+        self.kept = keep
 
     def on_epoch_end(self, epoch, logs=None):
         atomic_save(self.model.network.state_dict(), self.directory / "last.pdparams")

@@ -21,12 +21,14 @@ class Evaluator(Callback):
     metrics, evaluate, and restore the state: `Model.evaluate` shares the metric objects
     with training and resets them only at the end of its pass.
     Eval logs carry `epoch` (1-based), `step` (global train step) and `eval_seconds`.
+    `variants` (e.g. an EMA callback: objects with `name` and `swapped(net)`) are evaluated
+    too, with their metrics added as `<name>_<metric>` (e.g. `ema_acc`).
     """
 
     def __init__(self, loader, listeners, every_epochs: int = 1, every_steps: int = 0,
-                 metrics=()):
+                 metrics=(), variants=()):
         super().__init__()
-        self.loader, self.listeners = loader, list(listeners)
+        self.loader, self.listeners, self.variants = loader, list(listeners), list(variants)
         self.every_epochs, self.every_steps = every_epochs, every_steps
         self.metrics = list(metrics)
         self.global_step, self.epoch = 0, 0
@@ -60,6 +62,10 @@ class Evaluator(Callback):
             metric.reset()
         start = time.perf_counter()
         logs = dict(self.model.evaluate(self.loader, verbose=0))
+        for variant in self.variants:
+            with variant.swapped(self.model.network):
+                extra = self.model.evaluate(self.loader, verbose=0)
+            logs.update({f"{variant.name}_{k}": v for k, v in extra.items()})
         logs.update(epoch=epoch, step=self.global_step,
                     eval_seconds=time.perf_counter() - start)
         for cb in self.listeners:

@@ -63,3 +63,20 @@ class Monitor:
 
     def worst(self) -> float:
         return -math.inf if self.mode == "max" else math.inf
+
+
+def missing_metric(who: str, name: str, logs: dict | None) -> ConfigError:
+    """The error for a monitored metric that the eval logs do not have."""
+    present = ", ".join(k for k in (logs or {}) if k not in ("epoch", "step", "eval_seconds"))
+    return ConfigError(f"Callbacks.{who}.monitor: {name!r} is not among this run's eval metrics "
+                       f"({present or 'none'}){_suggest(name, (logs or {}).keys())}.")
+
+
+def _suggest(name, choices):
+    from ..schema import suggest
+    return suggest(name, choices)
+
+
+def weights_copy(net) -> dict:
+    """A detached numpy copy of a network's state dict (parameters and buffers)."""
+    return {k: v.numpy().copy() for k, v in net.state_dict().items()}

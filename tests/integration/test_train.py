@@ -74,7 +74,7 @@ def test_true_mean_eval_loss_matches_a_recomputation(tiny_cfg):
 @pytest.mark.parametrize("arch", [
     {"Arch.name": "MLP", "Arch.hidden": "[32]", "Arch.activation": "tanh", "Arch.dropout": 0.1},
     {"Arch.name": "SmallCNN", "Arch.channels": "[8, 16]", "Arch.activation": "prelu"},
-    {"Arch.name": "LeNet", "Arch.init": "{name: kaiming}", "Loss.name": "Hinge"},
+    {"Arch.name": "LeNet", "Arch.init": "{name: kaiming}", "Loss": "{name: Hinge}"},
     {"Arch.name": "LeNet", "DataLoader.Train.mix": "{name: mixup, alpha: 0.4}",
      "Loss.label_smoothing": 0.1},
 ])

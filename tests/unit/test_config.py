@@ -39,8 +39,8 @@ def test_resolved_config_fills_defaults_and_names_experiment_after_file(tmp_path
 
 
 def test_list_index_override_changes_the_transform():
-    cfg = load_config(LENET, ["DataLoader.Train.transforms[1].Normalize.mean=[0.1307]"])
-    assert cfg["DataLoader"]["Train"]["transforms"][1]["Normalize"]["mean"] == [0.1307]
+    cfg = load_config(LENET, ["DataLoader.Train.transforms[2].Normalize.mean=[0.1307]"])
+    assert cfg["DataLoader"]["Train"]["transforms"][2]["Normalize"]["mean"] == [0.1307]
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -67,7 +67,8 @@ def test_every_optimizer_takes_a_step(name):
     paddle.seed(0)
     cfg = load_config(LENET, [f"Optimizer.name={name}", "Optimizer.lr.name=Constant",
                               "Optimizer.lr.learning_rate=0.1"] +
-                      ([] if name == "AdamW" else ["Optimizer.regularizer.name=L2"]) +
+                      (["Optimizer.regularizer=null"] if name == "AdamW"
+                       else ["Optimizer.regularizer.name=L1"]) +
                       ["Optimizer.grad_clip.name=global_norm"])
     net = paddle.nn.Linear(3, 2)
     before = net.weight.numpy().copy()

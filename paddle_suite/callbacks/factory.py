@@ -1,0 +1,163 @@
+"""The `Callbacks` config section: which optional callbacks a run uses, with their options.
+
+    Callbacks:
+      EarlyStopping: {monitor: loss, patience: 5}
+      PlateauDecay: {monitor: loss, patience: 2, factor: 0.5, floor_ratio: 0.0009765625}
+      EMA: {decay: 0.999}
+      SWA: {start_epoch: 20}
+      Snapshots: {}                 # an empty mapping enables a callback with its defaults
+      Checkpoint: {monitor: acc, top_k: 3}
+
+`false` or `null` leaves a callback out. Options are checked against each callback's
+constructor; the objects the suite passes itself (scheduler, directories, loaders) are not
+config keys.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from ..errors import ConfigError
+from ..schema import check_kwargs, choose
+from .averaging import EMA, SWA
+from .early_stopping import EarlyStopping
+from .plateau import PlateauDecay
+from .snapshots import Snapshots
+
+
+def checkpoint(monitor: str = "acc", mode: Literal["auto", "min", "max"] = "auto",
+               top_k: int = 1):
+    """Options of the checkpoint policy: `best.pdparams` and the top-k by `monitor`."""
+
+
+CALLBACK_OPTIONS = {
+    "EarlyStopping": (EarlyStopping, ()),
+    "PlateauDecay": (PlateauDecay, ("scaled_lr",)),
+    "EMA": (EMA, ("directory",)),
+    "SWA": (SWA, ("directory", "bn_loader", "eval_loader")),
+    "Snapshots": (Snapshots, ("directory", "lr_getter")),
+    "Checkpoint": (checkpoint, ()),
+}
+DEFAULTS = {"Checkpoint": {}}
+
+
+def check_callbacks(section, epochs: int) -> dict:
+    """Validate the `Callbacks` section; return {name: resolved options} of the enabled ones."""
+    if section is None:
+        section = {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"Callbacks: expected a mapping of callback names, got {section!r}.")
+    resolved = {}
+    for name, options in {**DEFAULTS, **section}.items():
+        target, skip = choose(CALLBACK_OPTIONS, name, f"Callbacks.{name}", "callback")
+        if options is None or options is False:
+            continue
+        if options is True:
+            options = {}
+        path = f"Callbacks.{name}"
+        resolved[name] = check_kwargs(target, options, path, skip)
+        try:  # constructors check ranges (patience >= 1, 0 < factor < 1, ...)
+            if isinstance(target, type):
+                target(**{k: None for k in skip}, **resolved[name])
+        except ConfigError as exc:
+            text = str(exc)
+            raise ConfigError(text if text.startswith("Callbacks.") else f"{path}: {text}") \
+                from None
+    if resolved.get("Checkpoint", {}).get("top_k", 1) < 1:
+        raise ConfigError("Callbacks.Checkpoint.top_k: must be at least 1.")
+    swa = resolved.get("SWA")
+    if swa and not 1 <= swa["start_epoch"] <= epochs:
+        raise ConfigError(f"Callbacks.SWA.start_epoch: must be in [1, Global.epochs={epochs}].")
+    return resolved
+
+
+def check_monitors(callbacks: dict, available: list[str]) -> None:
+    """Every monitored name must be an eval metric this run produces."""
+    from ..schema import suggest
+    for name, options in callbacks.items():
+        monitor = options.get("monitor")
+        if monitor is not None and monitor not in available:
+            raise ConfigError(f"Callbacks.{name}.monitor: {monitor!r} is not an eval metric of "
+                              f"this run{suggest(monitor, available)}. Available: "
+                              f"{', '.join(available)}.")
+
+
+class RunCallbacks:
+    """The callbacks of one configured run, in the order `fit` must call them.
+
+    Order matters: the Evaluator comes before the callbacks that read eval results in their
+    `on_epoch_end`; the LR stepper comes before Snapshots (which compares the LR of the
+    epoch's last update with the next one).
+    """
+
+    def __init__(self, cfg: dict, built, run_dir):
+        from .checkpoints import CheckpointSaver
+        from .evaluator import Evaluator
+        from .hapi_fixes import ResetStopTraining
+        from .lr_stepper import LRStepper
+        from .monitor import Monitor
+        from .nan_guard import NaNGuard
+        from .progress import ProgressLogger
+        from .recorder import RunRecorder
+
+        glob, options = cfg["Global"], cfg["Callbacks"]
+        lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints"
+        data = built.data
+        available = metric_names(built.metrics)
+        if "EMA" in options:
+            available += [f"ema_{m}" for m in available]
+        check_monitors(options, available)
+        ck = options["Checkpoint"]
+        self.monitor = Monitor(ck["monitor"], ck["mode"])
+        self.recorder = RunRecorder(run_dir / "metrics.jsonl", self.monitor, lr_getter)
+        self.saver = CheckpointSaver(ckpt_dir, self.monitor, built.optimizer, ck["top_k"])
+        self.early = _maybe(EarlyStopping, options.get("EarlyStopping"))
+        self.plateau = _maybe(PlateauDecay, options.get("PlateauDecay"), scaled_lr=built.schedule)
+        self.ema = _maybe(EMA, options.get("EMA"), directory=ckpt_dir)
+        self.swa = _maybe(SWA, options.get("SWA"), directory=ckpt_dir,
+                          bn_loader=data.train_loader, eval_loader=data.eval_loader)
+        self.snapshots = _maybe(Snapshots, options.get("Snapshots"), directory=ckpt_dir,
+                                lr_getter=lr_getter)
+        self.stepper = LRStepper(built.schedule, built.clock.step_on,
+                                 cfg["Optimizer"]["accumulate_steps"])
+        listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
+                                 self.recorder, self.saver, self.early, self.plateau) if c]
+        evaluator = None
+        if data.eval_loader is not None:
+            evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
+                                  glob["eval_steps"], built.metrics, [self.ema] if self.ema else [])
+        self.all = [c for c in (ResetStopTraining(), NaNGuard(lr_getter), self.ema, evaluator,
+                                *listeners, self.stepper, self.snapshots, self.swa) if c]
+
+    def stop_reason(self) -> str | None:
+        """Why a callback ended training early, if one did."""
+        reasons = [c.stop_reason for c in (self.early, self.plateau) if c and c.stop_reason]
+        return reasons[0] if reasons else None
+
+    def summary(self) -> dict:
+        """What the optional callbacks did, for summary.json."""
+        out = {}
+        if self.plateau:
+            out["lr_changes"] = self.plateau.changes
+        if self.early:
+            out["early_stopping"] = {"best": self.early.state.best,
+                                     "best_epoch": self.early.state.best_epoch,
+                                     "restored_best_weights": self.early.restored}
+        if self.snapshots:
+            out["snapshots"] = self.snapshots.saved
+        if self.swa:
+            out["swa"] = {"epochs_averaged": self.swa.count, "eval": self.swa.result}
+        out["lr_schedule_steps"] = self.stepper.steps
+        return out
+
+
+def metric_names(metrics) -> list[str]:
+    """Eval log keys the suite's metrics produce ('loss' is the true mean loss)."""
+    names = []
+    for metric in metrics:
+        value = metric.name()
+        names += value if isinstance(value, list) else [value]
+    return sorted(set(names), key=names.index)
+
+
+def _maybe(cls, options, **injected):
+    return None if options is None else cls(**injected, **options)

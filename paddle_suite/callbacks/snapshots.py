@@ -1,0 +1,45 @@
+"""Snapshot ensembles: save the weights at the end of every LR cycle."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from paddle.callbacks import Callback
+
+from ..checkpoint import atomic_save
+
+log = logging.getLogger("paddle_suite")
+
+
+def cycle_ended(last_lr: float, next_lr: float) -> bool:
+    """A cycle ends where the LR is about to rise again (a warm restart)."""
+    return next_lr > last_lr * (1 + 1e-9)
+
+
+class Snapshots(Callback):
+    """Save `snapshot-e{epoch}.pdparams` into `directory` whenever the LR schedule restarts
+    (cosine with warm restarts, cyclic LR) and at the last epoch.
+
+    Place it after the LR stepper: it compares the LR of the epoch's last update with the LR
+    the next update will use. `saved` lists the files written.
+    """
+
+    def __init__(self, directory, lr_getter):
+        super().__init__()
+        self.directory, self.lr_getter = Path(directory), lr_getter
+        self.saved, self.last_lr = [], None
+
+    def on_train_begin(self, logs=None):
+        self.saved = []
+
+    def on_train_batch_begin(self, step, logs=None):
+        self.last_lr = self.lr_getter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        final = epoch + 1 == self.params.get("epochs")
+        if final or cycle_ended(self.last_lr, self.lr_getter()):
+            path = self.directory / f"snapshot-e{epoch + 1:03d}.pdparams"
+            atomic_save(self.model.network.state_dict(), path)
+            self.saved.append(str(path))
+            log.info("snapshot %d saved at the end of epoch %d: %s", len(self.saved), epoch + 1,
+                     path.name)
