@@ -65,6 +65,32 @@ def read_yaml(path: str | Path) -> tuple[dict, dict]:
     return data, lines
 
 
+def merge(base: dict, child: dict) -> dict:
+    """Deep-merge `child` into a copy of `base`: mappings merge, everything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def read_with_base(path: str | Path, seen: tuple = ()) -> tuple[dict, dict]:
+    """Read a config; a top-level `_base_: other.yaml` (relative to this file) is read first
+    and this file's keys are merged over it. Line numbers refer to this file."""
+    path = Path(path)
+    data, lines = read_yaml(path)
+    base = data.pop("_base_", None)
+    if base is None:
+        return data, lines
+    base_path = (path.parent / str(base)).resolve()
+    if base_path in seen:
+        raise ConfigError(f"{path}: _base_ chain loops back to {base_path}.")
+    base_data, _ = read_with_base(base_path, seen + (path.resolve(),))
+    return merge(base_data, data), lines
+
+
 def _line_map(node, prefix: str = "") -> dict:
     lines = {}
     if isinstance(node, yaml.MappingNode):
@@ -134,7 +160,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
     overrides = list(overrides)
     lines: dict = {}
     if data is None:
-        data, lines = read_yaml(path)
+        data, lines = read_with_base(path)
     data = copy.deepcopy(data)
     for text in overrides:
         apply_override(data, text)

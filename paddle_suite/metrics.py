@@ -45,7 +45,17 @@ class MeanLoss(paddle.metric.Metric):
         return "loss"
 
 
+def effective_topk(section: dict, class_num: int) -> list[int]:
+    """The k values of `Metric.topk` that make sense for `class_num` classes (1 at least)."""
+    return sorted({k for k in section["topk"] if k <= class_num}) or [1]
+
+
+def metric_names(section: dict, class_num: int) -> list[str]:
+    """The eval log keys a run produces: the accuracies and the true mean `loss`."""
+    return ["acc" if k == 1 else f"acc_top{k}" for k in effective_topk(section, class_num)] \
+        + ["loss"]
+
+
 def build_metrics(section: dict, loss_fn, class_num: int) -> list:
     """Top-k accuracy (k clipped to the number of classes) and the true mean loss."""
-    topk = sorted({k for k in section["topk"] if k <= class_num}) or [1]
-    return [Accuracy(topk=tuple(topk)), MeanLoss(loss_fn)]
+    return [Accuracy(topk=tuple(effective_topk(section, class_num))), MeanLoss(loss_fn)]

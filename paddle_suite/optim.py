@@ -45,13 +45,20 @@ def constant(lr, clock, epochs):
     return lr
 
 
+def _decay_factor(gamma: float) -> None:
+    if not 0 < gamma < 1:
+        raise ConfigError(f"Optimizer.lr.gamma: must be in (0, 1), got {gamma}.")
+
+
 def step(lr, clock, epochs, step_size: float = 10, gamma: float = 0.1):
     """Multiply the LR by `gamma` every `step_size` epochs."""
+    _decay_factor(gamma)
     return L.StepDecay(lr, step_size=clock.ticks(step_size, "step_size"), gamma=gamma)
 
 
 def multistep(lr, clock, epochs, milestones: list[float] = (30, 60, 90), gamma: float = 0.1):
     """Caffe `multistep`: multiply by `gamma` at each milestone epoch."""
+    _decay_factor(gamma)
     return L.MultiStepDecay(lr, [clock.ticks(m, "milestones") for m in milestones], gamma=gamma)
 
 
@@ -120,7 +127,11 @@ def build_schedule(section: dict, epochs: int, steps_per_epoch: int):
     common = ("name", "learning_rate", "warmup_epoch", "warmup_start_lr", "step_on")
     options = {k: v for k, v in section.items() if k not in common}
     lr0, warm = section["learning_rate"], section["warmup_epoch"]
-    inner = SCHEDULES[section["name"]](lr0, clock, epochs - warm, **options)
+    try:
+        inner = SCHEDULES[section["name"]](lr0, clock, epochs - warm, **options)
+    except (ValueError, TypeError, AssertionError) as exc:  # paddle's own argument checks
+        raise ConfigError(f"Optimizer.lr: the {section['name']} schedule rejects these "
+                          f"options: {exc}") from None
     if warm > 0:
         inner = L.LinearWarmup(inner, warmup_steps=clock.ticks(warm, "warmup_epoch"),
                                start_lr=section["warmup_start_lr"], end_lr=lr0)

@@ -10,6 +10,7 @@ from .data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_
     loader_section, mix_options, train_loader
 from .errors import ConfigError
 from .losses import LOSSES
+from .metrics import metric_names
 from .models import INITS, MODELS
 from .optim import CLIPS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES, lr_common
 from .schema import check_kwargs, check_named, check_value, parameter_names, reject_unknown
@@ -151,7 +152,8 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     ls = out["Loss"].get("label_smoothing")
     if ls is not None and not 0 <= ls < 1:
         raise ConfigError("Loss.label_smoothing: must be in [0, 1).")
-    out["Callbacks"] = check_callbacks(data.get("Callbacks"), glob["epochs"])
+    out["Callbacks"] = check_callbacks(data.get("Callbacks"), glob["epochs"],
+                                       metric_names(out["Metric"], out["Arch"]["class_num"]))
     return out
 
 

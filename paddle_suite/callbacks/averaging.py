@@ -11,6 +11,7 @@ import paddle
 from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save
+from ..errors import ConfigError
 
 log = logging.getLogger("paddle_suite")
 
@@ -47,6 +48,8 @@ class EMA(Callback):
 
     def __init__(self, decay: float = 0.999, warmup: bool = True, directory=None):
         super().__init__()
+        if not 0 < decay < 1:
+            raise ConfigError(f"Callbacks.EMA.decay: must be in (0, 1), got {decay}.")
         self.decay, self.warmup = decay, warmup
         self.directory = Path(directory) if directory else None
         self.shadow, self.updates = {}, 0
@@ -146,7 +149,7 @@ class SWA(Callback):
         net = self.model.network
         weights = {n: v.astype("float32") for n, v in self.average.items()}
         with swapped_weights(net, weights):
-            buffers = {k: v.numpy().copy() for k, v in net.state_dict().items() if k not in weights}
+            buffers = {n: b.numpy().copy() for n, b in net.named_buffers()}
             if self.bn_loader is not None:
                 recompute_batch_norm(net, self.bn_loader)
             if self.directory is not None:
@@ -155,4 +158,5 @@ class SWA(Callback):
                 self.result = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in
                                self.model.evaluate(self.eval_loader, verbose=0).items()}
                 log.info("swa over %d epochs: eval %s", self.count, self.result)
-            net.set_state_dict(buffers)  # the live model keeps its own BN statistics
+            for name, buffer in net.named_buffers():  # the live model keeps its BN statistics
+                buffer.set_value(buffers[name])

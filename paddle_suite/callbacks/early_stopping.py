@@ -91,15 +91,19 @@ class EarlyStopping(Callback):
 
     def reset(self):
         self.state, self.stop_reason, self.best_weights, self.restored = StopState(), None, None, False
+        self.epoch = 0
 
     def on_train_begin(self, logs=None):
         self.reset()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
 
     def on_eval_end(self, logs=None):
         value = self.monitor.read(logs)
         if value is None:
             raise missing_metric("EarlyStopping", self.monitor.name, logs)
-        epoch = int((logs or {}).get("epoch", 0))
+        epoch = int((logs or {}).get("epoch", self.epoch))
         before = self.state.best
         self.state, stop, reason = stopping_decision(
             self.state, value, epoch, self.monitor, patience=self.patience,

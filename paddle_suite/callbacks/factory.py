@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import ConfigError
-from ..schema import check_kwargs, choose
+from ..schema import check_kwargs, choose, suggest
 from .averaging import EMA, SWA
 from .early_stopping import EarlyStopping
 from .plateau import PlateauDecay
@@ -40,12 +40,15 @@ CALLBACK_OPTIONS = {
 DEFAULTS = {"Checkpoint": {}}
 
 
-def check_callbacks(section, epochs: int) -> dict:
-    """Validate the `Callbacks` section; return {name: resolved options} of the enabled ones."""
+def check_callbacks(section, epochs: int, metrics: list[str]) -> dict:
+    """Validate the `Callbacks` section against the run's eval `metrics`; return
+    {name: resolved options} of the enabled callbacks."""
     if section is None:
         section = {}
     if not isinstance(section, dict):
         raise ConfigError(f"Callbacks: expected a mapping of callback names, got {section!r}.")
+    if section.get("EMA") not in (None, False):
+        metrics = metrics + [f"ema_{m}" for m in metrics]
     resolved = {}
     for name, options in {**DEFAULTS, **section}.items():
         target, skip = choose(CALLBACK_OPTIONS, name, f"Callbacks.{name}", "callback")
@@ -55,6 +58,7 @@ def check_callbacks(section, epochs: int) -> dict:
             options = {}
         path = f"Callbacks.{name}"
         resolved[name] = check_kwargs(target, options, path, skip)
+        check_monitor(path, resolved[name].get("monitor"), metrics)
         try:  # constructors check ranges (patience >= 1, 0 < factor < 1, ...)
             if isinstance(target, type):
                 target(**{k: None for k in skip}, **resolved[name])
@@ -70,15 +74,11 @@ def check_callbacks(section, epochs: int) -> dict:
     return resolved
 
 
-def check_monitors(callbacks: dict, available: list[str]) -> None:
-    """Every monitored name must be an eval metric this run produces."""
-    from ..schema import suggest
-    for name, options in callbacks.items():
-        monitor = options.get("monitor")
-        if monitor is not None and monitor not in available:
-            raise ConfigError(f"Callbacks.{name}.monitor: {monitor!r} is not an eval metric of "
-                              f"this run{suggest(monitor, available)}. Available: "
-                              f"{', '.join(available)}.")
+def check_monitor(path: str, monitor: str | None, available: list[str]) -> None:
+    """A monitored name must be an eval metric this run produces."""
+    if monitor is not None and monitor not in available:
+        raise ConfigError(f"{path}.monitor: {monitor!r} is not an eval metric of this run"
+                          f"{suggest(monitor, available)}. Available: {', '.join(available)}.")
 
 
 class RunCallbacks:
@@ -102,10 +102,6 @@ class RunCallbacks:
         glob, options = cfg["Global"], cfg["Callbacks"]
         lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints"
         data = built.data
-        available = metric_names(built.metrics)
-        if "EMA" in options:
-            available += [f"ema_{m}" for m in available]
-        check_monitors(options, available)
         ck = options["Checkpoint"]
         self.monitor = Monitor(ck["monitor"], ck["mode"])
         self.recorder = RunRecorder(run_dir / "metrics.jsonl", self.monitor, lr_getter)
@@ -148,15 +144,6 @@ class RunCallbacks:
             out["swa"] = {"epochs_averaged": self.swa.count, "eval": self.swa.result}
         out["lr_schedule_steps"] = self.stepper.steps
         return out
-
-
-def metric_names(metrics) -> list[str]:
-    """Eval log keys the suite's metrics produce ('loss' is the true mean loss)."""
-    names = []
-    for metric in metrics:
-        value = metric.name()
-        names += value if isinstance(value, list) else [value]
-    return sorted(set(names), key=names.index)
 
 
 def _maybe(cls, options, **injected):

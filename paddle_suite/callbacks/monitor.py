@@ -16,6 +16,8 @@ MINIMIZED = ("loss", "error", "err")
 def infer_mode(name: str) -> str:
     """'max' for accuracy-like names, 'min' for loss/error-like names, else a ConfigError."""
     base = name.split("/")[-1].lower()
+    for prefix in ("ema_", "swa_", "val_", "eval_", "train_"):
+        base = base[len(prefix):] if base.startswith(prefix) else base
     if base.startswith(MAXIMIZED):
         return "max"
     if base.startswith(MINIMIZED) or base.endswith("loss"):

@@ -26,7 +26,8 @@ class Snapshots(Callback):
 
     def __init__(self, directory, lr_getter):
         super().__init__()
-        self.directory, self.lr_getter = Path(directory), lr_getter
+        self.directory = Path(directory) if directory else None
+        self.lr_getter = lr_getter
         self.saved, self.last_lr = [], None
 
     def on_train_begin(self, logs=None):
