@@ -84,3 +84,21 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
 def test_malformed_override_is_rejected():
     with pytest.raises(ConfigError, match="expected Section.key=value"):
         load_config(LENET, ["Global.epochs"])
+
+
+def test_base_inheritance_merges_mappings_and_reports_loops(tmp_path):
+    (tmp_path / "base.yaml").write_text("Global: {epochs: 7, seed: 1}\nArch: {name: MLP}\n")
+    child = write(tmp_path, "_base_: base.yaml\nGlobal: {epochs: 3}\n", "child.yaml")
+    cfg = load_config(child)
+    assert cfg["Global"]["epochs"] == 3 and cfg["Global"]["seed"] == 1
+    assert cfg["Arch"]["name"] == "MLP" and cfg["Global"]["experiment"] == "child"
+    write(tmp_path, "_base_: b.yaml\n", "a.yaml")
+    write(tmp_path, "_base_: a.yaml\n", "b.yaml")
+    with pytest.raises(ConfigError, match="loops back"):
+        load_config(tmp_path / "a.yaml")
+
+
+def test_every_shipped_config_validates():
+    for path in sorted(LENET.parent.glob("*.yaml")):
+        cfg = load_config(path)
+        assert cfg["Global"]["experiment"], path
