@@ -50,6 +50,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def remove_stray_temp_files(directory: str | Path) -> list[str]:
+    """Delete temp files an interrupted atomic write left in `directory`; return their names."""
+    directory = Path(directory)
+    stray = [p for p in directory.glob(".*.tmp") if p.is_file()] if directory.is_dir() else []
+    for path in stray:
+        path.unlink(missing_ok=True)
+    return [p.name for p in stray]
+
+
 def _fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -82,6 +91,19 @@ class _RestrictedUnpickler(pickle.Unpickler):
             "trusted weights to .safetensors or re-save them with paddle.save(state_dict).")
 
 
+def load_pickle(path: str | Path):
+    """Unpickle a file that may only contain arrays, numbers, strings and containers."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return _RestrictedUnpickler(f, path).load()
+    except UnsafeFileError:
+        raise
+    except Exception as exc:  # truncated or not a pickle at all
+        raise UserError(f"{path}: not a readable weights or state file "
+                        f"({type(exc).__name__}: {exc}).") from None
+
+
 def load_weights(path: str | Path) -> dict:
     """Read a state dict of numpy arrays from `.pdparams` (restricted) or `.safetensors`."""
     path = Path(path)
@@ -90,14 +112,7 @@ def load_weights(path: str | Path) -> dict:
     if path.suffix == ".safetensors":
         from safetensors.numpy import load_file
         return dict(load_file(str(path)))
-    try:
-        with open(path, "rb") as f:
-            state = _RestrictedUnpickler(f, path).load()
-    except UnsafeFileError:
-        raise
-    except Exception as exc:  # truncated or not a pickle at all
-        raise UserError(f"{path}: not a readable weights file ({type(exc).__name__}: {exc}).") \
-            from None
+    state = load_pickle(path)
     if not isinstance(state, dict):
         raise UserError(f"{path}: expected a dict of tensors, found {type(state).__name__}.")
     state.pop(_PADDLE_NAME_TABLE, None)

@@ -3,6 +3,7 @@
 these same functions."""
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -15,7 +16,7 @@ from paddle.static import InputSpec
 
 from .callbacks.factory import RunCallbacks
 from .callbacks.nan_guard import TrainingDiverged
-from .checkpoint import atomic_save, load_into
+from .checkpoint import atomic_save, atomic_write_bytes, load_into
 from .config import Config
 from .data import Data, build_data
 from .errors import ConfigError
@@ -23,6 +24,7 @@ from .losses import AccumulatedLoss, build_loss
 from .metrics import build_metrics
 from .models import build_model
 from .optim import ScaledLR, build_optimizer, build_schedule
+from .resume import local_optimizer_state, locate
 from .rundir import attach_log_file, create_run_dir, write_json
 
 log = logging.getLogger("paddle_suite")
@@ -112,19 +114,33 @@ def train(cfg: Config) -> TrainResult:
     Order: build (validates data, so a bad input leaves no run directory behind), create the
     run directory, write config.yaml, train, write summary.json.
     """
-    built = build(cfg, train=True)
     glob = cfg["Global"]
-    run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
-    (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+    resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
+    built = build(cfg, train=True)
+    resume_state = None
+    if resume is not None:
+        network, optimizer, resume_state = resume.load()
+        built.net.set_state_dict(network)
+        built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
+        run_dir = resume.run_dir
+        _keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
+    else:
+        run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
+        (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
     handler = attach_log_file(run_dir / "train.log")
-    callbacks = RunCallbacks(cfg, built, run_dir)
+    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state)
     log.info("run directory: %s", run_dir)
+    done = resume.epoch if resume else 0
+    if done >= glob["epochs"]:
+        logging.getLogger("paddle_suite").removeHandler(handler)
+        raise ConfigError(f"Global.epochs: the run in {run_dir} already finished {done} "
+                          f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
     log.info("train samples %d, eval samples %d, steps/epoch %d, LR steps per %s",
              len(built.data.train), len(built.data.eval) if built.data.eval else 0,
              len(built.data.train_loader), built.clock.step_on)
     start, status, failure = time.perf_counter(), "failed", None
     try:
-        built.model.fit(built.data.train_loader, None, epochs=glob["epochs"], verbose=0,
+        built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done, verbose=0,
                         callbacks=callbacks.all,
                         accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
         status = "completed"
@@ -145,6 +161,15 @@ def train(cfg: Config) -> TrainResult:
         logging.getLogger("paddle_suite").removeHandler(handler)
         handler.close()
     return TrainResult(run_dir, summary, callbacks.recorder.history, built.model)
+
+
+def _keep_rows_until(path: Path, epoch: int) -> None:
+    """Drop metrics.jsonl rows of epochs after `epoch` (written before a crash, redone now)."""
+    if not path.exists():
+        return
+    lines = [l for l in path.read_text(encoding="utf-8").splitlines()
+             if l.strip() and json.loads(l)["epoch"] <= epoch]
+    atomic_write_bytes(path, "".join(l + "\n" for l in lines).encode("utf-8"))
 
 
 def _scalars(logs: dict) -> dict:

@@ -11,10 +11,20 @@ def main(argv=None):
     parser = base_parser(__doc__)
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved config and exit without training")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the latest run of this experiment from its last "
+                             "checkpoint (same as -o Global.checkpoints=<that run>)")
     args = parser.parse_args(argv)
     quiet_paddle()
-    from paddle_suite import load_config, train
+    from paddle_suite import UserError, load_config, train
+    from paddle_suite.rundir import latest_run
     cfg = load_config(args.config, args.override)
+    if args.resume:
+        run_dir = latest_run(cfg["Global"]["output_dir"], cfg["Global"]["experiment"])
+        if run_dir is None:
+            raise UserError(f"--resume: no run of experiment {cfg['Global']['experiment']!r} "
+                            f"under {cfg['Global']['output_dir']} to continue.")
+        cfg = load_config(args.config, args.override + [f"Global.checkpoints={run_dir}"])
     if args.print_config:
         print(cfg.to_yaml(), end="")
         return

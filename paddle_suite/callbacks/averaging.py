@@ -12,6 +12,7 @@ from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save
 from ..errors import ConfigError
+from .monitor import run_epoch
 
 log = logging.getLogger("paddle_suite")
 
@@ -134,7 +135,7 @@ class SWA(Callback):
         self.average, self.count, self.result = {}, 0, None
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 < self.start_epoch:
+        if run_epoch(self, epoch) < self.start_epoch:
             return
         self.count += 1
         for name, param in _trainable(self.model.network):
@@ -160,3 +161,9 @@ class SWA(Callback):
                 log.info("swa over %d epochs: eval %s", self.count, self.result)
             for name, buffer in net.named_buffers():  # the live model keeps its BN statistics
                 buffer.set_value(buffers[name])
+
+    def state_dict(self) -> dict:
+        return {"average": dict(self.average), "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.average, self.count = dict(state["average"]), state["count"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from paddle.callbacks import Callback
 
-from ..checkpoint import atomic_save
+from ..checkpoint import atomic_save, remove_stray_temp_files
 from .monitor import Monitor
 
 
@@ -31,6 +31,7 @@ class CheckpointSaver(Callback):
     def on_train_begin(self, logs=None):
         self.best, self.best_epoch, self.kept = None, None, []
         self.directory.mkdir(parents=True, exist_ok=True)
+        remove_stray_temp_files(self.directory)
 
     def on_eval_end(self, logs=None):
         value = self.monitor.read(logs)
@@ -56,3 +57,10 @@ class CheckpointSaver(Callback):
         atomic_save(self.model.network.state_dict(), self.directory / "last.pdparams")
         if self.optimizer is not None:
             atomic_save(self.optimizer.state_dict(), self.directory / "last.pdopt")
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "kept": list(self.kept)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.kept = [tuple(k) for k in state["kept"]]

@@ -8,7 +8,7 @@ from typing import Literal
 from paddle.callbacks import Callback
 
 from ..errors import ConfigError
-from .monitor import Monitor, missing_metric, weights_copy
+from .monitor import Monitor, missing_metric, run_epoch, weights_copy
 
 log = logging.getLogger("paddle_suite")
 
@@ -97,7 +97,7 @@ class EarlyStopping(Callback):
         self.reset()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch + 1
+        self.epoch = run_epoch(self, epoch)
 
     def on_eval_end(self, logs=None):
         value = self.monitor.read(logs)
@@ -125,8 +125,9 @@ class EarlyStopping(Callback):
 
     def state_dict(self) -> dict:
         return {"best": self.state.best, "best_epoch": self.state.best_epoch,
-                "wait": self.state.wait, "stop_reason": self.stop_reason}
+                "wait": self.state.wait, "stop_reason": self.stop_reason,
+                "best_weights": self.best_weights}
 
     def load_state_dict(self, state: dict) -> None:
         self.state = StopState(state["best"], state["best_epoch"], state["wait"])
-        self.stop_reason = state["stop_reason"]
+        self.stop_reason, self.best_weights = state["stop_reason"], state["best_weights"]

@@ -7,6 +7,7 @@ import time
 from paddle.callbacks import Callback
 
 from .hapi_fixes import preserved_logs
+from .monitor import run_epoch
 
 
 class Evaluator(Callback):
@@ -44,15 +45,15 @@ class Evaluator(Callback):
         if self.every_steps and self.global_step % self.every_steps == 0:
             saved = [copy.deepcopy(m.__dict__) for m in self.metrics]
             with preserved_logs(logs):
-                self.run(self.epoch + 1)
+                self.run(run_epoch(self, self.epoch))
             for metric, state in zip(self.metrics, saved):
                 metric.__dict__.update(state)
 
     def on_epoch_end(self, epoch, logs=None):
-        last = epoch + 1 == self.params.get("epochs")
-        if self.every_epochs and ((epoch + 1) % self.every_epochs == 0 or last):
+        last, number = epoch + 1 == self.params.get("epochs"), run_epoch(self, epoch)
+        if self.every_epochs and (number % self.every_epochs == 0 or last):
             with preserved_logs(logs):
-                self.run(epoch + 1)
+                self.run(number)
 
     def run(self, epoch: int) -> dict:
         """Evaluate now and notify the listeners; returns the eval logs."""
@@ -71,3 +72,9 @@ class Evaluator(Callback):
         for cb in self.listeners:
             cb.on_eval_end(dict(logs))
         return logs
+
+    def state_dict(self) -> dict:
+        return {"global_step": self.global_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.global_step = state["global_step"]

@@ -89,7 +89,7 @@ class RunCallbacks:
     epoch's last update with the next one).
     """
 
-    def __init__(self, cfg: dict, built, run_dir):
+    def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None):
         from .checkpoints import CheckpointSaver
         from .evaluator import Evaluator
         from .hapi_fixes import ResetStopTraining
@@ -98,6 +98,7 @@ class RunCallbacks:
         from .nan_guard import NaNGuard
         from .progress import ProgressLogger
         from .recorder import RunRecorder
+        from .resume_state import ResumeState
 
         glob, options = cfg["Global"], cfg["Callbacks"]
         lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints"
@@ -121,8 +122,16 @@ class RunCallbacks:
         if data.eval_loader is not None:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
                                   glob["eval_steps"], built.metrics, [self.ema] if self.ema else [])
-        self.all = [c for c in (ResetStopTraining(), NaNGuard(lr_getter), self.ema, evaluator,
-                                *listeners, self.stepper, self.snapshots, self.swa) if c]
+        guard = NaNGuard(lr_getter)
+        stateful = {"recorder": self.recorder, "saver": self.saver, "evaluator": evaluator,
+                    "stepper": self.stepper, "nan_guard": guard, "early_stopping": self.early,
+                    "plateau": self.plateau, "ema": self.ema, "swa": self.swa,
+                    "snapshots": self.snapshots}
+        keeper = ResumeState(ckpt_dir / "resume", built.optimizer,
+                             {k: v for k, v in stateful.items() if v is not None},
+                             resume, resume_state, glob["epochs"])
+        self.all = [c for c in (ResetStopTraining(), guard, self.ema, evaluator, *listeners,
+                                self.stepper, self.snapshots, self.swa, keeper) if c]
 
     def stop_reason(self) -> str | None:
         """Why a callback ended training early, if one did."""

@@ -38,3 +38,9 @@ class LRStepper(LRScheduler):
     def on_epoch_end(self, epoch, logs=None):
         if self.step_on == "epoch":
             self._step()
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = state["steps"]

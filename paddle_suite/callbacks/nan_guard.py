@@ -6,7 +6,7 @@ import math
 from paddle.callbacks import Callback
 
 from ..errors import UserError
-from .monitor import scalar
+from .monitor import run_epoch, scalar
 
 
 class TrainingDiverged(UserError):
@@ -48,7 +48,7 @@ class NaNGuard(Callback):
         self.reset()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        self.epoch = run_epoch(self, epoch)
 
     def on_train_batch_end(self, step, logs=None):
         self.global_step += 1
@@ -60,6 +60,12 @@ class NaNGuard(Callback):
         lr_text = f"{lr:.6g}" if lr is not None else "unknown"
         raise TrainingDiverged(
             f"Training diverged: the loss became {value} at step {step + 1} of epoch "
-            f"{self.epoch + 1} (update {self.global_step} of the run), learning rate "
+            f"{self.epoch} (update {self.global_step} of the run), learning rate "
             f"{lr_text}. Likely cause: {likely_cause(self.global_step, self.recent, lr)}. "
             "Training stopped; the checkpoints written before this epoch are intact.")
+
+    def state_dict(self) -> dict:
+        return {"recent": list(self.recent), "global_step": self.global_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.recent, self.global_step = list(state["recent"]), state["global_step"]

@@ -7,7 +7,7 @@ import time
 
 from paddle.callbacks import Callback
 
-from .monitor import scalar
+from .monitor import run_epoch, scalar, total_epochs
 
 log = logging.getLogger("paddle_suite")
 
@@ -32,11 +32,11 @@ class ProgressLogger(Callback):
         self.bar, self.samples, self.start = None, 0, 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch, self.samples, self.start = epoch, 0, time.perf_counter()
+        self.epoch, self.samples, self.start = run_epoch(self, epoch), 0, time.perf_counter()
         if self.use_bar:
             from tqdm import tqdm
             self.bar = tqdm(total=self.params.get("steps"), unit="batch", leave=False,
-                            desc=f"epoch {epoch + 1}/{self.params.get('epochs')}")
+                            desc=f"epoch {self.epoch}/{total_epochs(self)}")
 
     def on_train_batch_end(self, step, logs=None):
         logs = logs or {}
@@ -49,7 +49,7 @@ class ProgressLogger(Callback):
             if (step + 1) % self.log_interval == 0:
                 self.bar.set_postfix_str(f"{_fmt(logs, self.metric_names)} {rate:.0f} samples/s")
         else:
-            log.info("epoch %d step %d/%s %s %.0f samples/s", self.epoch + 1, step + 1,
+            log.info("epoch %d step %d/%s %s %.0f samples/s", self.epoch, step + 1,
                      self.params.get("steps"), _fmt(logs, self.metric_names), rate)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -58,7 +58,7 @@ class ProgressLogger(Callback):
             self.bar = None
         seconds = time.perf_counter() - self.start
         lr = f" lr {self.lr_getter():.3g}" if self.lr_getter else ""
-        log.info("epoch %d/%s train %s%s %.1fs", epoch + 1, self.params.get("epochs"),
+        log.info("epoch %d/%s train %s%s %.1fs", self.epoch, total_epochs(self),
                  _fmt(logs or {}, self.metric_names), lr, seconds)
 
     def on_eval_end(self, logs=None):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from paddle.callbacks import Callback
 
-from .monitor import Monitor, scalar
+from .monitor import Monitor, run_epoch, scalar
 
 
 def _clean(logs: dict, prefix: str) -> dict:
@@ -64,10 +64,11 @@ class RunRecorder(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self.batch_end - self.epoch_start
-        row = {"epoch": epoch + 1,
+        number = run_epoch(self, epoch)
+        row = {"epoch": number,
                "lr": self.lr,
                **_clean(logs, "train")}
-        if self.last_eval.get("epoch") == epoch + 1:
+        if self.last_eval.get("epoch") == number:
             row.update(_clean(self.last_eval, "eval"))
         row.update(seconds=round(seconds, 4),
                    samples_per_second=round(self.epoch_samples / max(seconds, 1e-9), 1))
@@ -80,3 +81,14 @@ class RunRecorder(Callback):
     @property
     def samples_per_second(self) -> float:
         return self.train_samples / self.train_seconds if self.train_seconds else math.nan
+
+    def state_dict(self) -> dict:
+        return {"best_value": self.best_value, "best_epoch": self.best_epoch,
+                "last_eval": {k: scalar(v) for k, v in self.last_eval.items()},
+                "history": list(self.history), "train_seconds": self.train_seconds,
+                "train_samples": self.train_samples}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
+        self.last_eval, self.history = dict(state["last_eval"]), list(state["history"])
+        self.train_seconds, self.train_samples = state["train_seconds"], state["train_samples"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save
+from .monitor import run_epoch
 
 log = logging.getLogger("paddle_suite")
 
@@ -39,8 +40,15 @@ class Snapshots(Callback):
     def on_epoch_end(self, epoch, logs=None):
         final = epoch + 1 == self.params.get("epochs")
         if final or cycle_ended(self.last_lr, self.lr_getter()):
-            path = self.directory / f"snapshot-e{epoch + 1:03d}.pdparams"
+            number = run_epoch(self, epoch)
+            path = self.directory / f"snapshot-e{number:03d}.pdparams"
             atomic_save(self.model.network.state_dict(), path)
             self.saved.append(str(path))
-            log.info("snapshot %d saved at the end of epoch %d: %s", len(self.saved), epoch + 1,
+            log.info("snapshot %d saved at the end of epoch %d: %s", len(self.saved), number,
                      path.name)
+
+    def state_dict(self) -> dict:
+        return {"saved": list(self.saved)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.saved = list(state["saved"])

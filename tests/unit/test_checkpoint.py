@@ -41,7 +41,7 @@ def test_truncated_and_mismatched_weights_are_named(tmp_path):
     atomic_save(LeNet().state_dict(), tmp_path / "w.pdparams")
     data = (tmp_path / "w.pdparams").read_bytes()
     (tmp_path / "cut.pdparams").write_bytes(data[: len(data) // 2])
-    with pytest.raises(UserError, match="cut.pdparams: not a readable weights file"):
+    with pytest.raises(UserError, match="cut.pdparams: not a readable weights"):
         load_weights(tmp_path / "cut.pdparams")
     with pytest.raises(UserError, match="does not fit the configured model.*shape mismatch"):
         load_into(LeNet(class_num=3), tmp_path / "w.pdparams")

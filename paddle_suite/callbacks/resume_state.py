@@ -1,0 +1,48 @@
+"""Write a resume checkpoint after every epoch; restore one when training starts."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from paddle.callbacks import Callback
+
+from ..resume import Resume, rng_state, save_resume, set_rng_state
+from .monitor import run_epoch
+
+log = logging.getLogger("paddle_suite")
+
+
+class ResumeState(Callback):
+    """Keeps a run resumable: after each epoch, a checkpoint of the weights, the optimizer
+    (LR schedule position included), every callback in `stateful` (name -> callback with
+    `state_dict`/`load_state_dict`) and the random states; with `resume`, restores them all
+    when `fit` starts.
+
+    Put it LAST in the callback list: its `on_epoch_end` must see every other callback's
+    end-of-epoch state, and its `on_train_begin` must run after theirs (which reset state).
+    Network and optimizer are restored by the caller before `fit`.
+    """
+
+    def __init__(self, directory, optimizer, stateful: dict, resume: Resume | None = None,
+                 callback_state: dict | None = None, total_epochs: int | None = None):
+        super().__init__()
+        self.directory, self.optimizer = Path(directory), optimizer
+        self.stateful, self.resume = stateful, resume
+        self.callback_state, self.total_epochs = callback_state, total_epochs
+
+    def on_train_begin(self, logs=None):
+        done = self.resume.epoch if self.resume else 0
+        self.params["initial_epoch"] = done  # shared with every callback: see run_epoch()
+        self.params["total_epochs"] = self.total_epochs or done + self.params.get("epochs", 0)
+        if not self.resume:
+            return
+        for name, callback in self.stateful.items():
+            if name in self.callback_state["callbacks"]:
+                callback.load_state_dict(self.callback_state["callbacks"][name])
+        set_rng_state(self.callback_state["rng"])
+        log.info("resumed from %s after epoch %d", self.resume.path, done)
+
+    def on_epoch_end(self, epoch, logs=None):
+        states = {name: cb.state_dict() for name, cb in self.stateful.items()}
+        save_resume(self.directory, run_epoch(self, epoch), self.model.network, self.optimizer,
+                    {"callbacks": states, "rng": rng_state()})

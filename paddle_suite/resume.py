@@ -1,0 +1,193 @@
+"""Resume checkpoints: everything needed to continue a run exactly where it stopped.
+
+After every epoch the suite writes `<run>/checkpoints/resume/epoch-NNNN/`:
+
+    network.pdparams   the weights
+    optimizer.pdopt    the optimizer state, including the LR schedule's position
+    state.pkl          epoch, every stateful callback's state, the random states of Python,
+                       numpy and paddle (plain data: arrays, numbers, lists, dicts)
+    manifest.json      size and SHA-256 of each file above, written last
+
+The directory is assembled under a temporary name, every file fsynced, then renamed into
+place, so a crash leaves either a complete checkpoint or an ignorable `.tmp` directory. The
+two newest checkpoints are kept. Loading verifies the manifest and falls back to the older
+checkpoint, saying why, when the newest is damaged. All files are read with the restricted
+unpickler: loading a checkpoint never runs code from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import pickle
+import random
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+from .checkpoint import _fsync_dir, load_pickle, load_weights
+from .errors import UserError
+
+log = logging.getLogger("paddle_suite")
+FILES = ("network.pdparams", "optimizer.pdopt", "state.pkl")
+KEEP = 2
+
+
+class CheckpointError(UserError):
+    """No usable resume checkpoint."""
+
+
+def rng_state() -> dict:
+    """The random states of Python, numpy and paddle as plain data."""
+    return {"python": random.getstate(), "numpy": np.random.get_state(),
+            "paddle": [s.__getstate__() for s in paddle.get_rng_state()]}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what `rng_state` captured."""
+    random.setstate(_tuples(state["python"]))
+    np.random.set_state(tuple(state["numpy"]))
+    generators = []
+    for raw in state["paddle"]:
+        gen = paddle.base.libpaddle.GeneratorState.__new__(paddle.base.libpaddle.GeneratorState)
+        gen.__setstate__(tuple(raw))
+        generators.append(gen)
+    paddle.set_rng_state(generators)
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _paddle_bytes(obj) -> bytes:
+    buffer = io.BytesIO()
+    paddle.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _rename_keys(state: dict, mapping: dict) -> dict:
+    """Rename optimizer-state keys '<param>_<accumulator>' by the parameter part."""
+    out = {}
+    for key, value in state.items():
+        match = max((p for p in mapping if key.startswith(p + "_")), key=len, default=None)
+        out[mapping[match] + key[len(match):] if match else key] = value
+    return out
+
+
+def portable_optimizer_state(state: dict, network) -> dict:
+    """Key the optimizer state by structured parameter names ('features.0.weight'), not by
+    paddle's process-wide generated names ('conv2d_3.w_0'), which differ between processes."""
+    return _rename_keys(state, {p.name: n for n, p in network.named_parameters()})
+
+
+def local_optimizer_state(state: dict, network) -> dict:
+    """The inverse of `portable_optimizer_state` for this process's parameters."""
+    return _rename_keys(state, {n: p.name for n, p in network.named_parameters()})
+
+
+def save_resume(directory: Path, epoch: int, network, optimizer, state: dict) -> Path:
+    """Write a complete resume checkpoint for `epoch` atomically; prune old ones."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stray in directory.glob(".epoch-*.tmp"):  # left by a crash while saving
+        shutil.rmtree(stray, ignore_errors=True)
+    final = directory / f"epoch-{epoch:04d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".epoch-{epoch:04d}.", suffix=".tmp", dir=directory))
+    try:
+        _write(tmp / "network.pdparams", _paddle_bytes(network.state_dict()))
+        _write(tmp / "optimizer.pdopt",
+               _paddle_bytes(portable_optimizer_state(optimizer.state_dict(), network)))
+        _write(tmp / "state.pkl", pickle.dumps({"epoch": epoch, **state}, protocol=4))
+        manifest = {"format": 1, "epoch": epoch,
+                    "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)}
+                              for n in FILES}}
+        _write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
+        _fsync_dir(tmp)
+        if final.exists():  # the same epoch trained again after a resume
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _fsync_dir(directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in sorted(directory.glob("epoch-*"))[:-KEEP]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def verify(path: Path) -> str | None:
+    """None when the checkpoint at `path` is complete and intact, else what is wrong."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        return f"manifest.json unreadable ({type(exc).__name__})"
+    for name in FILES:
+        expected = manifest.get("files", {}).get(name)
+        file = path / name
+        if expected is None or not file.is_file():
+            return f"{name} is missing"
+        if file.stat().st_size != expected["bytes"]:
+            return f"{name} has {file.stat().st_size} bytes, the manifest says {expected['bytes']}"
+        if _sha256(file) != expected["sha256"]:
+            return f"{name} fails its SHA-256 check"
+    return None
+
+
+@dataclass
+class Resume:
+    """A verified resume checkpoint and the run directory it belongs to."""
+
+    path: Path
+    run_dir: Path
+    epoch: int
+
+    def load(self) -> tuple[dict, dict, dict]:
+        """(network state, optimizer state, callback/RNG state), read without running code."""
+        return (load_weights(self.path / "network.pdparams"),
+                load_weights(self.path / "optimizer.pdopt"),
+                load_pickle(self.path / "state.pkl"))
+
+
+def locate(pointer: str | Path) -> Resume:
+    """Find the newest intact resume checkpoint from a run directory or a checkpoint path."""
+    p = Path(pointer)
+    if (p / "manifest.json").exists() or p.name.startswith("epoch-"):
+        candidates, run_dir = [p] + sorted(p.parent.glob("epoch-*"), reverse=True), p.parents[2]
+    elif (p / "checkpoints" / "resume").is_dir():
+        candidates, run_dir = sorted((p / "checkpoints" / "resume").glob("epoch-*"),
+                                     reverse=True), p
+    else:
+        raise CheckpointError(f"Global.checkpoints: {p} is neither a run directory with "
+                              "checkpoints/resume/ nor a resume checkpoint (epoch-NNNN).")
+    problems = []
+    for candidate in dict.fromkeys(candidates):
+        problem = verify(candidate)
+        if problem is None:
+            for bad, why in problems:
+                log.warning("resume: skipped damaged checkpoint %s (%s); using %s", bad, why,
+                            candidate)
+            epoch = json.loads((candidate / "manifest.json").read_text())["epoch"]
+            return Resume(candidate, run_dir, epoch)
+        problems.append((candidate, problem))
+    detail = "; ".join(f"{c}: {why}" for c, why in problems) or "none found"
+    raise CheckpointError(f"No intact resume checkpoint under {p} ({detail}).")
