@@ -136,7 +136,9 @@ def apply_override(data: dict, text: str) -> None:
             if not isinstance(node, list) or key >= len(node):
                 raise ConfigError(f"Override {text!r}: index [{key}] is out of range.")
         elif not isinstance(node, dict):
-            raise ConfigError(f"Override {text!r}: {key!r} is not inside a mapping.")
+            parent = ".".join(str(k) for k in keys[:depth])
+            raise ConfigError(f"Override {text!r}: {parent} is {node!r}, not a mapping, so it "
+                              f"has no key {key!r}.")
         elif node.get(key) is None:
             node[key] = [] if isinstance(nxt, int) else {}
         node = node[key]
@@ -145,7 +147,9 @@ def apply_override(data: dict, text: str) -> None:
         if not isinstance(node, list) or last >= len(node):
             raise ConfigError(f"Override {text!r}: index [{last}] is out of range.")
     elif not isinstance(node, dict):
-        raise ConfigError(f"Override {text!r}: cannot set a key inside a non-mapping value.")
+        parent = ".".join(str(k) for k in keys[:-1])
+        raise ConfigError(f"Override {text!r}: {parent} is {node!r}, not a mapping, so it has "
+                          f"no key {last!r}.")
     node[last] = value
 
 

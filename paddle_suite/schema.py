@@ -49,12 +49,14 @@ def check_value(value: Any, annotation, path: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # Optional[X]: X's own message is the clearest
+            return check_value(value, options[0], path)
+        for option in options:
             try:
                 return check_value(value, option, path)
-            except ConfigError as exc:
-                errors.append(exc)
+            except ConfigError:
+                continue
         raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {value!r}.")
     if origin is typing.Literal:
         if value not in args:

@@ -12,7 +12,8 @@ from .errors import ConfigError
 from .losses import LOSSES
 from .metrics import metric_names
 from .models import INITS, MODELS
-from .optim import CLIPS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES, lr_common
+from .optim import (CLIPS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES, build_schedule,
+                    lr_common)
 from .schema import check_kwargs, check_named, check_value, parameter_names, reject_unknown
 
 SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Callbacks")
@@ -70,7 +71,7 @@ def _arch(raw) -> dict:
 
 
 def _optimizer(raw, epochs: int) -> dict:
-    section = dict(raw or {"name": "Adam"})
+    section = {"name": "Adam", **(raw or {})}
     lr = section.pop("lr", None) or {"name": "Constant"}
     reg, clip = section.pop("regularizer", None), section.pop("grad_clip", None)
     accumulate = check_value(section.pop("accumulate_steps", 1), int, "Optimizer.accumulate_steps")
@@ -95,8 +96,9 @@ def _optimizer(raw, epochs: int) -> dict:
     if resolved["name"] == "AdamW" and reg is not None:
         raise ConfigError("Optimizer.regularizer: AdamW decays weights itself; set "
                           "Optimizer.weight_decay instead of a regularizer.")
-    return {**resolved, "accumulate_steps": accumulate,
-            "lr": {"name": schedule.pop("name"), **common, **schedule},
+    lr_section = {"name": schedule.pop("name"), **common, **schedule}
+    build_schedule(lr_section, epochs, steps_per_epoch=1000)  # dry run: paddle's own checks
+    return {**resolved, "accumulate_steps": accumulate, "lr": lr_section,
             "regularizer": _optional_named(reg, REGULARIZERS, "Optimizer.regularizer",
                                            "regularizer"),
             "grad_clip": _optional_named(clip, CLIPS, "Optimizer.grad_clip", "clipping")}
@@ -120,10 +122,11 @@ def _data(raw) -> dict:
     section = check_kwargs(loader_section, raw if raw is not None else {}, "DataLoader")
     if section["Train"] is None:
         section["Train"] = {"dataset": {"name": "MNIST10k", "split": "train"}}
+    if (section["Train"].get("dataset") or {}).get("name") == "HoldOut":
+        raise ConfigError("DataLoader.Train.dataset.name: HoldOut only makes sense for Eval "
+                          "(it holds out part of the Train data set).")
     section["Train"] = _loader(section["Train"], "DataLoader.Train", train_loader, DATASETS)
     section["Eval"] = _loader(section["Eval"], "DataLoader.Eval", eval_loader, EVAL_DATASETS)
-    if section["Train"]["dataset"]["name"] == "HoldOut":
-        raise ConfigError("DataLoader.Train.dataset.name: HoldOut only makes sense for Eval.")
     if section["classes"] is not None and len(set(section["classes"])) < 2:
         raise ConfigError("DataLoader.classes: list at least two distinct classes.")
     return section

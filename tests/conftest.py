@@ -1,3 +1,4 @@
+import logging
 import os
 import sys
 import warnings
@@ -33,3 +34,28 @@ def tiny_cfg(tmp_path):
     def make(epochs=1, **extra):
         return load_config(LENET, tiny_overrides(tmp_path / "logs", epochs, **extra))
     return make
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    @property
+    def text(self):
+        return "\n".join(self.messages)
+
+
+@pytest.fixture
+def suite_log():
+    """Records of the `paddle_suite` logger (which the CLI stops propagating to the root)."""
+    logger = logging.getLogger("paddle_suite")
+    handler, level = _Collect(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -74,11 +74,17 @@ def check_callbacks(section, epochs: int, metrics: list[str]) -> dict:
     return resolved
 
 
+ALIASES = {"accuracy": "acc", "val_acc": "acc", "val_accuracy": "acc", "val_loss": "loss",
+           "eval_acc": "acc", "eval_loss": "loss", "top1": "acc", "acc_top1": "acc"}
+
+
 def check_monitor(path: str, monitor: str | None, available: list[str]) -> None:
     """A monitored name must be an eval metric this run produces."""
     if monitor is not None and monitor not in available:
+        alias = ALIASES.get(str(monitor).lower())
+        hint = f' (did you mean "{alias}"?)' if alias in available else suggest(monitor, available)
         raise ConfigError(f"{path}.monitor: {monitor!r} is not an eval metric of this run"
-                          f"{suggest(monitor, available)}. Available: {', '.join(available)}.")
+                          f"{hint}. Available: {', '.join(available)}.")
 
 
 class RunCallbacks:

@@ -1,6 +1,4 @@
 """Weight-init schemes: their statistics, sparsity and the symmetry warning."""
-import logging
-
 import numpy as np
 import paddle
 import pytest
@@ -29,11 +27,10 @@ def test_sparse_init_connects_each_unit_to_exactly_k_inputs():
     assert ((first != 0).sum(axis=0) == 15).all()
 
 
-def test_constant_init_warns_and_makes_units_identical(caplog):
+def test_constant_init_warns_and_makes_units_identical(suite_log):
     net = MLP(hidden=[8], image_size=4)
-    with caplog.at_level(logging.WARNING, logger="paddle_suite"):
-        apply_init(net, "constant", value=0.1, bias=0.0)
-    assert "identical weights" in caplog.text
+    apply_init(net, "constant", value=0.1, bias=0.0)
+    assert "identical weights" in suite_log.text
     out = net.body(paddle.rand([3, 16]))
     assert np.allclose(out.numpy(), out.numpy()[:, :1])  # every hidden unit computes the same
 
