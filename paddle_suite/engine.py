@@ -19,7 +19,7 @@ from .callbacks.nan_guard import TrainingDiverged
 from .checkpoint import atomic_save, atomic_write_bytes, load_into
 from .config import Config
 from .data import Data, build_data
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import build_metrics
 from .models import build_model
@@ -127,9 +127,15 @@ def train(cfg: Config) -> TrainResult:
     else:
         run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
         (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+    if built.data.skipped:
+        write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
+                                                  "samples": built.data.skipped})
     handler = attach_log_file(run_dir / "train.log")
     callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state)
     log.info("run directory: %s", run_dir)
+    if built.data.skipped:
+        log.warning("skipped %d bad samples (DataLoader.skip_bad_samples); listed in %s",
+                    len(built.data.skipped), run_dir / "bad_samples.json")
     done = resume.epoch if resume else 0
     if done >= glob["epochs"]:
         logging.getLogger("paddle_suite").removeHandler(handler)
@@ -150,6 +156,12 @@ def train(cfg: Config) -> TrainResult:
     except TrainingDiverged as exc:
         status, failure = "diverged", str(exc)
         raise
+    except SystemError as exc:  # paddle's report of a DataLoader worker that failed or died
+        if "queue is killed" not in str(exc) and "DataLoader" not in str(exc):
+            raise
+        raise DataError("A DataLoader worker failed while reading the data (its own error is "
+                        "printed above). Run with DataLoader.Train.num_workers=0 to have the "
+                        "failing file named, or fix the data set.") from None
     finally:
         wall = time.perf_counter() - start
         summary = _summary(callbacks, status, wall, glob["epochs"], failure)
@@ -230,6 +242,7 @@ def evaluate(cfg: Config, weights: str | None = None) -> dict:
     results = {k: float(np.asarray(v).reshape(-1)[0])
                for k, v in built.model.evaluate(built.data.eval_loader, verbose=0).items()}
     logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
+    built.data.failures.check()
     labels, pred = built.data.eval.labels, logits.argmax(axis=1)
     per_class = {}
     for index, name in enumerate(built.data.class_names):

@@ -44,6 +44,7 @@ def evaluate_ensemble(cfg: Config, members: list[Path]) -> dict:
     for path in members:
         load_into(built.net, path)
         logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
+        built.data.failures.check()
         probs.append(_softmax(logits))
         rows.append({"member": str(path), "acc": float((logits.argmax(1) == labels).mean())})
     mean = np.mean(probs, axis=0)

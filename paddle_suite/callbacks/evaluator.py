@@ -23,12 +23,14 @@ class Evaluator(Callback):
     with training and resets them only at the end of its pass.
     Eval logs carry `epoch` (1-based), `step` (global train step) and `eval_seconds`.
     `variants` (e.g. an EMA callback: objects with `name` and `swapped(net)`) are evaluated
-    too, with their metrics added as `<name>_<metric>` (e.g. `ema_acc`).
+    too, with their metrics added as `<name>_<metric>` (e.g. `ema_acc`). `checks` are called
+    after each evaluation, before anyone sees its results (e.g. a data-failure check).
     """
 
     def __init__(self, loader, listeners, every_epochs: int = 1, every_steps: int = 0,
-                 metrics=(), variants=()):
+                 metrics=(), variants=(), checks=()):
         super().__init__()
+        self.checks = list(checks)
         self.loader, self.listeners, self.variants = loader, list(listeners), list(variants)
         self.every_epochs, self.every_steps = every_epochs, every_steps
         self.metrics = list(metrics)
@@ -67,6 +69,8 @@ class Evaluator(Callback):
             with variant.swapped(self.model.network):
                 extra = self.model.evaluate(self.loader, verbose=0)
             logs.update({f"{variant.name}_{k}": v for k, v in extra.items()})
+        for check in self.checks:
+            check()
         logs.update(epoch=epoch, step=self.global_step,
                     eval_seconds=time.perf_counter() - start)
         for cb in self.listeners:

@@ -105,6 +105,7 @@ class RunCallbacks:
         from .progress import ProgressLogger
         from .recorder import RunRecorder
         from .resume_state import ResumeState
+        from ..data.failures import DataFailureGuard
 
         glob, options = cfg["Global"], cfg["Callbacks"]
         lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints"
@@ -127,7 +128,8 @@ class RunCallbacks:
         evaluator = None
         if data.eval_loader is not None:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
-                                  glob["eval_steps"], built.metrics, [self.ema] if self.ema else [])
+                                  glob["eval_steps"], built.metrics, [self.ema] if self.ema else [],
+                                  [data.failures.check])
         guard = NaNGuard(lr_getter)
         stateful = {"recorder": self.recorder, "saver": self.saver, "evaluator": evaluator,
                     "stepper": self.stepper, "nan_guard": guard, "early_stopping": self.early,
@@ -136,7 +138,8 @@ class RunCallbacks:
         keeper = ResumeState(ckpt_dir / "resume", built.optimizer,
                              {k: v for k, v in stateful.items() if v is not None},
                              resume, resume_state, glob["epochs"])
-        self.all = [c for c in (ResetStopTraining(), guard, self.ema, evaluator, *listeners,
+        self.all = [c for c in (ResetStopTraining(), DataFailureGuard([data.failures]), guard,
+                                self.ema, evaluator, *listeners,
                                 self.stepper, self.snapshots, self.swa, keeper) if c]
 
     def stop_reason(self) -> str | None:

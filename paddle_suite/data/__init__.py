@@ -1,7 +1,7 @@
 """Build the train/eval data of a config: data sets, class subsets, held-out splits, loaders."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -9,6 +9,7 @@ import paddle
 
 from ..errors import ConfigError, DataError
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k
+from .failures import FailureBox, SafeCollate, describe
 from .files import file_list, image_folder, paddlex
 from .mixing import MixCollate, mix_options
 from .transforms import build_transforms, check_transforms
@@ -24,7 +25,8 @@ def holdout(fraction: float = 0.1):
 
 
 EVAL_DATASETS = {**DATASETS, "HoldOut": holdout}
-DATASET_SKIP = ("channels",)
+WORKER_TIMEOUT = 300  # seconds without a batch from the workers before failing, not hanging
+DATASET_SKIP = ("channels", "skipped")
 
 
 def train_loader(dataset: dict, transforms: list | None = None, batch_size: int = 64,
@@ -38,26 +40,47 @@ def eval_loader(dataset: dict, transforms: list | None = None, batch_size: int =
     """Keys of `DataLoader.Eval`."""
 
 
-def loader_section(classes: list[int] | None = None, Train: dict | None = None,
-                   Eval: dict | None = None):
-    """Keys of `DataLoader`: `classes` keeps only those labels (renumbered 0..k-1) in both sets."""
+def loader_section(classes: list[int] | None = None, skip_bad_samples: bool = False,
+                   Train: dict | None = None, Eval: dict | None = None):
+    """Keys of `DataLoader`: `classes` keeps only those labels (renumbered 0..k-1) in both
+    sets; `skip_bad_samples` leaves out (and lists) unreadable, missing, duplicate or
+    mislabelled samples instead of stopping, after checking every sample once at start-up."""
 
 
 class View(paddle.io.Dataset):
-    """A transformed, possibly sub-selected and relabelled view of a base data set."""
+    """A transformed, possibly sub-selected and relabelled view of a base data set.
 
-    def __init__(self, base, indices, transform, relabel: dict | None = None):
+    With a `box` (see data/failures.py), a sample that fails to load is recorded there and
+    replaced by the stand-in that `probe()` read in the main thread.
+    """
+
+    def __init__(self, base, indices, transform, relabel: dict | None = None, box=None):
         super().__init__()
         self.base, self.indices, self.transform = base, np.asarray(indices, dtype=np.int64), transform
         labels = base.labels[self.indices]
         self.labels = np.array([relabel[l] for l in labels], np.int64) if relabel else labels
+        self.box, self.fallback = box, None
 
     def source(self, i: int) -> str:
         return self.base.source(int(self.indices[i]))
 
-    def __getitem__(self, i):
+    def load(self, i):
         img, _ = self.base[int(self.indices[i])]
         return self.transform(img), self.labels[i]
+
+    def probe(self):
+        """Read the first sample here (errors raise normally) and keep it as the stand-in."""
+        self.fallback = self.load(0)
+        return self.fallback
+
+    def __getitem__(self, i):
+        if self.box is None or self.fallback is None:
+            return self.load(i)
+        try:
+            return self.load(i)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread by the guard
+            self.box.record(describe(exc, self.source(i)))
+            return self.fallback
 
     def __len__(self):
         return len(self.indices)
@@ -72,14 +95,38 @@ class Data:
     train_loader: paddle.io.DataLoader | None
     eval_loader: paddle.io.DataLoader | None
     class_names: list[str]
+    failures: FailureBox | None = None
+    skipped: list = field(default_factory=list)
 
 
-def _base(section: dict, channels: int, registry=DATASETS):
+def _base(section: dict, channels: int, skipped: list | None, registry=DATASETS):
     options = {k: v for k, v in section.items() if k != "name"}
     factory = registry[section["name"]]
-    if "channels" in factory.__code__.co_varnames[:factory.__code__.co_argcount]:
+    accepted = factory.__code__.co_varnames[:factory.__code__.co_argcount]
+    if "channels" in accepted:
         options["channels"] = channels
+    if "skipped" in accepted and skipped is not None:
+        options["skipped"] = skipped
     return factory(**options)
+
+
+def _drop_bad_samples(view: View, class_num: int, skipped: list) -> View:
+    """Read every sample once; leave out those that fail or carry a label out of range."""
+    keep = []
+    for i in range(len(view)):
+        label = int(view.labels[i])
+        if not 0 <= label < class_num:
+            skipped.append({"where": view.source(i),
+                            "problem": f"label {label} outside [0, {class_num})"})
+            continue
+        try:
+            view.load(i)
+        except Exception as exc:  # noqa: BLE001 - every failure kind is listed, not raised
+            skipped.append({"where": view.source(i), "problem": describe(exc, view.source(i))})
+            continue
+        keep.append(i)
+    view.indices, view.labels = view.indices[keep], view.labels[keep]
+    return view
 
 
 def _select(base, classes, path: str) -> tuple[np.ndarray, dict | None]:
@@ -119,13 +166,18 @@ def check_labels(view: View, class_num: int, path: str, known: int | None) -> No
                         f"(Arch.class_num = {class_num}); {len(bad)} sample(s) affected.")
 
 
-def _loader(view, section: dict, train: bool, class_num: int):
+def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox):
     mix = section.get("mix") if train else None
+    collate = MixCollate(class_num, mix["name"], mix["alpha"], mix["prob"]) if mix else None
+    workers = section["num_workers"]
+    if workers == 0:  # the loader thread must never raise: see data/failures.py
+        view.box = box
+        collate = SafeCollate(box, collate)
+        collate.fallback = view.fallback
     return paddle.io.DataLoader(
         view, batch_size=section["batch_size"], shuffle=train and section["shuffle"],
-        drop_last=train and section["drop_last"], num_workers=section["num_workers"],
-        collate_fn=MixCollate(class_num, mix["name"], mix["alpha"], mix["prob"]) if mix else None,
-        return_list=True)
+        drop_last=train and section["drop_last"], num_workers=workers, collate_fn=collate,
+        timeout=WORKER_TIMEOUT if workers else 0, return_list=True)
 
 
 def build_data(cfg: dict, train: bool = True, evaluate: bool = True) -> Data:
@@ -134,8 +186,10 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True) -> Data:
     class_num, channels, classes = arch["class_num"], arch.get("in_channels", 1), loaders["classes"]
     tsec, esec = loaders.get("Train"), loaders.get("Eval")
     seed = cfg["Global"]["seed"]
+    skipped = [] if loaders["skip_bad_samples"] else None
     views = {}
-    train_base = _base(tsec["dataset"], channels) if tsec and (train or _is_holdout(esec)) else None
+    train_base = (_base(tsec["dataset"], channels, skipped)
+                  if tsec and (train or _is_holdout(esec)) else None)
     if train_base is not None:
         keep, relabel = _select(train_base, classes, "DataLoader.Train.dataset")
         if _is_holdout(esec):
@@ -146,16 +200,21 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True) -> Data:
             keep = keep[local_train]
         views["Train"] = View(train_base, keep, build_transforms(tsec["transforms"]), relabel)
     if esec and evaluate and not _is_holdout(esec):
-        eval_base = _base(esec["dataset"], channels)
+        eval_base = _base(esec["dataset"], channels, skipped)
         keep, relabel = _select(eval_base, classes, "DataLoader.Eval.dataset")
         views["Eval"] = View(eval_base, keep, build_transforms(esec["transforms"]), relabel)
     for name, view in views.items():
         known = len(classes) if classes else view.base.num_classes
+        if skipped is not None:
+            _drop_bad_samples(view, class_num, skipped)
         check_labels(view, class_num, f"DataLoader.{name}.dataset", known)
+        view.probe()
     tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
     names = _class_names(tv or ev, class_num, classes)
-    return Data(tv, ev, _loader(tv, tsec, True, class_num) if tv is not None else None,
-                _loader(ev, esec, False, class_num) if ev is not None else None, names)
+    box = FailureBox()
+    return Data(tv, ev, _loader(tv, tsec, True, class_num, box) if tv is not None else None,
+                _loader(ev, esec, False, class_num, box) if ev is not None else None, names, box,
+                skipped or [])
 
 
 def _is_holdout(section) -> bool:

@@ -48,8 +48,13 @@ def read_label_map(path: Path) -> list[str]:
 
 
 def read_file_list(list_path: Path, image_root: Path, channels: int,
-                   num_classes: int | None = None, class_names=None) -> FileDataset:
-    """Read 'relative/path label' lines; errors and duplicates name the file and line."""
+                   num_classes: int | None = None, class_names=None,
+                   skipped: list | None = None) -> FileDataset:
+    """Read 'relative/path label' lines; errors and duplicates name the file and line.
+
+    With a `skipped` list, a missing image or a duplicate is recorded there and left out
+    instead of raising.
+    """
     if not list_path.is_file():
         raise DataError(f"File list not found: {list_path}.")
     paths, labels, sources, seen = [], [], [], {}
@@ -61,10 +66,14 @@ def read_file_list(list_path: Path, image_root: Path, channels: int,
         if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
             raise DataError(f"{where}: expected 'relative/path.jpg label', got {line!r}.")
         path = image_root / parts[0]
-        if not path.is_file():
-            raise DataError(f"{where}: image {path} does not exist.")
-        if parts[0] in seen:
-            raise DataError(f"{where}: {parts[0]} is listed twice (first at line {seen[parts[0]]}).")
+        problem = (f"image {path} does not exist" if not path.is_file() else
+                   f"{parts[0]} is listed twice (first at line {seen[parts[0]]})"
+                   if parts[0] in seen else None)
+        if problem and skipped is not None:
+            skipped.append({"where": where, "problem": problem})
+            continue
+        if problem:
+            raise DataError(f"{where}: {problem}.")
         seen[parts[0]] = number
         paths.append(str(path)), labels.append(int(parts[1])), sources.append(where)
     if not paths:
@@ -73,14 +82,15 @@ def read_file_list(list_path: Path, image_root: Path, channels: int,
 
 
 def file_list(image_root: str, cls_label_path: str, label_map: str | None = None,
-              channels: int = 1):
+              channels: int = 1, skipped: list | None = None):
     """PaddleClas layout: a list of 'relative/path label' lines (+ optional 'id name' map)."""
     names = read_label_map(Path(label_map)) if label_map else None
     return read_file_list(Path(cls_label_path), _directory(image_root, "image_root"), channels,
-                          len(names) if names else None, names)
+                          len(names) if names else None, names, skipped)
 
 
-def paddlex(dataset_dir: str, split: Literal["train", "val"] = "train", channels: int = 1):
+def paddlex(dataset_dir: str, split: Literal["train", "val"] = "train", channels: int = 1,
+            skipped: list | None = None):
     """PaddleX classification layout: label.txt ('id name'), train.txt and val.txt."""
     base = _directory(dataset_dir, "dataset_dir")
     label_file = base / "label.txt"
@@ -88,4 +98,4 @@ def paddlex(dataset_dir: str, split: Literal["train", "val"] = "train", channels
         raise DataError(f"{base}: missing label.txt (the PaddleX layout needs label.txt, "
                         "train.txt and val.txt).")
     names = read_label_map(label_file)
-    return read_file_list(base / f"{split}.txt", base, channels, len(names), names)
+    return read_file_list(base / f"{split}.txt", base, channels, len(names), names, skipped)

@@ -74,13 +74,29 @@ def test_paddlex_layout_and_class_count_mismatch(tmp_path, digits):
         build_data(cfg_for(train, val, class_num=4))
 
 
-def test_unreadable_image_is_named(tmp_path, digits):
+def test_unreadable_image_is_named_at_build_or_after_the_loader_pass(tmp_path, digits):
     write_pngs(tmp_path, digits)
-    bad = tmp_path / "class_0" / "0.png"
-    bad.write_bytes(bad.read_bytes()[:40])  # truncated PNG
+    bad = tmp_path / "class_1" / "2.png"
+    bad.write_bytes(bad.read_bytes()[:40])  # truncated PNG, not the first sample
     data = build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path)}))
+    batches = sum(1 for _ in data.train_loader)  # the loader thread does not hang
+    assert batches == 3
+    with pytest.raises(DataError, match="Cannot read image .*class_1/2.png"):
+        data.failures.check()
+    first = tmp_path / "class_0" / "0.png"
+    first.write_bytes(b"not a png")
     with pytest.raises(DataError, match="Cannot read image .*class_0/0.png"):
-        data.train[0]
+        build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path)}))
+
+
+def test_images_of_different_sizes_give_a_resize_hint(tmp_path, digits):
+    write_pngs(tmp_path, digits)
+    cv2.imwrite(str(tmp_path / "class_2" / "9.png"), np.zeros((32, 32), np.uint8))
+    data = build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path)}))
+    for _ in data.train_loader:
+        pass
+    with pytest.raises(DataError, match=r"shapes \(1, 28, 28\), \(1, 32, 32\).*add a Resize"):
+        data.failures.check()
 
 
 def test_class_subset_relabels_and_holdout_is_stratified_and_disjoint():
