@@ -51,3 +51,13 @@ def test_run_directories_never_clobber_each_other(tmp_path):
     frozen = time.localtime()
     dirs = {create_run_dir(tmp_path, "exp", clock=lambda: frozen) for _ in range(3)}
     assert len(dirs) == 3 and all(d.is_dir() for d in dirs)
+
+
+def test_safetensors_weights_load_into_a_model(tmp_path):
+    from safetensors.numpy import save_file
+    net = LeNet()
+    save_file({k: v.numpy() for k, v in net.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    other = LeNet()
+    load_into(other, tmp_path / "w.safetensors")
+    assert all(np.array_equal(a.numpy(), b.numpy())
+               for a, b in zip(net.parameters(), other.parameters()))
