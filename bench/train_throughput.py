@@ -5,7 +5,8 @@ configs/lenet.yaml (data pipeline, LeNet, loss, optimizer + L2, per-step schedul
     OMP_NUM_THREADS=1 python bench/train_throughput.py --epochs 3 --rounds 3
 
 Evaluation is off in both (this measures training); `train()` is timed over `fit` only
-(summary.json's wall_seconds), the loop over its epochs only.
+(summary.json's wall_seconds), the loop over its epochs only. A fourth arm runs train()
+with VisualDL logging off, to price the default logging.
 """
 import argparse
 import logging
@@ -31,9 +32,10 @@ from paddle_suite.models import build_model  # noqa: E402
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "lenet.yaml")
 
 
-def suite_run(epochs, out_dir):
+def suite_run(epochs, out_dir, visualdl=True):
     cfg = load_config(CONFIG, [f"Global.epochs={epochs}", f"Global.output_dir={out_dir}",
-                               "DataLoader.Eval=null"])
+                               "DataLoader.Eval=null"]
+                      + ([] if visualdl else ["Callbacks.VisualDL=false"]))
     result = train(cfg)
     return 8000 * epochs / result.summary["wall_seconds"]
 
@@ -85,20 +87,24 @@ def main():
     paddle.set_device("cpu")
     logging.getLogger("paddle_suite").setLevel(logging.WARNING)
     arms = {"loop": hand_loop, "hapi": bare_hapi}
-    rates = {"loop": [], "hapi": [], "train": []}
+    rates = {"loop": [], "hapi": [], "train": [], "train_no_vdl": []}
     with tempfile.TemporaryDirectory() as out:
         arms["train"] = lambda epochs: suite_run(epochs, out)
+        arms["train_no_vdl"] = lambda epochs: suite_run(epochs, out, visualdl=False)
         for r in range(args.rounds):  # rotate the order so no arm always goes first
-            order = list(arms)[r % 3:] + list(arms)[:r % 3]
+            order = list(arms)[r % len(arms):] + list(arms)[:r % len(arms)]
             for name in order:
                 rates[name].append(arms[name](args.epochs))
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items())
                   + " samples/s", flush=True)
     loop = np.array(rates["loop"])
-    for name in ("hapi", "train"):
+    for name in ("hapi", "train", "train_no_vdl"):
         ratios = np.array(rates[name]) / loop
         print(f"{name}/loop: median {np.median(ratios):.3f} (min {ratios.min():.3f}, "
               f"max {ratios.max():.3f}); median {np.median(rates[name]):.0f} samples/s")
+    vdl = np.array(rates["train"]) / np.array(rates["train_no_vdl"])
+    print(f"train/train_no_vdl (cost of default VisualDL logging): median {np.median(vdl):.3f} "
+          f"(min {vdl.min():.3f}, max {vdl.max():.3f})")
     print(f"loop: median {np.median(loop):.0f} samples/s; "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"{args.rounds} rounds x {args.epochs} epochs")

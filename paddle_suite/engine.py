@@ -26,6 +26,7 @@ from .models import build_model
 from .optim import ScaledLR, build_optimizer, build_schedule
 from .resume import local_optimizer_state, locate
 from .rundir import attach_log_file, create_run_dir, write_json
+from .visual.report import write_report
 
 log = logging.getLogger("paddle_suite")
 
@@ -168,11 +169,22 @@ def train(cfg: Config) -> TrainResult:
         if status == "completed":
             summary.update(_final_weights(built, callbacks, run_dir))
         write_json(run_dir / "summary.json", summary)
+        _report(run_dir, callbacks, built)
         log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
                                                           "best_epoch", "stop_reason")})
         logging.getLogger("paddle_suite").removeHandler(handler)
         handler.close()
     return TrainResult(run_dir, summary, callbacks.recorder.history, built.model)
+
+
+def _report(run_dir: Path, callbacks: RunCallbacks, built: Built) -> None:
+    """learning_curves.png, confusion matrix, per-class metrics and report.md; never fatal."""
+    try:
+        last = callbacks.collector.last()
+        probs, labels = last if last is not None else (None, None)
+        write_report(run_dir, probs, labels, built.data.class_names)
+    except Exception as exc:  # noqa: BLE001 - a failed plot must not hide the run's result
+        log.warning("could not write the run report: %s: %s", type(exc).__name__, exc)
 
 
 def _keep_rows_until(path: Path, epoch: int) -> None:

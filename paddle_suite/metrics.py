@@ -57,5 +57,47 @@ def metric_names(section: dict, class_num: int) -> list[str]:
 
 
 def build_metrics(section: dict, loss_fn, class_num: int) -> list:
-    """Top-k accuracy (k clipped to the number of classes) and the true mean loss."""
-    return [Accuracy(topk=tuple(effective_topk(section, class_num))), MeanLoss(loss_fn)]
+    """Top-k accuracy (k clipped to the number of classes), the true mean loss, and a silent
+    collector of the last evaluation's predictions (for curves and reports)."""
+    return [Accuracy(topk=tuple(effective_topk(section, class_num))), MeanLoss(loss_fn),
+            PredictionCollector()]
+
+
+class PredictionCollector(paddle.metric.Metric):
+    """Keeps the softmax outputs and labels of the last complete evaluation pass.
+
+    Silent (adds no log keys) and idle during training (it collects only under no_grad, as
+    hapi's eval and predict run). `last()` returns (probabilities [N, C], labels [N]) of the
+    most recent finished pass, or None.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._probs, self._labels, self._last = [], [], None
+
+    def compute(self, pred, label):
+        if paddle.is_grad_enabled():
+            return paddle.zeros([0]), paddle.zeros([0])
+        return paddle.nn.functional.softmax(pred, axis=-1), label
+
+    def update(self, probs, labels):
+        if np.size(probs):
+            labels = np.asarray(labels)
+            soft = labels.ndim == 2 and labels.shape[1] > 1
+            self._probs.append(np.asarray(probs))
+            self._labels.append(labels.argmax(-1) if soft else labels.reshape(-1))
+        return []
+
+    def reset(self):
+        if self._probs:
+            self._last = (np.concatenate(self._probs), np.concatenate(self._labels))
+        self._probs, self._labels = [], []
+
+    def accumulate(self):
+        return []
+
+    def name(self):
+        return []
+
+    def last(self):
+        return self._last

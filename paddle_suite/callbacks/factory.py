@@ -16,12 +16,27 @@ from __future__ import annotations
 
 from typing import Literal
 
+from paddle.io.dataloader.collate import default_collate_fn
+
+from ..data.failures import DataFailureGuard
 from ..errors import ConfigError
+from ..metrics import PredictionCollector
 from ..schema import check_kwargs, choose, suggest
+from ..visual.tap import BatchTap
 from .averaging import EMA, SWA
+from .checkpoints import CheckpointSaver
 from .early_stopping import EarlyStopping
+from .evaluator import Evaluator
+from .hapi_fixes import ResetStopTraining
+from .lr_stepper import LRStepper
+from .monitor import Monitor
+from .nan_guard import NaNGuard
 from .plateau import PlateauDecay
+from .progress import ProgressLogger
+from .recorder import RunRecorder
+from .resume_state import ResumeState
 from .snapshots import Snapshots
+from .visualdl_logger import VisualDLLogger, flat_hparams
 
 
 def checkpoint(monitor: str = "acc", mode: Literal["auto", "min", "max"] = "auto",
@@ -36,8 +51,10 @@ CALLBACK_OPTIONS = {
     "SWA": (SWA, ("directory", "bn_loader", "eval_loader")),
     "Snapshots": (Snapshots, ("directory", "lr_getter")),
     "Checkpoint": (checkpoint, ()),
+    "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
+                                  "class_names", "sample")),
 }
-DEFAULTS = {"Checkpoint": {}}
+DEFAULTS = {"Checkpoint": {}, "VisualDL": {}}
 
 
 def check_callbacks(section, epochs: int, metrics: list[str]) -> dict:
@@ -96,17 +113,6 @@ class RunCallbacks:
     """
 
     def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None):
-        from .checkpoints import CheckpointSaver
-        from .evaluator import Evaluator
-        from .hapi_fixes import ResetStopTraining
-        from .lr_stepper import LRStepper
-        from .monitor import Monitor
-        from .nan_guard import NaNGuard
-        from .progress import ProgressLogger
-        from .recorder import RunRecorder
-        from .resume_state import ResumeState
-        from ..data.failures import DataFailureGuard
-
         glob, options = cfg["Global"], cfg["Callbacks"]
         lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints"
         data = built.data
@@ -123,8 +129,11 @@ class RunCallbacks:
                                 lr_getter=lr_getter)
         self.stepper = LRStepper(built.schedule, built.clock.step_on,
                                  cfg["Optimizer"]["accumulate_steps"])
+        self.collector = next(m for m in built.metrics if isinstance(m, PredictionCollector))
+        self.visualdl = self._visualdl(options.get("VisualDL"), cfg, built, run_dir, lr_getter)
         listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
-                                 self.recorder, self.saver, self.early, self.plateau) if c]
+                                 self.recorder, self.saver, self.early, self.plateau,
+                                 self.visualdl) if c]
         evaluator = None
         if data.eval_loader is not None:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
@@ -134,13 +143,26 @@ class RunCallbacks:
         stateful = {"recorder": self.recorder, "saver": self.saver, "evaluator": evaluator,
                     "stepper": self.stepper, "nan_guard": guard, "early_stopping": self.early,
                     "plateau": self.plateau, "ema": self.ema, "swa": self.swa,
-                    "snapshots": self.snapshots}
+                    "snapshots": self.snapshots, "visualdl": self.visualdl}
         keeper = ResumeState(ckpt_dir / "resume", built.optimizer,
                              {k: v for k, v in stateful.items() if v is not None},
                              resume, resume_state, glob["epochs"])
         self.all = [c for c in (ResetStopTraining(), DataFailureGuard([data.failures]), guard,
                                 self.ema, evaluator, *listeners,
                                 self.stepper, self.snapshots, self.swa, keeper) if c]
+
+    def _visualdl(self, options, cfg, built, run_dir, lr_getter):
+        if options is None:
+            return None
+        tap = None
+        loader = built.data.train_loader
+        if options["images"] and cfg["DataLoader"]["Train"]["num_workers"] == 0:
+            tap = BatchTap(loader.collate_fn or default_collate_fn)
+            loader.collate_fn = tap
+        view = built.data.eval or built.data.train
+        return VisualDLLogger(run_dir, flat_hparams(cfg), lr_getter, collector=self.collector,
+                              tap=tap, class_names=built.data.class_names,
+                              sample=view.fallback[0], **options)
 
     def stop_reason(self) -> str | None:
         """Why a callback ended training early, if one did."""

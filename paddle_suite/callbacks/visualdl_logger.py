@@ -1,0 +1,223 @@
+"""Log a run to VisualDL: scalars, hyper-parameters, input images, histograms, PR/ROC curves,
+the confusion matrix and per-class metrics. One LogWriter (one log file) per run directory."""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+from paddle.callbacks import Callback
+
+from ..visual.curves import confusion_matrix, per_class_metrics
+from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
+from ..visual.weights import feature_maps, filter_grid, first_conv, layer_norms, tile
+from .monitor import run_epoch, scalar
+
+
+def image_grid(batch, count: int) -> np.ndarray:
+    """The first `count` images of an NCHW batch as one RGB grid (see visual/weights.tile)."""
+    return tile(np.asarray(batch)[:count].transpose(0, 2, 3, 1), min_tile=56)
+
+
+class VisualDLLogger(Callback):
+    """Write everything a careful engineer wants to see in `visualdl --logdir logs`.
+
+    - per step: `train/lr` (the LR of that update); every `scalar_interval` steps
+      `train/loss`, `train/acc`... (running epoch means); per epoch `train/samples_per_second`;
+    - per evaluation: `eval/loss` (true mean), `eval/acc`..., keyed by the global step;
+    - `hparams` with the metric tags, for VisualDL's hyper-parameter comparison page;
+    - per epoch: a grid of the first training batch (after augmentation; needs a `tap`) with
+      its labels, histograms of every parameter and of its gradient (from one batch);
+    - per epoch: the first conv layer's filters as an image, and the L2 norm of every
+      parameter and of its gradient (`norms/...`) to follow them over time;
+    - per evaluation: PR and ROC curves of every class (needs a `collector`);
+    - at the end: the confusion matrix as an image and per-class precision/recall/F1 as text,
+      and the feature maps of every conv layer for `sample` (a CHW image); the filters and
+      feature maps are also written as PNGs into `logdir` (filters.png, feature_maps/).
+    """
+
+    def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
+                 images: bool = True, histograms: bool = True, curves: bool = True,
+                 image_count: int = 32, collector=None, tap=None, class_names=None,
+                 sample=None):
+        super().__init__()
+        self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
+        self.scalar_interval, self.image_count = scalar_interval, image_count
+        self.images, self.histograms, self.curves = images, histograms, curves
+        self.collector, self.tap, self.class_names = collector, tap, class_names or []
+        self.sample = sample
+        self.writer, self.global_step, self.hooks, self.grads = None, 0, [], {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self.writer = open_writer(self.logdir)
+        metric_tags = ["eval/acc", "eval/loss", "train/loss", "train/acc"]
+        write_hparams(self.writer, self.hparams, metric_tags)
+        if self.tap is not None:
+            self.tap.arm()
+
+    def on_train_end(self, logs=None):
+        self._remove_hooks()
+        if self.curves and self.collector is not None and self.collector.last() is not None:
+            self._confusion(*self.collector.last())
+        if self.histograms:
+            self._pictures_of_weights()
+        self.writer.close()
+
+    # -- per step --------------------------------------------------------------------------
+    def on_train_batch_begin(self, step, logs=None):
+        self.lr = self.lr_getter() if self.lr_getter else None
+        if self.histograms and step == 0:
+            self._arm_gradient_capture()
+
+    def on_train_batch_end(self, step, logs=None):
+        self.global_step += 1
+        self.samples += int((logs or {}).get("batch_size", 0))
+        if self.lr is not None:
+            self.writer.add_scalar("train/lr", self.lr, self.global_step)
+        if self.global_step % self.scalar_interval == 0:
+            for key, value in (logs or {}).items():
+                if key.startswith(("loss", "acc")):
+                    self.writer.add_scalar(f"train/{key}", scalar(value), self.global_step)
+
+    # -- per epoch -------------------------------------------------------------------------
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+        self.epoch_start, self.samples = time.perf_counter(), 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+        number = run_epoch(self, epoch)
+        seconds = time.perf_counter() - self.epoch_start
+        self.writer.add_scalar("train/samples_per_second", self.samples / max(seconds, 1e-9),
+                               number)
+        if self.histograms:
+            self._histograms(number)
+            self._norms_and_filters(number)
+        if self.images and self.tap is not None and self.tap.batch is not None:
+            images, labels = self.tap.batch[0], np.asarray(self.tap.batch[1])
+            self.writer.add_image("input/first_batch", image_grid(images, self.image_count),
+                                  number)
+            hard = labels.argmax(-1) if labels.ndim == 2 and labels.shape[1] > 1 else labels
+            names = [self._name(int(l)) for l in hard.reshape(-1)[:self.image_count]]
+            self.writer.add_text("input/first_batch_labels", " ".join(names), number)
+        if self.tap is not None:
+            self.tap.arm()
+
+    # -- per evaluation --------------------------------------------------------------------
+    def on_eval_end(self, logs=None):
+        logs = logs or {}
+        step = int(logs.get("step", self.global_step))
+        for key, value in logs.items():
+            if key.startswith(("loss", "acc", "ema_")):
+                self.writer.add_scalar(f"eval/{key}", scalar(value), step)
+        last = self.collector.last() if self.collector is not None else None
+        if self.curves and last is not None:
+            probs, labels = last
+            for index in range(probs.shape[1]):
+                tag = f"class_{index}_{self._name(index)}"
+                write_pr_curve(self.writer, f"pr/{tag}", labels == index, probs[:, index], step)
+                write_roc_curve(self.writer, f"roc/{tag}", labels == index, probs[:, index], step)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"global_step": self.global_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.global_step = state["global_step"]
+
+    def _name(self, index: int) -> str:
+        return self.class_names[index] if index < len(self.class_names) else str(index)
+
+    def _arm_gradient_capture(self):
+        self._remove_hooks()
+        self.grads = {}
+        for name, param in self.model.network.named_parameters():
+            if not param.stop_gradient:
+                self.hooks.append(param.register_hook(self._keeper(name)))
+
+    def _keeper(self, name):
+        def keep(grad):
+            self.grads[name] = grad.numpy().copy()
+            return grad
+        return keep
+
+    def _remove_hooks(self):
+        for hook in self.hooks:
+            hook.remove()
+        self.hooks = []
+
+    def _histograms(self, epoch: int):
+        self._remove_hooks()  # gradients come from the epoch's first batch only
+        for name, param in self.model.network.named_parameters():
+            self.writer.add_histogram(f"weights/{name}", param.numpy().reshape(-1), epoch,
+                                      buckets=30)
+            if name in self.grads:
+                self.writer.add_histogram(f"gradients/{name}", self.grads[name].reshape(-1),
+                                          epoch, buckets=30)
+
+    def _norms_and_filters(self, epoch: int):
+        for name, norm in layer_norms(self.model.network).items():
+            self.writer.add_scalar(f"norms/weights/{name}", norm, epoch)
+            if name in self.grads:
+                self.writer.add_scalar(f"norms/gradients/{name}",
+                                       float(np.linalg.norm(self.grads[name])), epoch)
+        conv = first_conv(self.model.network)
+        if conv is not None:
+            self.writer.add_image(f"weights/filters/{conv[0]}", filter_grid(conv[1].weight.numpy()),
+                                  epoch)
+
+    def _pictures_of_weights(self):
+        import cv2
+        from pathlib import Path
+        conv = first_conv(self.model.network)
+        if conv is None:
+            return
+        logdir = Path(self.logdir)
+        cv2.imwrite(str(logdir / "filters.png"), filter_grid(conv[1].weight.numpy())[:, :, ::-1])
+        if self.sample is None:
+            return
+        (logdir / "feature_maps").mkdir(exist_ok=True)
+        for name, grid in feature_maps(self.model.network, self.sample).items():
+            self.writer.add_image(f"features/{name}", grid, self.global_step)
+            cv2.imwrite(str(logdir / "feature_maps" / f"{name}.png"), grid[:, :, ::-1])
+
+    def _confusion(self, probs, labels):
+        from ..visual.plots import confusion_figure, figure_to_array, _pyplot
+        names = [self._name(i) for i in range(probs.shape[1])]
+        matrix = confusion_matrix(labels, probs.argmax(axis=1), probs.shape[1])
+        fig = confusion_figure(matrix, names)
+        self.writer.add_image("eval/confusion_matrix", figure_to_array(fig), self.global_step)
+        _pyplot().close(fig)
+        rows = per_class_metrics(matrix, names)
+        table = "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n" + "\n".join(
+            f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | "
+            f"{r['support']} |" for r in rows)
+        self.writer.add_text("eval/per_class_metrics", table, self.global_step)
+
+
+def flat_hparams(cfg: dict) -> dict:
+    """The run's scalar hyper-parameters, flattened, for VisualDL's hparams page."""
+    out = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, item)
+        elif isinstance(value, (bool, int, float, str)):
+            out[prefix] = value
+        elif isinstance(value, list) and all(isinstance(v, (int, float, str)) for v in value):
+            out[prefix] = str(value)
+
+    for section in ("Arch", "Loss", "Optimizer"):
+        walk(section, cfg.get(section) or {})
+    train = (cfg.get("DataLoader") or {}).get("Train") or {}
+    out["DataLoader.Train.batch_size"] = train.get("batch_size")
+    out["DataLoader.Train.dataset"] = (train.get("dataset") or {}).get("name")
+    out["DataLoader.Train.augment"] = "+".join(
+        name for item in train.get("transforms") or [] for name in item
+        if name not in ("ToCHW", "Normalize")) or "none"
+    out["DataLoader.Train.mix"] = (train.get("mix") or {}).get("name", "none")
+    out["Global.epochs"] = cfg["Global"]["epochs"]
+    out["Global.seed"] = cfg["Global"]["seed"] if cfg["Global"]["seed"] is not None else -1
+    out["Callbacks"] = "+".join(sorted(k for k in cfg.get("Callbacks", {}) if k != "Checkpoint")) \
+        or "none"
+    return {k: v for k, v in out.items() if v is not None}

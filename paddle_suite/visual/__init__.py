@@ -1,0 +1,1 @@
+"""Seeing a run: VisualDL records, PNG plots and a per-run report."""

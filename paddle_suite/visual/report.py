@@ -1,0 +1,88 @@
+"""A run's report: learning curves, confusion matrix, per-class metrics and report.md."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..rundir import write_json
+from .curves import confusion_matrix, per_class_metrics
+from .plots import learning_curves, save_confusion
+
+
+def read_rows(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarray | None,
+                 class_names: list[str], weights: str = "the final weights") -> Path:
+    """Write learning_curves.png, confusion_matrix.png, per_class.json/.csv and report.md."""
+    run_dir = Path(run_dir)
+    rows = read_rows(run_dir)
+    lines = [f"# Run report: {run_dir.parent.name}/{run_dir.name}", ""]
+    summary_path = run_dir / "summary.json"
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        lines += ["| | |", "| --- | --- |"]
+        for key in ("status", "stop_reason", "epochs_run", "best_metric", "best_value",
+                    "best_epoch", "final_weights", "wall_seconds", "train_samples_per_second"):
+            if key in summary:
+                lines.append(f"| {key} | {summary[key]} |")
+        for key, value in (summary.get("final_eval") or {}).items():
+            lines.append(f"| final eval {key} | {value:.4f} |")
+        lines.append("")
+    if rows:
+        learning_curves(rows, run_dir / "learning_curves.png")
+        lines += ["## Learning curves", "", "![learning curves](learning_curves.png)", "",
+                  "Per-epoch numbers: [metrics.jsonl](metrics.jsonl).", ""]
+    if probs is not None and len(probs):
+        predicted = probs.argmax(axis=1)
+        matrix = confusion_matrix(labels, predicted, len(class_names))
+        table = per_class_metrics(matrix, class_names)
+        save_confusion(matrix, class_names, run_dir / "confusion_matrix.png")
+        write_json(run_dir / "per_class.json", {"weights": weights, "classes": table,
+                                                "confusion_matrix": matrix.tolist()})
+        with open(run_dir / "per_class.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(table[0]))
+            writer.writeheader()
+            writer.writerows(table)
+        lines += [f"## Per class (eval set, {weights})", "",
+                  "![confusion matrix](confusion_matrix.png)", "",
+                  "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} "
+                  f"| {r['support']} |" for r in table]
+        lines += ["", "Also as [per_class.json](per_class.json) and [per_class.csv](per_class.csv).", ""]
+    lines += ["Open every record of this run with `visualdl --logdir "
+              f"{run_dir}` (or the whole `logs/` folder to compare runs).", ""]
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def report_for_run(run_dir: str | Path, weights: str | None = None) -> Path:
+    """Evaluate a finished run's weights (final, else best) with its own config; write its report."""
+    from ..checkpoint import load_into
+    from ..config import load_config
+    from ..engine import build
+    from ..errors import UserError
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise UserError(f"{run_dir}: not a run directory (no config.yaml).")
+    cfg = load_config(run_dir / "config.yaml", ["Global.checkpoints=null"])
+    chosen = Path(weights) if weights else next(
+        (p for p in (run_dir / "checkpoints" / n for n in ("final.pdparams", "best.pdparams",
+                                                            "last.pdparams")) if p.is_file()), None)
+    if cfg["DataLoader"]["Eval"] is None or chosen is None:
+        return write_report(run_dir, None, None, [])
+    built = build(cfg, train=False)
+    load_into(built.net, chosen)
+    logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
+    built.data.failures.check()
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return write_report(run_dir, z / z.sum(axis=1, keepdims=True), built.data.eval.labels,
+                        built.data.class_names, weights=chosen.name)

@@ -1,0 +1,115 @@
+"""VisualDL records of a real run, read back with VisualDL's reader and its own server."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paddle_suite import train
+
+from ..conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from paddle_suite import load_config
+    from ..conftest import LENET, tiny_overrides
+    out = tmp_path_factory.mktemp("vdl")
+    return train(load_config(LENET, tiny_overrides(out / "logs", epochs=2,
+                                                   **{"Callbacks.EMA": "{decay: 0.9}"})))
+
+
+def reader(run_dir):
+    from visualdl import LogReader
+    return LogReader(file_path=str(run_dir / "vdlrecords.run.log"))
+
+
+def test_records_hold_scalars_hparams_images_histograms_and_curves(run):
+    tags = reader(run.run_dir).get_tags()
+    assert {"train/lr", "train/loss", "eval/loss", "eval/acc", "eval/ema_acc",
+            "train/samples_per_second"} <= set(tags["scalar"])
+    assert tags["hyper_parameters"] and "input/first_batch" in tags["image"]
+    assert "eval/confusion_matrix" in tags["image"]
+    assert "weights/features.0.weight" in tags["histogram"]
+    assert "gradients/features.0.weight" in tags["histogram"]
+    assert {"pr/class_0_0", "pr/class_1_1"} <= set(tags["pr_curve"])
+    assert {"roc/class_0_0", "roc/class_1_1"} <= set(tags["roc_curve"])
+    assert "eval/per_class_metrics" in tags["text"]
+    assert "weights/filters/features.0" in tags["image"] and "features/features.3" in tags["image"]
+    assert "norms/weights/fc.2.weight" in tags["scalar"]
+    assert "norms/gradients/fc.2.weight" in tags["scalar"]
+    eval_acc = [x.value for x in reader(run.run_dir).get_data("scalar", "eval/acc")]
+    assert eval_acc == pytest.approx([r["eval_acc"] for r in run.history])
+    lrs = reader(run.run_dir).get_data("scalar", "train/lr")
+    assert len(lrs) == 2 * 14  # one point per update: 14 batches x 2 epochs
+
+
+def test_report_files_are_written_at_the_end_of_training(run):
+    for name in ("learning_curves.png", "confusion_matrix.png", "per_class.json",
+                 "per_class.csv", "report.md", "filters.png", "feature_maps/features.0.png"):
+        assert (run.run_dir / name).is_file(), name
+    per_class = json.loads((run.run_dir / "per_class.json").read_text())
+    assert [c["class"] for c in per_class["classes"]] == ["0", "1"]
+    assert "![learning curves](learning_curves.png)" in (run.run_dir / "report.md").read_text()
+
+
+def test_report_tool_rewrites_the_report_of_an_existing_run(run):
+    (run.run_dir / "report.md").unlink()
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "report.py"), str(run.run_dir)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 0, proc.stderr
+    assert "final.pdparams" in (run.run_dir / "report.md").read_text()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path, **query):
+    url = f"http://127.0.0.1:{port}/app/api/{path}"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = response.read()
+        return json.loads(body) if "json" in response.headers.get("Content-Type", "") else body
+
+
+def test_visualdl_server_serves_the_run(run):
+    port = free_port()
+    script = Path(sys.executable).parent / "visualdl"  # the console script of this environment
+    server = subprocess.Popen([str(script if script.exists() else shutil.which("visualdl")),
+                               "--logdir",
+                               str(run.run_dir.parent), "--host", "127.0.0.1", "--port",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                runs = get(port, "runs")["data"]
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("visualdl server did not answer")
+        assert len(runs) == 1
+        name = runs[0]
+        points = get(port, "scalar/list", run=name, tag="eval/acc")["data"]
+        assert [p[2] for p in points] == pytest.approx([r["eval_acc"] for r in run.history])
+        hparams = get(port, "hparams/list")["data"]
+        assert hparams[0]["hparams"]["Arch.name"] == "LeNet"
+        assert get(port, "image/list", run=name, tag="input/first_batch")["data"]
+        png = get(port, "image/image", run=name, tag="input/first_batch", index=0)
+        assert png[:4] == b"\x89PNG"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -1,0 +1,79 @@
+"""PR/ROC curves, confusion matrix and per-class metrics against scikit-learn; the VisualDL
+defects they replace."""
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from paddle_suite.visual.curves import confusion_matrix, per_class_metrics, pr_curve, roc_curve
+
+rng = np.random.default_rng(3)
+LABELS = rng.integers(0, 2, 300)
+SCORES = np.clip(LABELS * 0.35 + rng.random(300) * 0.65, 0, 1)
+
+
+def test_pr_and_roc_points_equal_scikit_learn_at_every_threshold():
+    pr, roc = pr_curve(LABELS, SCORES, 51), roc_curve(LABELS, SCORES, 51)
+    for k, t in enumerate(pr["thresholds"]):
+        predicted = SCORES >= t
+        tn, fp, fn, tp = skm.confusion_matrix(LABELS, predicted, labels=[0, 1]).ravel()
+        assert (pr["tp"][k], pr["fp"][k], pr["tn"][k], pr["fn"][k]) == (tp, fp, tn, fn)
+        if predicted.any():
+            assert pr["precision"][k] == pytest.approx(skm.precision_score(LABELS, predicted))
+        assert pr["recall"][k] == pytest.approx(skm.recall_score(LABELS, predicted))
+        assert roc["tpr"][k] == pytest.approx(tp / (tp + fn))
+        assert roc["fpr"][k] == pytest.approx(fp / (fp + tn))
+    fine = roc_curve(LABELS, SCORES, 1001)
+    auc = -np.trapezoid(fine["tpr"], fine["fpr"])
+    assert auc == pytest.approx(skm.roc_auc_score(LABELS, SCORES), abs=2e-3)
+
+
+def test_confusion_matrix_and_per_class_metrics_equal_scikit_learn():
+    truth = rng.integers(0, 4, 200)
+    guess = np.where(rng.random(200) < 0.7, truth, rng.integers(0, 4, 200))
+    matrix = confusion_matrix(truth, guess, 4)
+    assert (matrix == skm.confusion_matrix(truth, guess, labels=range(4))).all()
+    precision, recall, f1, support = skm.precision_recall_fscore_support(truth, guess)
+    rows = per_class_metrics(matrix, list("abcd"))
+    assert [r["precision"] for r in rows] == pytest.approx(precision)
+    assert [r["recall"] for r in rows] == pytest.approx(recall)
+    assert [r["f1"] for r in rows] == pytest.approx(f1)
+    assert [r["support"] for r in rows] == list(support)
+
+
+def test_visualdl_cannot_store_boolean_hparams_and_the_suite_can(tmp_path):
+    from visualdl import LogWriter
+    from paddle_suite.visual.vdl import write_hparams
+    with LogWriter(logdir=str(tmp_path / "a")) as writer:
+        with pytest.raises(TypeError, match="Expected an int, got a boolean"):
+            writer.add_hparams({"Arch.batch_norm": True}, ["eval/acc"])
+    with LogWriter(logdir=str(tmp_path / "b")) as writer:
+        write_hparams(writer, {"Arch.batch_norm": True, "lr": 0.1}, ["eval/acc"])
+
+
+def test_visualdl_own_curves_are_broken_on_this_stack():
+    """Why visual/vdl.py computes the curves itself. If this fails, VisualDL was fixed."""
+    from visualdl.component import base_component as bc
+    with pytest.raises(AttributeError, match="float"):
+        bc.compute_curve(LABELS, SCORES, 11)  # np.float, removed in numpy 1.24
+    np.float = float  # just long enough to see what VisualDL's ROC would say
+    try:
+        theirs = bc.compute_roc_curve(LABELS, SCORES, 11)
+    finally:
+        del np.float
+    ours = roc_curve(LABELS, SCORES, 11)
+    assert np.allclose(theirs["fpr"], ours["fpr"])
+    assert not np.allclose(theirs["tpr"], ours["tpr"])  # TP / (TN + FP): not a TPR
+
+
+def test_filter_grid_and_feature_maps_show_every_channel():
+    import paddle
+    from paddle_suite.models import LeNet
+    from paddle_suite.visual.weights import feature_maps, filter_grid, tile
+    paddle.seed(0)
+    net = LeNet()
+    grid = filter_grid(net.features[0].weight.numpy())  # 6 filters of 1x3x3
+    assert grid.dtype == np.uint8 and grid.shape[2] == 3
+    maps = feature_maps(net, np.random.default_rng(0).random((1, 28, 28)).astype("float32"))
+    assert set(maps) == {"features.0", "features.3"}
+    assert maps["features.0"].std() > 0  # not a blank picture
+    assert tile(np.zeros((5, 4, 4))).shape == (2 * (48 + 2) + 2, 3 * (48 + 2) + 2, 3)  # 2x3

@@ -1,0 +1,24 @@
+"""Write the report of an existing run (learning curves, confusion matrix, per-class metrics,
+report.md): python tools/report.py logs/lenet_mnist/<run-id> [--weights FILE]"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir", help="a run directory under logs/")
+    parser.add_argument("--weights", help="weights to evaluate (default: final, else best)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    args = parser.parse_args(argv)
+    quiet_paddle()
+    from paddle_suite.visual.report import report_for_run
+    print(f"wrote {report_for_run(args.run_dir, args.weights)}")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
