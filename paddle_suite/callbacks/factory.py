@@ -35,6 +35,7 @@ from .plateau import PlateauDecay
 from .progress import ProgressLogger
 from .recorder import RunRecorder
 from .resume_state import ResumeState
+from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots
 from .visualdl_logger import VisualDLLogger, flat_hparams
 
@@ -51,6 +52,7 @@ CALLBACK_OPTIONS = {
     "SWA": (SWA, ("directory", "bn_loader", "eval_loader")),
     "Snapshots": (Snapshots, ("directory", "lr_getter")),
     "Checkpoint": (checkpoint, ()),
+    "Saliency": (SaliencyMaps, ("view", "directory", "visualdl")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
                                   "class_names", "sample")),
 }
@@ -127,10 +129,14 @@ class RunCallbacks:
                           bn_loader=data.train_loader, eval_loader=data.eval_loader)
         self.snapshots = _maybe(Snapshots, options.get("Snapshots"), directory=ckpt_dir,
                                 lr_getter=lr_getter)
+        self.saliency = None  # built after the VisualDL logger, whose writer it shares
         self.stepper = LRStepper(built.schedule, built.clock.step_on,
                                  cfg["Optimizer"]["accumulate_steps"])
         self.collector = next(m for m in built.metrics if isinstance(m, PredictionCollector))
         self.visualdl = self._visualdl(options.get("VisualDL"), cfg, built, run_dir, lr_getter)
+        self.saliency = _maybe(SaliencyMaps, options.get("Saliency"),
+                               view=data.eval or data.train, directory=run_dir / "saliency",
+                               visualdl=self.visualdl)
         listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
                                  self.recorder, self.saver, self.early, self.plateau,
                                  self.visualdl) if c]
@@ -149,7 +155,8 @@ class RunCallbacks:
                              resume, resume_state, glob["epochs"])
         self.all = [c for c in (ResetStopTraining(), DataFailureGuard([data.failures]), guard,
                                 self.ema, evaluator, *listeners,
-                                self.stepper, self.snapshots, self.swa, keeper) if c]
+                                self.stepper, self.snapshots, self.swa, self.saliency,
+                                keeper) if c]
 
     def _visualdl(self, options, cfg, built, run_dir, lr_getter):
         if options is None:

@@ -1,0 +1,46 @@
+"""Saliency maps of a few fixed eval images, every N epochs, to watch what the model uses."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+from paddle.callbacks import Callback
+
+from ..errors import ConfigError
+from ..interpret.saliency import METHODS, overlay, saliency
+from .monitor import run_epoch
+
+
+class SaliencyMaps(Callback):
+    """Every `every` epochs (and after the last), explain the model's prediction for the
+    first `count` images of `view` with `method`; write overlays to
+    `<directory>/epoch-NNN/` and, when a VisualDL logger is given, to its log
+    (`saliency/<method>/<i>`). Acts in `on_epoch_end`.
+    """
+
+    def __init__(self, view=None, directory=None, visualdl=None, method: str = "smoothgrad",
+                 every: int = 5, count: int = 8):
+        super().__init__()
+        if method not in METHODS:
+            raise ConfigError(f"Callbacks.Saliency.method: unknown method {method!r}. "
+                              f"Methods: {', '.join(METHODS)}.")
+        if every < 1 or count < 1:
+            raise ConfigError("Callbacks.Saliency: every and count must be at least 1.")
+        self.view, self.visualdl, self.method = view, visualdl, method
+        self.directory = Path(directory) if directory else None
+        self.every, self.count = every, count
+
+    def on_epoch_end(self, epoch, logs=None):
+        number = run_epoch(self, epoch)
+        if number % self.every and epoch + 1 != self.params.get("epochs"):
+            return
+        folder = self.directory / f"epoch-{number:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        writer = self.visualdl.writer if self.visualdl is not None else None
+        for i in range(min(self.count, len(self.view))):
+            image, _ = self.view.load(i)
+            sal, _, _ = saliency(self.method, self.model.network, image)
+            picture = overlay(image, sal)
+            cv2.imwrite(str(folder / f"{i:02d}.png"), picture[:, :, ::-1])
+            if writer is not None:
+                writer.add_image(f"saliency/{self.method}/{i}", picture, number)

@@ -1,0 +1,1 @@
+"""Explaining predictions: saliency maps (see saliency.py) and their overlays."""
