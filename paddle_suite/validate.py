@@ -16,7 +16,8 @@ from .optim import (CLIPS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES, b
                     lr_common)
 from .schema import check_kwargs, check_named, check_value, parameter_names, reject_unknown
 
-SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Callbacks")
+SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Infer",
+            "Callbacks")
 
 
 @dataclass
@@ -34,6 +35,15 @@ class GlobalOptions:
     checkpoints: str | None = None         # resume from (reserved for exact resume)
     pretrained_model: str | None = None    # weights to start from / to evaluate
     save_inference_dir: str | None = None
+
+
+@dataclass
+class InferOptions:
+    """Keys of the `Infer` section (export and inference)."""
+
+    softmax: bool = False      # export probabilities instead of logits
+    topk: int = 5              # PostProcess top-k in inference.yml and tools/infer.py
+    batch_size: int = 16       # images per Paddle Inference call in tools/infer.py
 
 
 @dataclass
@@ -147,6 +157,8 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     out["Optimizer"] = _optimizer(data.get("Optimizer"), glob["epochs"])
     out["DataLoader"] = _data(data.get("DataLoader"))
     out["Metric"] = check_kwargs(MetricOptions, data.get("Metric") or {}, "Metric")
+    out["Infer"] = check_kwargs(InferOptions, data.get("Infer") or {}, "Infer")
+    _positive(out["Infer"], "Infer", ["topk", "batch_size"])
     _positive({"k": min(out["Metric"]["topk"] or [0])}, "Metric.topk", ["k"])
     classes = out["DataLoader"]["classes"]
     if classes and len(classes) != out["Arch"]["class_num"]:

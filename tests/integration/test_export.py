@@ -1,0 +1,112 @@
+"""Export round trip on a tiny trained model: export, verify, infer on real PNG files."""
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import paddle
+import pytest
+
+from paddle_suite import UserError, load_config, train
+from paddle_suite.checkpoint import load_into, load_weights
+from paddle_suite.data.datasets import mnist10k
+from paddle_suite.export import export_model
+from paddle_suite.infer import infer_images
+from paddle_suite.models import LeNet
+
+from ..conftest import LENET, ROOT, tiny_overrides
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    return train(load_config(LENET, tiny_overrides(out, epochs=1, **{"Callbacks.VisualDL": "false"})))
+
+
+def cfg_for(run, *more):
+    return load_config(LENET, tiny_overrides(run.run_dir.parent.parent, epochs=1)
+                       + [f"Global.pretrained_model={run.run_dir}", *more])
+
+
+def digit_pngs(folder, count=12):
+    """Real MNIST test digits of the classes 0 and 1, written as PNG files."""
+    digits = mnist10k("test")
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = np.flatnonzero(digits.labels <= 1)[:count]
+    paths = []
+    for i in chosen:
+        path = folder / f"{i:04d}.png"
+        cv2.imwrite(str(path), digits.images[i])
+        paths.append(path)
+    return paths, digits.images[chosen]
+
+
+def test_export_verifies_and_infer_matches_the_dygraph_model(run, tmp_path):
+    report = export_model(cfg_for(run), str(tmp_path / "model"))
+    assert [r["runtime"] for r in report["checks"]] == ["paddle.inference", "paddle.jit.load"]
+    assert all(r["ok"] and r["max_abs_diff"] <= 1e-4 for r in report["checks"])
+    for name in ("inference.json", "inference.pdiparams", "inference.yml", "weights.safetensors"):
+        assert (tmp_path / "model" / name).is_file(), name
+    paths, raw = digit_pngs(tmp_path / "pngs")
+    predictions = infer_images(tmp_path / "model", paths, batch_size=5)
+    assert len(predictions["results"]) == len(paths) and not predictions["failed"]
+    net = LeNet(class_num=2)
+    load_into(net, run.run_dir / "checkpoints" / "final.pdparams")
+    net.eval()
+    x = ((raw.astype("float32") / 255.0 - 0.5) / 0.5).transpose(0, 3, 1, 2)
+    expected = net(paddle.to_tensor(x)).numpy().argmax(1)
+    got = [r["topk"][0]["class_id"] for r in predictions["results"]]
+    assert got == expected.tolist()
+    shared = load_weights(tmp_path / "model" / "weights.safetensors")
+    assert set(shared) == set(net.state_dict())
+
+
+def test_legacy_pdmodel_export_is_verified(run, tmp_path):
+    report = export_model(cfg_for(run), str(tmp_path / "legacy"), legacy=True)
+    assert (tmp_path / "legacy" / "inference.pdmodel").is_file()
+    assert report["checks"][0]["ok"]
+    paths, _ = digit_pngs(tmp_path / "pngs", 3)
+    assert len(infer_images(tmp_path / "legacy", paths)["results"]) == 3
+
+
+def test_onnx_round_trip(run, tmp_path):
+    pytest.importorskip("paddle2onnx")
+    pytest.importorskip("onnxruntime")
+    report = export_model(cfg_for(run), str(tmp_path / "onnx"), onnx=True)
+    onnx = [r for r in report["checks"] if r["runtime"] == "onnxruntime"][0]
+    assert onnx["ok"] and (tmp_path / "onnx" / "inference.onnx").is_file()
+
+
+def test_cli_export_then_infer_with_bad_images_named(run, tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    args = [sys.executable, str(ROOT / "tools" / "export_model.py"), "-c", str(LENET)]
+    for item in tiny_overrides(tmp_path, epochs=1) + [f"Global.pretrained_model={run.run_dir}"]:
+        args += ["-o", item]
+    proc = subprocess.run(args + ["--out", str(tmp_path / "m")], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "paddle.inference: max |diff|" in proc.stdout
+    paths, _ = digit_pngs(tmp_path / "imgs", 3)
+    (tmp_path / "imgs" / "broken.png").write_bytes(b"nope")
+    cv2.imwrite(str(tmp_path / "imgs" / "wide.png"), np.zeros((28, 40), np.uint8))
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "infer.py"), "--model-dir",
+                           str(tmp_path / "m"), "--images", str(tmp_path / "imgs"), "--out",
+                           str(tmp_path / "p.json")], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "broken.png: cannot read" in proc.stderr and "wide.png: [1, 28, 40]" in proc.stderr
+    assert len(json.loads((tmp_path / "p.json").read_text())) == 3
+
+
+def test_bad_export_and_infer_input(run, tmp_path):
+    other = LeNet(class_num=3)  # a checkpoint of another head size
+    paddle.save(other.state_dict(), str(tmp_path / "other.pdparams"))
+    with pytest.raises(UserError, match=r"does not fit.*fc.2.weight \[84, 3\] vs \[84, 2\]"):
+        export_model(cfg_for(run, f"Global.pretrained_model={tmp_path / 'other.pdparams'}"),
+                     str(tmp_path / "x"))
+    export_model(cfg_for(run), str(tmp_path / "partial"))
+    (tmp_path / "partial" / "inference.pdiparams").unlink()
+    with pytest.raises(UserError, match="inference.pdiparams is missing"):
+        infer_images(tmp_path / "partial", [])

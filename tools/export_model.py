@@ -1,0 +1,39 @@
+"""Export a trained model for Paddle Inference and verify it:
+python tools/export_model.py -c configs/lenet.yaml -o Global.pretrained_model=logs/lenet_mnist/<run>
+Writes <run>/inference/ (or Global.save_inference_dir, or --out): inference.json +
+inference.pdiparams (--legacy: inference.pdmodel), inference.yml, weights.safetensors."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+
+
+def main(argv=None):
+    parser = base_parser(__doc__)
+    parser.add_argument("--out", help="output directory (default: <run>/inference)")
+    parser.add_argument("--legacy", action="store_true",
+                        help="write the pre-Paddle-3 inference.pdmodel format instead")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also convert to inference.onnx (paddle2onnx) and check it with "
+                             "onnxruntime")
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    args = parser.parse_args(argv)
+    quiet_paddle()
+    from paddle_suite import load_config
+    from paddle_suite.export import TOLERANCE, export_model
+    report = export_model(load_config(args.config, args.override), args.out, args.legacy,
+                          onnx=args.onnx)
+    print(f"exported {report['weights']} -> {report['model_dir']} ({report['format']})")
+    for row in report["checks"]:
+        print(f"  {row['runtime']:>17}: max |diff| {row['max_abs_diff']:.2e} (limit {TOLERANCE:g}), "
+              f"top-1 agreement {row['top1_agreement']:.4f} on {report['samples']} eval samples")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -1,0 +1,40 @@
+"""Predict classes of image files with an exported model (Paddle Inference):
+python tools/infer.py --model-dir logs/lenet_mnist/<run>/inference --images digits/ [--out preds.json]"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model-dir", required=True, help="an exported model directory")
+    parser.add_argument("--images", nargs="+", required=True,
+                        help="image files, directories or glob patterns")
+    parser.add_argument("--topk", type=int, help="how many classes per image (default: yml)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--out", help="write the predictions to FILE.json or FILE.csv")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    args = parser.parse_args(argv)
+    quiet_paddle()
+    from paddle_suite.errors import UserError
+    from paddle_suite.infer import infer_images, write_results
+    from paddle_suite.interpret.run import expand_images
+    report = infer_images(args.model_dir, expand_images(args.images), args.batch_size, args.topk)
+    for row in report["results"]:
+        hits = ", ".join(f"{h['label']} {h['score']:.3f}" for h in row["topk"])
+        print(f"{row['image']}: {hits}")
+    for row in report["failed"]:
+        print(f"skipped {row['error']}", file=sys.stderr)
+    if args.out:
+        write_results(report["results"], args.out)
+        print(f"wrote {args.out}")
+    if not report["results"]:
+        raise UserError("No image could be predicted (see the messages above).")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
