@@ -110,3 +110,14 @@ def test_bad_export_and_infer_input(run, tmp_path):
     (tmp_path / "partial" / "inference.pdiparams").unlink()
     with pytest.raises(UserError, match="inference.pdiparams is missing"):
         infer_images(tmp_path / "partial", [])
+
+
+def test_softmax_head_exports_probabilities(run, tmp_path):
+    export_model(cfg_for(run, "Infer.softmax=true"), str(tmp_path / "soft"))
+    import yaml
+    spec = yaml.safe_load((tmp_path / "soft" / "inference.yml").read_text())
+    assert spec["Global"]["output"] == "probabilities"
+    from paddle_suite.export import predictor, run_predictor
+    x = np.random.default_rng(0).normal(size=(4, 1, 28, 28)).astype("float32")
+    probs = run_predictor(predictor(tmp_path / "soft"), x)
+    assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
