@@ -3,6 +3,7 @@
 these same functions."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -113,43 +114,32 @@ def train(cfg: Config) -> TrainResult:
     """Train the model a config describes; everything about the run goes to its run directory.
 
     Order: build (validates data, so a bad input leaves no run directory behind), create the
-    run directory, write config.yaml, train, write summary.json.
+    run directory (or reopen it to resume), write config.yaml, train, write summary.json and
+    the report.
     """
     glob = cfg["Global"]
     resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
+    done = resume.epoch if resume else 0
+    if done >= glob["epochs"]:
+        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
+                          f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
     built = build(cfg, train=True)
-    resume_state = None
-    if resume is not None:
-        network, optimizer, resume_state = resume.load()
-        built.net.set_state_dict(network)
-        built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
-        run_dir = resume.run_dir
-        _keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
-    else:
-        run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
-        (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
-    if built.data.skipped:
-        write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
-                                                  "samples": built.data.skipped})
+    run_dir, resume_state = _open_run(cfg, built, resume)
     handler = attach_log_file(run_dir / "train.log")
     callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state)
     log.info("run directory: %s", run_dir)
     if built.data.skipped:
         log.warning("skipped %d bad samples (DataLoader.skip_bad_samples); listed in %s",
                     len(built.data.skipped), run_dir / "bad_samples.json")
-    done = resume.epoch if resume else 0
-    if done >= glob["epochs"]:
-        logging.getLogger("paddle_suite").removeHandler(handler)
-        raise ConfigError(f"Global.epochs: the run in {run_dir} already finished {done} "
-                          f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
     log.info("train samples %d, eval samples %d, steps/epoch %d, LR steps per %s",
              len(built.data.train), len(built.data.eval) if built.data.eval else 0,
              len(built.data.train_loader), built.clock.step_on)
     start, status, failure = time.perf_counter(), "failed", None
     try:
-        built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done, verbose=0,
-                        callbacks=callbacks.all,
-                        accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
+        with _worker_failures():
+            built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done,
+                            verbose=0, callbacks=callbacks.all,
+                            accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -157,15 +147,9 @@ def train(cfg: Config) -> TrainResult:
     except TrainingDiverged as exc:
         status, failure = "diverged", str(exc)
         raise
-    except SystemError as exc:  # paddle's report of a DataLoader worker that failed or died
-        if "queue is killed" not in str(exc) and "DataLoader" not in str(exc):
-            raise
-        raise DataError("A DataLoader worker failed while reading the data (its own error is "
-                        "printed above). Run with DataLoader.Train.num_workers=0 to have the "
-                        "failing file named, or fix the data set.") from None
     finally:
-        wall = time.perf_counter() - start
-        summary = _summary(callbacks, status, wall, glob["epochs"], failure)
+        summary = _summary(callbacks, status, time.perf_counter() - start, glob["epochs"],
+                           failure)
         if status == "completed":
             summary.update(_final_weights(built, callbacks, run_dir))
         write_json(run_dir / "summary.json", summary)
@@ -175,6 +159,37 @@ def train(cfg: Config) -> TrainResult:
         logging.getLogger("paddle_suite").removeHandler(handler)
         handler.close()
     return TrainResult(run_dir, summary, callbacks.recorder.history, built.model)
+
+
+def _open_run(cfg: Config, built: Built, resume) -> tuple[Path, dict | None]:
+    """A new run directory with its config.yaml, or the resumed one with its state loaded."""
+    resume_state = None
+    if resume is not None:
+        network, optimizer, resume_state = resume.load()
+        built.net.set_state_dict(network)
+        built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
+        run_dir = resume.run_dir
+        _keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
+    else:
+        run_dir = create_run_dir(cfg["Global"]["output_dir"], cfg["Global"]["experiment"])
+        (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+    if built.data.skipped:
+        write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
+                                                  "samples": built.data.skipped})
+    return run_dir, resume_state
+
+
+@contextlib.contextmanager
+def _worker_failures():
+    """Turn paddle's report of a failed or killed DataLoader worker into a clear error."""
+    try:
+        yield
+    except SystemError as exc:
+        if "queue is killed" not in str(exc) and "DataLoader" not in str(exc):
+            raise
+        raise DataError("A DataLoader worker failed while reading the data (its own error is "
+                        "printed above). Run with DataLoader.Train.num_workers=0 to have the "
+                        "failing file named, or fix the data set.") from None
 
 
 def _report(run_dir: Path, callbacks: RunCallbacks, built: Built) -> None:
