@@ -33,12 +33,15 @@ def setup_logging() -> None:
 
 
 def run(main, argv=None) -> int:
-    """Call `main(args)`; print UserErrors as one paragraph and exit 2 (traceback with --debug)."""
+    """Call `main(args)`; print UserErrors as one paragraph and exit 2 (traceback with --debug).
+
+    An integer that `main` returns is the exit status (e.g. 1 for a failed sanity check).
+    """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     setup_logging()
     try:
-        main(argv)
-        return 0
+        code = main(argv)
+        return code if isinstance(code, int) else 0
     except UserError as exc:
         if debug:
             raise

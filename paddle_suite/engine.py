@@ -27,6 +27,7 @@ from .models import build_model
 from .optim import ScaledLR, build_optimizer, build_schedule
 from .resume import local_optimizer_state, locate
 from .rundir import attach_log_file, create_run_dir, write_json
+from .tuning.diagnose import diagnose
 from .visual.report import write_report
 
 log = logging.getLogger("paddle_suite")
@@ -152,6 +153,7 @@ def train(cfg: Config) -> TrainResult:
                            failure)
         if status == "completed":
             summary.update(_final_weights(built, callbacks, run_dir))
+        summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"])
         write_json(run_dir / "summary.json", summary)
         _report(run_dir, callbacks, built)
         log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",

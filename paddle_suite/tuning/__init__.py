@@ -1,0 +1,1 @@
+"""The tuning workflow: sanity checks, the LR range test, learning-curve diagnosis."""

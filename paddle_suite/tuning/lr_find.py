@@ -1,0 +1,54 @@
+"""`lr_find(cfg)`: the LR range test on a config's model, optimizer and data."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import paddle
+
+from ..config import Config
+from ..engine import build
+from ..optim import build_optimizer
+from ..rundir import create_run_dir
+from ..visual.vdl import open_writer
+from .lr_finder import run_range_test
+
+
+def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int = 200) -> dict:
+    """Sweep the LR over `steps` updates; write lr_find.png, lr_find.json and VisualDL scalars
+    into a run directory `<output_dir>/<experiment>_lr_find/<run-id>`; return the result."""
+    built = build(cfg, train=False)
+    optimizer = build_optimizer(cfg["Optimizer"], built.net.parameters(), lr_min)
+    model = paddle.Model(built.net)
+    model.prepare(optimizer, built.loss)  # no metrics: logs["loss"] is the batch loss
+    train = build(cfg, train=True).data.train_loader
+    result = run_range_test(model, train, optimizer, lr_min, lr_max, steps)
+    run_dir = create_run_dir(cfg["Global"]["output_dir"], f"{cfg['Global']['experiment']}_lr_find")
+    (run_dir / "lr_find.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    _plot(result, run_dir / "lr_find.png")
+    writer = open_writer(run_dir)
+    for i, (lr, loss, sm) in enumerate(zip(result["lrs"], result["losses"], result["smoothed"])):
+        writer.add_scalar("lr_find/lr", lr, i)
+        writer.add_scalar("lr_find/loss", loss, i)
+        writer.add_scalar("lr_find/smoothed_loss", sm, i)
+    writer.close()
+    return {**result, "run_dir": str(run_dir)}
+
+
+def _plot(result: dict, path: Path) -> None:
+    from ..visual.plots import _pyplot
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(result["lrs"], result["losses"], alpha=0.3, label="loss")
+    ax.plot(result["lrs"], result["smoothed"], label="smoothed")
+    if result["suggested_lr"]:
+        ax.axvline(result["suggested_lr"], color="red", linestyle="--",
+                   label=f"steepest descent: {result['suggested_lr']:.2e}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,141 @@
+"""Sanity checks before a long training run, each with a pass / warn / fail verdict and advice.
+
+1. initial loss vs log(C) (softmax cross-entropy at chance);
+2. symmetric initialisation (units of a layer with identical weights never differ);
+3. overfitting a tiny subset to 100% train accuracy with regularisation off;
+4. gradient and activation health per layer (vanishing / exploding gradient norms, dead ReLUs).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import paddle
+from paddle import nn
+
+from ..config import Config
+from ..engine import build
+from ..errors import UserError
+from ..losses import CrossEntropy
+from ..optim import build_optimizer
+
+
+def verdict(name, status, detail, advice=""):
+    return {"check": name, "verdict": status, "detail": detail, "advice": advice}
+
+
+def _batch(view, count: int):
+    items = [view.load(i) for i in range(min(count, len(view)))]
+    return (np.stack([x for x, _ in items]).astype("float32"),
+            np.asarray([y for _, y in items], dtype="int64"))
+
+
+def check_head(net, images, class_num) -> None:
+    with paddle.no_grad():
+        out = net(paddle.to_tensor(images[:2]))
+    if out.ndim != 2 or out.shape[1] != class_num:
+        raise UserError(f"Sanity checks need a classifier whose output is [N, {class_num}] "
+                        f"(Arch.class_num); this model outputs {list(out.shape)}.")
+
+
+def initial_loss(net, images, labels, class_num) -> dict:
+    with paddle.no_grad():
+        loss = float(CrossEntropy()(net(paddle.to_tensor(images)), paddle.to_tensor(labels)))
+    chance = math.log(class_num)
+    ratio = loss / chance
+    detail = f"initial cross-entropy {loss:.4f} vs log(C) = {chance:.4f} (ratio {ratio:.2f})"
+    if abs(ratio - 1) <= 0.2:
+        return verdict("initial loss", "pass", detail)
+    status = "warn" if abs(ratio - 1) <= 1.0 else "fail"
+    return verdict("initial loss", status, detail, "the untrained network is already "
+                   "confident: scale the initial weights down (e.g. Arch.init: {name: "
+                   "kaiming}) or initialise the last layer small; check the input scaling")
+
+
+def symmetry(net) -> dict:
+    identical = []
+    for name, layer in net.named_sublayers():
+        if isinstance(layer, (nn.Linear, nn.Conv2D)):
+            w = layer.weight.numpy()
+            units = w.reshape(w.shape[0], -1) if isinstance(layer, nn.Conv2D) else w.T
+            if units.shape[0] > 1 and np.allclose(units, units[:1], atol=1e-12):
+                identical.append(name)
+    if identical:
+        return verdict("symmetric initialisation", "fail", f"every unit of {', '.join(identical)} "
+                       "has the same weights", "identical units get identical gradients and stay "
+                       "identical: use a random init (xavier, kaiming), not constant/zeros")
+    return verdict("symmetric initialisation", "pass", "every layer's units differ")
+
+
+def overfit_tiny(cfg: Config, images, labels, steps: int) -> dict:
+    """Train a fresh copy on the tiny batch, regularisation off; 100% is expected."""
+    bare = build(cfg, train=False)
+    net = bare.net
+    section = {**cfg["Optimizer"], "regularizer": None}
+    if section["name"] == "AdamW":
+        section["weight_decay"] = 0.0
+    optimizer = build_optimizer(section, net.parameters(), cfg["Optimizer"]["lr"]["learning_rate"])
+    x = paddle.to_tensor(images)
+    model = paddle.Model(net)
+    model.prepare(optimizer, CrossEntropy())
+    acc, used = 0.0, 0
+    for used in range(1, steps + 1):
+        model.train_batch([images], [labels])
+        if used % 10 == 0 or used == steps:
+            with paddle.no_grad():
+                net.eval()
+                acc = float((net(x).numpy().argmax(1) == labels).mean())
+                net.train()
+            if acc == 1.0:
+                break
+    detail = f"{acc:.0%} train accuracy on {len(labels)} samples after {used} updates"
+    if acc == 1.0:
+        return verdict("overfit a tiny subset", "pass", detail)
+    return verdict("overfit a tiny subset", "fail" if acc < 0.9 else "warn", detail,
+                   "a network that cannot memorise a few samples has a bug (labels, loss, "
+                   "data pipeline) or a bad init/LR: try a higher LR and check the labels")
+
+
+def health(net, images, labels) -> dict:
+    """One forward/backward: per-layer gradient norms and the fraction of dead ReLU units."""
+    dead, hooks = {}, []
+    for name, layer in net.named_sublayers():
+        if isinstance(layer, nn.ReLU):
+            def record(_, __, out, name=name):
+                a = out.numpy().reshape(out.shape[0], out.shape[1], -1)
+                dead[name] = float((a.max(axis=(0, 2)) <= 0).mean())
+            hooks.append(layer.register_forward_post_hook(record))
+    net.train()
+    loss = CrossEntropy()(net(paddle.to_tensor(images)), paddle.to_tensor(labels))
+    loss.backward()
+    for hook in hooks:
+        hook.remove()
+    norms = {n: float(np.linalg.norm(p.grad.numpy())) for n, p in net.named_parameters()
+             if p.grad is not None}
+    net.clear_gradients()
+    vanishing = [n for n, v in norms.items() if v < 1e-7]
+    exploding = [n for n, v in norms.items() if v > 1e3]
+    mostly_dead = [n for n, v in dead.items() if v > 0.5]
+    detail = ("gradient norms " + ", ".join(f"{n} {v:.2e}" for n, v in norms.items())
+              + ("; dead ReLU units " + ", ".join(f"{n} {v:.0%}" for n, v in dead.items())
+                 if dead else ""))
+    if vanishing or exploding or mostly_dead:
+        problems = [f"vanishing gradients in {', '.join(vanishing)}" if vanishing else "",
+                    f"exploding gradients in {', '.join(exploding)}" if exploding else "",
+                    f"over half the units dead after {', '.join(mostly_dead)}"
+                    if mostly_dead else ""]
+        return verdict("gradient and activation health", "warn", detail,
+                       "; ".join(p for p in problems if p) + ": check the init scale, use "
+                       "batch norm or a lower LR, or LeakyReLU for dead units")
+    return {**verdict("gradient and activation health", "pass", detail),
+            "gradient_norms": norms, "dead_relu_fraction": dead}
+
+
+def run_checks(cfg: Config, subset: int = 50, steps: int = 300) -> list[dict]:
+    """All four checks on the config's model and training data."""
+    built = build(cfg, train=True)
+    images, labels = _batch(built.data.train, subset)
+    class_num = cfg["Arch"]["class_num"]
+    check_head(built.net, images, class_num)
+    return [initial_loss(built.net, images, labels, class_num), symmetry(built.net),
+            overfit_tiny(cfg, images, labels, steps), health(built.net, images, labels)]

@@ -1,0 +1,87 @@
+"""Sanity checks, the LR range test and learning-curve diagnosis on real (tiny) runs."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+
+from paddle_suite import UserError, load_config, train
+from paddle_suite.tuning.lr_finder import smooth, suggest
+from paddle_suite.tuning.lr_find import lr_find
+from paddle_suite.tuning.sanity import check_head, run_checks
+
+from ..conftest import LENET, ROOT, tiny_overrides
+
+
+def by_name(results):
+    return {r["check"]: r for r in results}
+
+
+def test_sanity_checks_pass_on_the_default_model_and_catch_a_constant_init(tmp_path):
+    good = by_name(run_checks(load_config(LENET, tiny_overrides(tmp_path)), subset=30,
+                              steps=200))
+    assert good["symmetric initialisation"]["verdict"] == "pass"
+    assert good["overfit a tiny subset"]["verdict"] == "pass"
+    assert good["gradient and activation health"]["verdict"] == "pass"
+    assert "log(C) = 0.6931" in good["initial loss"]["detail"]
+    bad = by_name(run_checks(load_config(LENET, tiny_overrides(
+        tmp_path, **{"Arch.init": "{name: constant, value: 0.01}"})), subset=30, steps=60))
+    assert bad["symmetric initialisation"]["verdict"] == "fail"
+    assert "features.0" in bad["symmetric initialisation"]["detail"]
+
+
+def test_a_model_without_a_matching_head_is_refused():
+    with pytest.raises(UserError, match=r"outputs \[2, 16\]"):
+        check_head(paddle.nn.Linear(4, 16), np.zeros((2, 4), "float32"), class_num=10)
+
+
+def test_suggestion_is_the_steepest_descent_of_the_smoothed_loss():
+    lrs = np.geomspace(1e-6, 1, 200)
+    loss = 2.0 - 1.5 / (1 + np.exp(-(np.log10(lrs) + 3) * 4))  # falls fastest at 1e-3
+    assert suggest(lrs, smooth(loss, 0.0)) == pytest.approx(1e-3, rel=0.15)
+
+
+def test_lr_range_test_sweeps_stops_at_divergence_and_writes_its_files(tmp_path):
+    result = lr_find(load_config(LENET, tiny_overrides(tmp_path)), 1e-5, 10.0, steps=80)
+    assert result["stopped_early"] and 10 < len(result["losses"]) < 80
+    assert 1e-5 <= result["suggested_lr"] <= 10.0
+    lrs = result["lrs"]
+    assert all(b > a for a, b in zip(lrs, lrs[1:]))  # exponential, increasing
+    run_dir = result["run_dir"]
+    assert os.path.isfile(os.path.join(run_dir, "lr_find.png"))
+    assert json.load(open(os.path.join(run_dir, "lr_find.json")))["suggested_lr"] == \
+        result["suggested_lr"]
+
+
+def test_diagnosis_is_in_the_summary_and_the_tool_prints_it(tmp_path):
+    result = train(load_config(LENET, tiny_overrides(tmp_path, epochs=2,
+                                                     **{"Callbacks.VisualDL": "false"})))
+    assert result.summary["diagnosis"] and "case" in result.summary["diagnosis"][0]
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "diagnose.py"),
+                           str(result.run_dir)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 0 and "->" in proc.stdout
+    assert result.summary["diagnosis"][0]["case"] in proc.stdout
+
+
+def test_sanity_and_lr_find_tools_run(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    args = []
+    for item in tiny_overrides(tmp_path):
+        args += ["-o", item]
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "sanity_check.py"), "-c",
+                           str(LENET), *args, "--subset", "20", "--steps", "100"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[PASS] overfit a tiny subset" in proc.stdout
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "lr_find.py"), "-c", str(LENET),
+                           *args, "--steps", "40"], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0 and "suggested LR" in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "lr_find.py"), "-c", str(LENET),
+                           "--lr-min", "1", "--lr-max", "0.1"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 2 and "need 0 < min < max" in proc.stderr

@@ -1,0 +1,36 @@
+"""Name what a run's learning curves show and the usual action:
+python tools/diagnose.py logs/lenet_mnist/<run-id>"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import run  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir", help="a run directory (with metrics.jsonl)")
+    parser.add_argument("--target-acc", type=float, default=0.9,
+                        help="accuracy below which a small gap means underfitting")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    args = parser.parse_args(argv)
+    import yaml
+    from paddle_suite.errors import UserError
+    from paddle_suite.tuning.diagnose import diagnose
+    from paddle_suite.visual.report import read_rows
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "metrics.jsonl").is_file():
+        raise UserError(f"{run_dir}: no metrics.jsonl here; pass a run directory under logs/.")
+    classes = None
+    if (run_dir / "config.yaml").is_file():
+        classes = (yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get(
+            "Arch", {}).get("class_num")
+    for finding in diagnose(read_rows(run_dir), classes, args.target_acc):
+        print(f"{finding['case']}: {finding['evidence']}.\n  -> {finding['action']}")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

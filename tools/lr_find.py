@@ -1,0 +1,31 @@
+"""LR range test: python tools/lr_find.py -c configs/lenet.yaml [--lr-min 1e-6 --lr-max 1 --steps 200]
+Writes lr_find.png, lr_find.json and VisualDL scalars to logs/<experiment>_lr_find/<run-id>/."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+
+
+def main(argv=None):
+    parser = base_parser(__doc__)
+    parser.add_argument("--lr-min", type=float, default=1e-6)
+    parser.add_argument("--lr-max", type=float, default=1.0)
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args(argv)
+    quiet_paddle()
+    from paddle_suite import UserError, load_config
+    from paddle_suite.tuning.lr_find import lr_find
+    if not 0 < args.lr_min < args.lr_max:
+        raise UserError(f"--lr-min {args.lr_min} / --lr-max {args.lr_max}: need 0 < min < max.")
+    result = lr_find(load_config(args.config, args.override), args.lr_min, args.lr_max,
+                     args.steps)
+    stop = "stopped at divergence" if result["stopped_early"] else "full sweep"
+    print(f"{len(result['losses'])} updates ({stop}); suggested LR (steepest descent): "
+          f"{result['suggested_lr']:.3g}" if result["suggested_lr"] else "no suggestion")
+    print(f"plot: {result['run_dir']}/lr_find.png")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
