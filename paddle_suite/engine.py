@@ -111,12 +111,13 @@ class TrainResult:
     model: paddle.Model | None = None
 
 
-def train(cfg: Config) -> TrainResult:
+def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     """Train the model a config describes; everything about the run goes to its run directory.
 
     Order: build (validates data, so a bad input leaves no run directory behind), create the
     run directory (or reopen it to resume), write config.yaml, train, write summary.json and
-    the report.
+    the report. `callbacks` are added to the run's own (they receive every evaluation in
+    `on_eval_end`; one with a `stop_reason` that stops training gives the run's stop reason).
     """
     glob = cfg["Global"]
     resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
@@ -127,7 +128,8 @@ def train(cfg: Config) -> TrainResult:
     built = build(cfg, train=True)
     run_dir, resume_state = _open_run(cfg, built, resume)
     handler = attach_log_file(run_dir / "train.log")
-    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state)
+    extra = callbacks
+    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra)
     log.info("run directory: %s", run_dir)
     if built.data.skipped:
         log.warning("skipped %d bad samples (DataLoader.skip_bad_samples); listed in %s",

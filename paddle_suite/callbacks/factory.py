@@ -114,7 +114,7 @@ class RunCallbacks:
     epoch's last update with the next one).
     """
 
-    def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None):
+    def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=()):
         glob, options = cfg["Global"], cfg["Callbacks"]
         lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints"
         data = built.data
@@ -137,9 +137,10 @@ class RunCallbacks:
         self.saliency = _maybe(SaliencyMaps, options.get("Saliency"),
                                view=data.eval or data.train, directory=run_dir / "saliency",
                                visualdl=self.visualdl)
+        self.extra = list(extra)
         listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
                                  self.recorder, self.saver, self.early, self.plateau,
-                                 self.visualdl) if c]
+                                 self.visualdl, *self.extra) if c]
         evaluator = None
         if data.eval_loader is not None:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
@@ -173,7 +174,8 @@ class RunCallbacks:
 
     def stop_reason(self) -> str | None:
         """Why a callback ended training early, if one did."""
-        reasons = [c.stop_reason for c in (self.early, self.plateau) if c and c.stop_reason]
+        reasons = [c.stop_reason for c in (self.early, self.plateau, *self.extra)
+                   if c and getattr(c, "stop_reason", None)]
         return reasons[0] if reasons else None
 
     def summary(self) -> dict:

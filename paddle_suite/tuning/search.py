@@ -1,0 +1,248 @@
+"""Hyper-parameter search on Optuna: every trial is an ordinary `train()` run in-process.
+
+A search config names a base training config, overrides applied to every trial, the study
+(sampler, pruner, budgets, storage) and the space (see space.py):
+
+    base: ../lenet.yaml
+    overrides: [Global.epochs=4]
+    study: {name: lenet_lr_wd, sampler: random, n_trials: 9, metric: acc, pruner: median}
+    space:
+      Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, high: 1.0e-1}
+      Optimizer.regularizer.coeff: {type: loguniform, low: 1.0e-6, high: 1.0e-2}
+
+The objective is the best eval value of `metric` over the trial's epochs. The study lives in
+`<output_dir>/<study name>/study.db` (SQLite) unless `storage` names a database; an
+interrupted search resumes there, its stale running trials marked failed.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from ..callbacks.monitor import infer_mode
+from ..callbacks.pruning import Pruning
+from ..config import load_config, read_yaml
+from ..engine import train
+from ..errors import ConfigError, UserError
+from ..schema import check_kwargs
+from .space import check_space, override
+
+log = logging.getLogger("paddle_suite")
+
+
+@dataclass
+class StudyOptions:
+    """Keys of the `study` section of a search config."""
+
+    name: str = "search"
+    sampler: Literal["grid", "random", "tpe"] = "tpe"
+    pruner: Literal["none", "median", "hyperband"] = "none"
+    metric: str = "acc"
+    n_trials: int | None = 20
+    timeout: float | None = None      # seconds of wall time for the whole search
+    seed: int = 0
+    storage: str | None = None        # e.g. postgresql://user:pass@host/db; default SQLite
+    startup_trials: int = 3           # trials before the median pruner acts
+
+
+def search_sections(base: str = "", overrides: list[str] = (), study: dict | None = None,
+                    space: dict | None = None):
+    """Top-level keys of a search config."""
+
+
+def hide_password(url: str) -> str:
+    """A storage URL with its password replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def load_search(path: str | Path) -> dict:
+    """Read and validate a search config; every space key is checked against the base."""
+    data, _ = read_yaml(path)
+    data = check_kwargs(search_sections, data, "search")
+    if not data["base"]:
+        raise ConfigError(f"{path}: base: name the training config the search starts from.")
+    base = (Path(path).parent / data["base"]).resolve()
+    overrides = list(data["overrides"])
+    load_config(base, overrides)
+    study = check_kwargs(StudyOptions, data["study"] or {}, "study")
+    space = check_space(data["space"], base, overrides)
+    if study["sampler"] == "grid" and any(s["type"] not in ("grid", "categorical")
+                                          for s in space.values()):
+        raise ConfigError("study.sampler: grid needs explicit values for every dimension "
+                          "(type: grid, values: [...] or type: categorical).")
+    infer_mode(study["metric"])
+    return {"base": base, "overrides": overrides, "study": study, "space": space,
+            "source": str(path)}
+
+
+def _suggest(trial, key: str, spec: dict):
+    kind = spec["type"]
+    if kind in ("categorical", "grid"):
+        return trial.suggest_categorical(key, spec["choices"] if kind == "categorical"
+                                         else spec["values"])
+    if kind == "int":
+        return trial.suggest_int(key, int(spec["low"]), int(spec["high"]),
+                                 step=int(spec["step"] or 1), log=spec["log"])
+    return trial.suggest_float(key, spec["low"], spec["high"], step=spec["step"],
+                               log=kind == "loguniform" or spec["log"])
+
+
+def _objective(search: dict, output_dir: str):
+    import optuna
+    study_opts = search["study"]
+    metric, mode = study_opts["metric"], infer_mode(study_opts["metric"])
+
+    def objective(trial):
+        params = {key: _suggest(trial, key, spec) for key, spec in search["space"].items()}
+        cfg = load_config(search["base"], search["overrides"]
+                          + [override(k, v) for k, v in params.items()]
+                          + [f"Global.experiment={study_opts['name']}",
+                             f"Global.output_dir={output_dir}",
+                             f"Callbacks.Checkpoint.monitor={metric}"])
+
+        def report(value, epoch):
+            trial.report(value, epoch)
+            return study_opts["pruner"] != "none" and trial.should_prune()
+
+        pruning = Pruning(report, metric)
+        result = train(cfg, callbacks=[pruning])
+        values = [r[f"eval_{metric}"] for r in result.history if f"eval_{metric}" in r]
+        trial.set_user_attr("run_dir", str(result.run_dir))
+        trial.set_user_attr("epochs_trained", len(result.history))
+        if not values:
+            raise UserError(f"study.metric: the trials produce no eval {metric!r}.")
+        if pruning.pruned:
+            raise optuna.TrialPruned(pruning.stop_reason)
+        return max(values) if mode == "max" else min(values)
+    return objective, mode
+
+
+def _sampler(opts: dict, space: dict):
+    import optuna
+    if opts["sampler"] == "grid":
+        grid = {k: s["values"] if s["type"] == "grid" else s["choices"] for k, s in space.items()}
+        return optuna.samplers.GridSampler(grid, seed=opts["seed"])
+    if opts["sampler"] == "random":
+        return optuna.samplers.RandomSampler(seed=opts["seed"])
+    return optuna.samplers.TPESampler(seed=opts["seed"], n_startup_trials=max(2, opts["startup_trials"]))
+
+
+def _pruner(opts: dict):
+    import optuna
+    if opts["pruner"] == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=opts["startup_trials"],
+                                           n_warmup_steps=1)
+    if opts["pruner"] == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1)
+    return optuna.pruners.NopPruner()
+
+
+def open_study(search: dict, output_dir: str):
+    """Create or reopen the study; stale RUNNING trials of a crashed search become FAIL."""
+    try:
+        import optuna
+    except ImportError:
+        raise UserError("The search needs Optuna: pip install optuna") from None
+    import warnings
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    opts = search["study"]
+    folder = Path(output_dir) / opts["name"]
+    folder.mkdir(parents=True, exist_ok=True)
+    url = opts["storage"] or f"sqlite:///{(folder / 'study.db').resolve()}"
+    try:
+        storage = optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
+    except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
+        raise UserError(f"study.storage: cannot open {hide_password(url)}: "
+                        f"{type(exc).__name__}: {hide_password(str(exc)).splitlines()[0]}") \
+            from None
+    mode = infer_mode(opts["metric"])
+    study = optuna.create_study(storage=storage, study_name=opts["name"], load_if_exists=True,
+                                sampler=_sampler(opts, search["space"]), pruner=_pruner(opts),
+                                direction="maximize" if mode == "max" else "minimize")
+    optuna.storages.fail_stale_trials(study)
+    if opts["storage"] is None:  # the local file has one user: a running trial is stale
+        for trial in study.get_trials(
+                                      states=(optuna.trial.TrialState.RUNNING,)):
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            log.warning("search: trial %d was left running by an interrupted search; marked "
+                        "failed", trial.number)
+    return study, folder
+
+
+def run_search(search: dict, output_dir: str = "logs") -> dict:
+    """Run the trials; write the ranked table, the best config and the plots."""
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study, folder = open_study(search, output_dir)
+    objective, _ = _objective(search, output_dir)
+    opts = search["study"]
+    study.optimize(objective, n_trials=opts["n_trials"], timeout=opts["timeout"],
+                   catch=(UserError,))
+    return write_outputs(study, search, folder)
+
+
+def write_outputs(study, search: dict, folder: Path) -> dict:
+    """trials.csv / trials.md ranked, best_config.yaml, and PNG plots."""
+    import optuna
+    trials = study.get_trials()
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    ranked = sorted(done, key=lambda t: t.value, reverse=reverse) + \
+        [t for t in trials if t.state != optuna.trial.TrialState.COMPLETE]
+    keys = list(search["space"])
+    rows = [{"rank": i + 1 if t.state == optuna.trial.TrialState.COMPLETE else "",
+             "trial": t.number, "state": t.state.name,
+             "value": "" if t.value is None else round(t.value, 6),
+             "epochs_trained": t.user_attrs.get("epochs_trained", ""),
+             **{k: t.params.get(k, "") for k in keys}, "run_dir": t.user_attrs.get("run_dir", "")}
+            for i, t in enumerate(ranked)]
+    with open(folder / "trials.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["trial"])
+        writer.writeheader()
+        writer.writerows(rows)
+    header = list(rows[0]) if rows else ["trial"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in rows]
+    (folder / "trials.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = {"folder": str(folder), "trials": len(trials), "completed": len(done),
+           "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),
+           "epochs_trained": sum(int(t.user_attrs.get("epochs_trained", 0)) for t in trials)}
+    if done:
+        best = ranked[0]
+        cfg = load_config(search["base"], search["overrides"]
+                          + [override(k, v) for k, v in best.params.items()])
+        (folder / "best_config.yaml").write_text(
+            f"# best trial {best.number} of study {search['study']['name']}: "
+            f"{search['study']['metric']} = {best.value:.6g}\n" + cfg.to_yaml(), encoding="utf-8")
+        out.update(best_value=best.value, best_params=best.params,
+                   best_run=best.user_attrs.get("run_dir"))
+        _plots(study, folder)
+    return out
+
+
+def _plots(study, folder: Path) -> None:
+    import warnings
+    from optuna.visualization import matplotlib as ovm
+    from ..visual.plots import _pyplot
+    plt = _pyplot()
+    plots = {"optimization_history": ovm.plot_optimization_history,
+             "param_importances": ovm.plot_param_importances,
+             "parallel_coordinate": ovm.plot_parallel_coordinate}
+    for name, plot in plots.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ax = plot(study)
+            except (ValueError, RuntimeError) as exc:  # e.g. importances need 2+ trials
+                log.info("plot %s skipped: %s", name, exc)
+                continue
+        figure = ax.figure if hasattr(ax, "figure") else ax[0].figure
+        figure.tight_layout()
+        figure.savefig(folder / f"{name}.png", dpi=100)
+        plt.close(figure)

@@ -1,0 +1,89 @@
+"""Hyper-parameter search: validation of the search config, a real tiny study, resuming."""
+import textwrap
+
+import optuna
+import pytest
+
+from paddle_suite import ConfigError, UserError
+from paddle_suite.tuning.search import hide_password, load_search, open_study, run_search
+
+from ..conftest import LENET
+
+TINY = f"""
+base: {LENET}
+overrides:
+  - Global.epochs=2
+  - Callbacks.VisualDL=false
+  - "DataLoader.classes=[0, 1]"
+  - Arch.class_num=2
+  - "Metric.topk=[1]"
+  - DataLoader.Train.batch_size=128
+"""
+
+
+def write(tmp_path, study, space):
+    path = tmp_path / "search.yaml"
+    path.write_text(TINY + textwrap.dedent(study) + textwrap.dedent(space))
+    return path
+
+
+def test_a_tiny_random_search_writes_ranked_trials_best_config_and_plots(tmp_path):
+    path = write(tmp_path, "study: {name: s1, sampler: random, n_trials: 3, seed: 1}\n",
+                 "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, "
+                 "high: 1.0e-2}\n")
+    result = run_search(load_search(path), str(tmp_path / "logs"))
+    folder = tmp_path / "logs" / "s1"
+    assert result["completed"] == 3 and result["epochs_trained"] == 6
+    table = (folder / "trials.md").read_text().splitlines()
+    values = [float(line.split("|")[4]) for line in table[2:]]
+    assert values == sorted(values, reverse=True)  # ranked best first
+    best = (folder / "best_config.yaml").read_text()
+    assert f"{result['best_params']['Optimizer.lr.learning_rate']}"[:6] in best
+    for name in ("trials.csv", "optimization_history.png", "parallel_coordinate.png"):
+        assert (folder / name).is_file(), name
+    runs = [p for p in folder.iterdir() if p.is_dir()]
+    assert len(runs) == 3 and all((r / "summary.json").is_file() for r in runs)
+    again = run_search(load_search(path), str(tmp_path / "logs"))  # resumes the same study
+    assert again["trials"] == 6
+
+
+def test_an_interrupted_search_leaves_no_trial_running(tmp_path):
+    path = write(tmp_path, "study: {name: s2, sampler: random, n_trials: 1}\n",
+                 "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, "
+                 "high: 1.0e-2}\n")
+    search = load_search(path)
+    study, _ = open_study(search, str(tmp_path / "logs"))
+    study.ask()  # a trial that a killed process left RUNNING
+    study, _ = open_study(search, str(tmp_path / "logs"))
+    states = [t.state for t in study.get_trials()]
+    assert states == [optuna.trial.TrialState.FAIL]
+
+
+@pytest.mark.parametrize("space, message", [
+    ("Optimizer.lr.lerning_rate: {type: uniform, low: 0.001, high: 0.01}",
+     'did you mean "learning_rate"'),
+    ("Optimizer.lr.learning_rate: {type: uniform, low: 0.1, high: 0.01}", "inverted range"),
+    ("Optimizer.lr.learning_rate: {type: loguniform, low: 0, high: 0.01}",
+     "log-uniform range needs positive bounds"),
+    ("Optimizer.lr.learning_rate: {type: normal, low: 0, high: 1}", "'normal' is not one of"),
+    ("Arch.name: {type: categorical, choices: []}", "list at least one value"),
+])
+def test_bad_spaces_are_clear_errors(tmp_path, space, message):
+    path = write(tmp_path, "study: {name: bad}\n", f"space:\n  {space}\n")
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load_search(path)
+
+
+def test_grid_needs_values_and_storage_errors_hide_the_password(tmp_path):
+    path = write(tmp_path, "study: {name: g, sampler: grid}\n",
+                 "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, "
+                 "high: 1.0e-2}\n")
+    with pytest.raises(ConfigError, match="grid needs explicit values"):
+        load_search(path)
+    url = "postgresql://tuner:s3cret@127.0.0.1:1/optuna"
+    assert hide_password(url) == "postgresql://tuner:***@127.0.0.1:1/optuna"
+    path = write(tmp_path, f"study: {{name: pg, storage: '{url}'}}\n",
+                 "space:\n  Optimizer.lr.learning_rate: {type: grid, values: [0.001]}\n")
+    with pytest.raises(UserError) as info:
+        open_study(load_search(path), str(tmp_path / "logs"))
+    assert "127.0.0.1" in str(info.value) and "s3cret" not in str(info.value)

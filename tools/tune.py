@@ -1,0 +1,36 @@
+"""Hyper-parameter search (Optuna; trials are ordinary runs under logs/<study name>/):
+python tools/tune.py -c configs/search/lenet_lr_wd.yaml [--output-dir logs]"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-c", "--config", required=True, help="search config (YAML)")
+    parser.add_argument("--output-dir", default="logs", help="where trials and results go")
+    parser.add_argument("--storage", help="override study.storage (e.g. postgresql://...)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    args = parser.parse_args(argv)
+    quiet_paddle()
+    from paddle_suite.tuning.search import hide_password, load_search, run_search
+    search = load_search(args.config)
+    if args.storage:
+        search["study"]["storage"] = args.storage
+        print(f"storage: {hide_password(args.storage)}")
+    result = run_search(search, args.output_dir)
+    print(f"{result['trials']} trials ({result['completed']} completed, {result['pruned']} "
+          f"pruned), {result['epochs_trained']} epochs trained")
+    if "best_value" in result:
+        print(f"best {search['study']['metric']} {result['best_value']:.4f} with "
+              f"{result['best_params']}")
+        print(f"ranked table: {result['folder']}/trials.md; ready-to-train config: "
+              f"{result['folder']}/best_config.yaml")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
