@@ -14,6 +14,11 @@ def main(argv=None):
     parser.add_argument("-c", "--config", required=True, help="search config (YAML)")
     parser.add_argument("--output-dir", default="logs", help="where trials and results go")
     parser.add_argument("--storage", help="override study.storage (e.g. postgresql://...)")
+    parser.add_argument("--coarse-to-fine", action="store_true",
+                        help="then narrow the ranges around the top trials, search again, "
+                             "and train the winner")
+    parser.add_argument("--top-k", type=int, default=3, help="trials that set the fine ranges")
+    parser.add_argument("--final-epochs", type=int, help="epochs for the winner's final run")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
     quiet_paddle()
@@ -22,6 +27,15 @@ def main(argv=None):
     if args.storage:
         search["study"]["storage"] = args.storage
         print(f"storage: {hide_password(args.storage)}")
+    if args.coarse_to_fine:
+        from paddle_suite.tuning.refine import coarse_to_fine
+        outcome = coarse_to_fine(search, args.output_dir, args.top_k,
+                                 final_epochs=args.final_epochs)
+        print(f"fine ranges: {outcome['fine_space']}")
+        summary = outcome["final_summary"]
+        print(f"final run {outcome['final_run']}: {summary['best_metric']} "
+              f"{summary['best_value']} ({summary['stop_reason']})")
+        return
     result = run_search(search, args.output_dir)
     print(f"{result['trials']} trials ({result['completed']} completed, {result['pruned']} "
           f"pruned), {result['epochs_trained']} epochs trained")

@@ -87,3 +87,32 @@ def test_grid_needs_values_and_storage_errors_hide_the_password(tmp_path):
     with pytest.raises(UserError) as info:
         open_study(load_search(path), str(tmp_path / "logs"))
     assert "127.0.0.1" in str(info.value) and "s3cret" not in str(info.value)
+
+
+def test_narrowing_keeps_the_span_of_the_top_trials():
+    from paddle_suite.tuning.refine import narrow
+    space = {"lr": {"type": "loguniform", "low": 1e-5, "high": 1.0, "step": None, "log": False,
+                    "choices": None, "values": None},
+             "bs": {"type": "int", "low": 16, "high": 256, "step": None, "log": False,
+                    "choices": None, "values": None},
+             "arch": {"type": "categorical", "choices": ["LeNet", "MLP", "SmallCNN"],
+                      "low": None, "high": None, "step": None, "log": False, "values": None}}
+    top = [{"lr": 1e-3, "bs": 64, "arch": "LeNet"}, {"lr": 4e-3, "bs": 96, "arch": "SmallCNN"}]
+    fine = narrow(space, top)
+    assert 1e-5 < fine["lr"]["low"] < 1e-3 and 4e-3 < fine["lr"]["high"] < 1.0
+    assert fine["lr"]["high"] / fine["lr"]["low"] < 50  # far narrower than 1e5
+    assert 16 <= fine["bs"]["low"] <= 64 and 96 <= fine["bs"]["high"] <= 256
+    assert fine["arch"]["choices"] == ["LeNet", "SmallCNN"]
+
+
+def test_coarse_to_fine_runs_both_stages_and_trains_the_winner(tmp_path):
+    from paddle_suite.tuning.refine import coarse_to_fine
+    path = write(tmp_path, "study: {name: c2f, sampler: random, n_trials: 3, seed: 2}\n",
+                 "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-5, "
+                 "high: 1.0e-1}\n")
+    result = coarse_to_fine(load_search(path), str(tmp_path / "logs"), top_k=2, fine_trials=2,
+                            final_epochs=3)
+    low, high = (result["fine_space"]["Optimizer.lr.learning_rate"][k] for k in ("low", "high"))
+    assert high / low < 1e4  # narrower than the coarse 1e-5..1e-1
+    assert result["fine"]["trials"] == 2
+    assert result["final_summary"]["epochs_run"] == 3
