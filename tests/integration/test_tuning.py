@@ -85,3 +85,15 @@ def test_sanity_and_lr_find_tools_run(tmp_path):
                            "--lr-min", "1", "--lr-max", "0.1"], capture_output=True, text=True,
                           timeout=120, env=env)
     assert proc.returncode == 2 and "need 0 < min < max" in proc.stderr
+
+
+def test_batch_size_study_runs_each_size_with_a_scaled_lr(tmp_path):
+    from paddle_suite.tuning.batch_size import batch_size_study, scaled_lr
+    assert scaled_lr(0.002, 128, 64, "linear") == pytest.approx(0.004)
+    assert scaled_lr(0.002, 256, 64, "sqrt") == pytest.approx(0.004)
+    cfg = load_config(LENET, tiny_overrides(tmp_path, epochs=2, **{"Callbacks.VisualDL": "false"}))
+    result = batch_size_study(cfg, [64, 256])
+    assert [r["batch_size"] for r in result["rows"]] == [64, 256]
+    assert result["rows"][1]["lr"] == pytest.approx(4 * result["rows"][0]["lr"])
+    assert os.path.isfile(os.path.join(result["dir"], "batch_size_vs_time.png"))
+    assert "| 256 |" in open(os.path.join(result["dir"], "batch_size_study.md")).read()
