@@ -181,12 +181,12 @@ class VisualDLLogger(Callback):
             cv2.imwrite(str(logdir / "feature_maps" / f"{name}.png"), grid[:, :, ::-1])
 
     def _confusion(self, probs, labels):
-        from ..visual.plots import confusion_figure, figure_to_array, _pyplot
+        from ..visual.plots import confusion_figure, figure_to_array, pyplot
         names = [self._name(i) for i in range(probs.shape[1])]
         matrix = confusion_matrix(labels, probs.argmax(axis=1), probs.shape[1])
         fig = confusion_figure(matrix, names)
         self.writer.add_image("eval/confusion_matrix", figure_to_array(fig), self.global_step)
-        _pyplot().close(fig)
+        pyplot().close(fig)
         rows = per_class_metrics(matrix, names)
         table = "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n" + "\n".join(
             f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | "

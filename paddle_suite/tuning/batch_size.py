@@ -46,17 +46,11 @@ def batch_size_study(cfg: Config, batch_sizes: list[int], rule: str = "linear") 
 
 
 def _plot(rows, path: Path) -> None:
-    from ..visual.plots import _pyplot
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    from ..visual.plots import finish_axes, pyplot, save_figure
+    fig, ax = pyplot().subplots(figsize=(7, 4))
     for r in rows:
         points = [(s, a) for s, a in zip(r["seconds"], r["acc"]) if a is not None]
         if points:
             ax.plot(*zip(*points), "o-", markersize=3, label=f"batch {r['batch_size']}")
-    ax.set_xlabel("training time (s, evaluation excluded)")
-    ax.set_ylabel("eval top-1 accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    finish_axes(ax, "training time (s, evaluation excluded)", "eval top-1 accuracy")
+    save_figure(fig, path)

@@ -36,19 +36,13 @@ def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int =
 
 
 def _plot(result: dict, path: Path) -> None:
-    from ..visual.plots import _pyplot
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    from ..visual.plots import finish_axes, pyplot, save_figure
+    fig, ax = pyplot().subplots(figsize=(7, 4))
     ax.plot(result["lrs"], result["losses"], alpha=0.3, label="loss")
     ax.plot(result["lrs"], result["smoothed"], label="smoothed")
     if result["suggested_lr"]:
         ax.axvline(result["suggested_lr"], color="red", linestyle="--",
                    label=f"steepest descent: {result['suggested_lr']:.2e}")
     ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("training loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    finish_axes(ax, "learning rate", "training loss")
+    save_figure(fig, path)

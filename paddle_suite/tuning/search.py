@@ -229,8 +229,8 @@ def write_outputs(study, search: dict, folder: Path) -> dict:
 def _plots(study, folder: Path) -> None:
     import warnings
     from optuna.visualization import matplotlib as ovm
-    from ..visual.plots import _pyplot
-    plt = _pyplot()
+    from ..visual.plots import pyplot, save_figure
+    pyplot()
     plots = {"optimization_history": ovm.plot_optimization_history,
              "param_importances": ovm.plot_param_importances,
              "parallel_coordinate": ovm.plot_parallel_coordinate}
@@ -242,7 +242,4 @@ def _plots(study, folder: Path) -> None:
             except (ValueError, RuntimeError) as exc:  # e.g. importances need 2+ trials
                 log.info("plot %s skipped: %s", name, exc)
                 continue
-        figure = ax.figure if hasattr(ax, "figure") else ax[0].figure
-        figure.tight_layout()
-        figure.savefig(folder / f"{name}.png", dpi=100)
-        plt.close(figure)
+        save_figure(ax.figure if hasattr(ax, "figure") else ax[0].figure, folder / f"{name}.png")

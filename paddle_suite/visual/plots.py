@@ -6,16 +6,35 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
 
 
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay out, save as PNG (100 dpi) and close a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    pyplot().close(fig)
+    return Path(path)
+
+
+def finish_axes(ax, xlabel: str, ylabel: str | None = None, legend: bool = True) -> None:
+    """Axis labels, a light grid and the legend."""
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend()
+
+
 def learning_curves(rows: list[dict], path: str | Path) -> Path:
     """Train vs eval loss and accuracy by epoch, and the LR by epoch, in one PNG."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [r["epoch"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, key, title in ((axes[0], "loss", "loss"), (axes[1], "acc", "top-1 accuracy")):
@@ -23,27 +42,21 @@ def learning_curves(rows: list[dict], path: str | Path) -> Path:
             points = [(r["epoch"], r[f"{prefix}_{key}"]) for r in rows if f"{prefix}_{key}" in r]
             if points:
                 ax.plot(*zip(*points), style, label=prefix, markersize=3)
-        ax.set_xlabel("epoch")
         ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend()
+        finish_axes(ax, "epoch")
     lrs = [r.get("lr") for r in rows]
     if any(v is not None for v in lrs):
         axes[2].plot(epochs, lrs, "-")
         if min(v for v in lrs if v is not None) > 0:
             axes[2].set_yscale("log")
-    axes[2].set_xlabel("epoch")
     axes[2].set_title("learning rate (last update of the epoch)")
-    axes[2].grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    finish_axes(axes[2], "epoch", legend=False)
+    return save_figure(fig, path)
 
 
 def confusion_figure(matrix: np.ndarray, names: list[str]):
     """A matplotlib figure of a confusion matrix (counts in the cells)."""
-    plt = _pyplot()
+    plt = pyplot()
     size = max(4.0, 0.55 * len(names) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
@@ -62,11 +75,7 @@ def confusion_figure(matrix: np.ndarray, names: list[str]):
 
 
 def save_confusion(matrix: np.ndarray, names: list[str], path: str | Path) -> Path:
-    plt = _pyplot()
-    fig = confusion_figure(matrix, names)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(confusion_figure(matrix, names), path)
 
 
 def figure_to_array(fig) -> np.ndarray:
