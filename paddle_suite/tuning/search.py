@@ -143,6 +143,22 @@ def _pruner(opts: dict):
     return optuna.pruners.NopPruner()
 
 
+def _storage(optuna, url: str, attempts: int = 5):
+    """Open an RDB storage. Workers starting together race to create the tables; the loser
+    gets an IntegrityError and simply tries again once the tables exist."""
+    import time
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
+        except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
+            if "IntegrityError" in type(exc).__name__ and attempt + 1 < attempts:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise UserError(f"study.storage: cannot open {hide_password(url)}: "
+                            f"{type(exc).__name__}: {hide_password(str(exc)).splitlines()[0]}") \
+                from None
+
+
 def open_study(search: dict, output_dir: str):
     """Create or reopen the study; stale RUNNING trials of a crashed search become FAIL."""
     try:
@@ -155,12 +171,7 @@ def open_study(search: dict, output_dir: str):
     folder = Path(output_dir) / opts["name"]
     folder.mkdir(parents=True, exist_ok=True)
     url = opts["storage"] or f"sqlite:///{(folder / 'study.db').resolve()}"
-    try:
-        storage = optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
-    except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
-        raise UserError(f"study.storage: cannot open {hide_password(url)}: "
-                        f"{type(exc).__name__}: {hide_password(str(exc)).splitlines()[0]}") \
-            from None
+    storage = _storage(optuna, url)
     mode = infer_mode(opts["metric"])
     study = optuna.create_study(storage=storage, study_name=opts["name"], load_if_exists=True,
                                 sampler=_sampler(opts, search["space"]), pruner=_pruner(opts),
