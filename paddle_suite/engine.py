@@ -120,6 +120,9 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     `on_eval_end`; one with a `stop_reason` that stops training gives the run's stop reason).
     """
     glob = cfg["Global"]
+    if (cfg["Arch"].get("finetune") or {}).get("mode") == "predict_only":
+        raise ConfigError("Arch.finetune.mode: predict_only trains nothing; evaluate the "
+                          "pretrained weights with tools/eval.py -o Arch.pretrained=<weights>.")
     resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
     done = resume.epoch if resume else 0
     if done >= glob["epochs"]:
@@ -156,6 +159,7 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
         if status == "completed":
             summary.update(_final_weights(built, callbacks, run_dir))
         summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"])
+        summary.update(_transfer_summary(built.net))
         write_json(run_dir / "summary.json", summary)
         _report(run_dir, callbacks, built)
         log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
@@ -194,6 +198,21 @@ def _worker_failures():
         raise DataError("A DataLoader worker failed while reading the data (its own error is "
                         "printed above). Run with DataLoader.Train.num_workers=0 to have the "
                         "failing file named, or fix the data set.") from None
+
+
+def _transfer_summary(net) -> dict:
+    """What pretrained loading and fine-tuning did, for summary.json."""
+    out = {}
+    report = getattr(net, "pretrained_report", None)
+    if report:
+        out["pretrained"] = {"file": report["file"], "loaded": len(report["loaded"]),
+                             "skipped_shape": report["skipped_shape"],
+                             "missing": report["missing"], "unexpected": report["unexpected"]}
+    tuned = getattr(net, "finetune_report", None)
+    if tuned:
+        out["finetune"] = {"trainable": len(tuned["trainable"]), "frozen": len(tuned["frozen"]),
+                           "lr_mult": tuned["lr_mult"]}
+    return out
 
 
 def _report(run_dir: Path, callbacks: RunCallbacks, built: Built) -> None:
@@ -264,9 +283,10 @@ def evaluate(cfg: Config, weights: str | None = None) -> dict:
     if weights:
         cfg = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": weights}},
                      cfg.source, cfg.overrides)
-    if not cfg["Global"]["pretrained_model"]:
+    if not cfg["Global"]["pretrained_model"] and not isinstance(cfg["Arch"].get("pretrained"), str):
         raise ConfigError("Global.pretrained_model: set it to a checkpoint or run directory "
-                          "to evaluate (e.g. -o Global.pretrained_model=logs/exp/run).")
+                          "to evaluate (e.g. -o Global.pretrained_model=logs/exp/run), or "
+                          "Arch.pretrained to evaluate partially matching weights.")
     if cfg["DataLoader"]["Eval"] is None:
         raise ConfigError("DataLoader.Eval: evaluation needs an Eval data set.")
     built = build(cfg, train=False)

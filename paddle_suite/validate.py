@@ -12,6 +12,8 @@ from .errors import ConfigError
 from .losses import LOSSES
 from .metrics import metric_names
 from .models import INITS, MODELS
+from .models.finetune import finetune_options
+from .models.zoo import ZOO
 from .optim import (CLIPS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES, build_schedule,
                     lr_common)
 from .schema import check_kwargs, check_named, check_value, parameter_names, reject_unknown
@@ -66,7 +68,18 @@ def _optional_named(section, registry, path, what, skip=()):
 def _arch(raw) -> dict:
     section = dict(raw or {})
     init = section.pop("init", None)
+    finetune = section.pop("finetune", None)
+    pretrained = section.get("pretrained")
+    if not isinstance(pretrained, bool) and "pretrained" in section:
+        section.pop("pretrained")  # a path or run directory: loaded by build_model
+    elif pretrained is True and section.get("name") not in ZOO:
+        raise ConfigError(f"Arch.pretrained: there are no published weights for "
+                          f"{section.get('name')}; give a weights file or a run directory.")
     resolved = check_named(MODELS, section, "Arch", "model")[1]
+    if pretrained is not None and not isinstance(pretrained, bool):
+        resolved["pretrained"] = check_value(pretrained, str, "Arch.pretrained")
+    resolved["finetune"] = None if finetune is None else \
+        check_kwargs(finetune_options, finetune, "Arch.finetune")
     _positive(resolved, "Arch", ["class_num", "in_channels"])
     if init is not None:
         init = dict(init)
@@ -77,7 +90,7 @@ def _arch(raw) -> dict:
             init = check_named(INITS, init, "Arch.init", "init scheme",
                                skip=("fan_in", "fan_out", "shape", "rng"))[1]
         init["bias"] = bias
-    return {**resolved, "init": init}
+    return {**resolved, "init": init}  # (pretrained, finetune) stay in resolved
 
 
 def _optimizer(raw, epochs: int) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 import paddle
 
 from ..errors import ConfigError, DataError
-from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k
+from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
 from .files import file_list, image_folder, paddlex
 from .mixing import MixCollate, mix_options
@@ -17,6 +17,7 @@ from .transforms import build_transforms, check_transforms
 DATASETS = {
     "MNIST10k": mnist10k, "MNIST": mnist, "FashionMNIST": fashion_mnist, "Cifar10": cifar10,
     "Cifar100": cifar100, "ImageFolder": image_folder, "FileList": file_list, "PaddleX": paddlex,
+    "SklearnDigits": sklearn_digits,
 }
 
 

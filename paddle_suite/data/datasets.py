@@ -155,3 +155,28 @@ def cifar100(split: Literal["train", "test"] = "train", data_file: str | None = 
              download: bool = False):
     """CIFAR-100 (fine labels) from the official python archive (cifar-100-python.tar.gz)."""
     return _cifar(paddle.vision.datasets.Cifar100, 100, split, data_file, download)
+
+
+def sklearn_digits(split: Literal["train", "test"] = "train", per_class: int | None = None,
+                   test_fraction: float = 0.5, seed: int = 0):
+    """The UCI handwritten digits that scikit-learn ships (1,797 8x8 images), upscaled to 20x20
+    and padded to 28x28 like MNIST: a second, offline domain for transfer learning.
+
+    A stratified, seeded split keeps `test_fraction` for testing; `per_class` keeps only that
+    many training images of each class (the few-shot setting).
+    """
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    small = np.clip(digits.images / 16.0 * 255.0, 0, 255).astype(np.uint8)
+    images = np.stack([np.pad(cv2.resize(im, (20, 20), interpolation=cv2.INTER_LINEAR), 4)
+                       for im in small])[:, :, :, None]
+    labels = digits.target.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = [], []
+    for label in range(10):
+        idx = rng.permutation(np.flatnonzero(labels == label))
+        cut = int(round(len(idx) * test_fraction))
+        test_idx += idx[:cut].tolist()
+        train_idx += idx[cut:cut + per_class if per_class else None].tolist()
+    chosen = np.sort(train_idx if split == "train" else test_idx)
+    return ArrayDataset(images[chosen], labels[chosen], f"sklearn_digits/{split}", 10)

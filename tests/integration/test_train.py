@@ -96,3 +96,17 @@ def test_workers_load_data_in_subprocesses(tiny_cfg):
     result = train(tiny_cfg(**{"DataLoader.Train.num_workers": 2,
                                "DataLoader.Train.transforms": "[{RandomAffine: {degrees: 10}}]"}))
     assert result.summary["status"] == "completed" and result.summary["best_value"] > 0.9
+
+
+def test_transfer_from_mnist_to_sklearn_digits_with_a_frozen_backbone(tmp_path):
+    from pathlib import Path
+    source = train(load_config(LENET, [f"Global.output_dir={tmp_path}", "Global.epochs=1",
+                                       "Callbacks.VisualDL=false"]))
+    config = Path(LENET).parent / "transfer" / "digits_train_head.yaml"
+    result = train(load_config(config, [f"Global.output_dir={tmp_path}", "Global.epochs=3",
+                                        f"Arch.pretrained={source.run_dir}",
+                                        "Callbacks.VisualDL=false"]))
+    summary = result.summary
+    assert summary["pretrained"]["loaded"] == 10 and not summary["pretrained"]["skipped_shape"]
+    assert summary["finetune"] == {"trainable": 2, "frozen": 8, "lr_mult": {}}
+    assert summary["final_eval"]["acc"] > 0.5  # 100 labelled UCI digits, only the head trained
