@@ -158,12 +158,13 @@ def cifar100(split: Literal["train", "test"] = "train", data_file: str | None = 
 
 
 def sklearn_digits(split: Literal["train", "test"] = "train", per_class: int | None = None,
-                   test_fraction: float = 0.5, seed: int = 0):
+                   test_fraction: float = 0.5, split_seed: int = 0, seed: int = 0):
     """The UCI handwritten digits that scikit-learn ships (1,797 8x8 images), upscaled to 20x20
     and padded to 28x28 like MNIST: a second, offline domain for transfer learning.
 
-    A stratified, seeded split keeps `test_fraction` for testing; `per_class` keeps only that
-    many training images of each class (the few-shot setting).
+    A stratified split (fixed by `split_seed`, so train and test never overlap whatever
+    `seed` is) keeps `test_fraction` for testing; `per_class` keeps only that many training
+    images of each class, drawn with `seed` (the few-shot setting).
     """
     from sklearn.datasets import load_digits
     digits = load_digits()
@@ -171,12 +172,13 @@ def sklearn_digits(split: Literal["train", "test"] = "train", per_class: int | N
     images = np.stack([np.pad(cv2.resize(im, (20, 20), interpolation=cv2.INTER_LINEAR), 4)
                        for im in small])[:, :, :, None]
     labels = digits.target.astype(np.int64)
-    rng = np.random.default_rng(seed)
+    split_rng, pick_rng = np.random.default_rng(split_seed), np.random.default_rng(seed)
     train_idx, test_idx = [], []
     for label in range(10):
-        idx = rng.permutation(np.flatnonzero(labels == label))
+        idx = split_rng.permutation(np.flatnonzero(labels == label))
         cut = int(round(len(idx) * test_fraction))
         test_idx += idx[:cut].tolist()
-        train_idx += idx[cut:cut + per_class if per_class else None].tolist()
+        pool = pick_rng.permutation(idx[cut:])
+        train_idx += pool[:per_class if per_class else None].tolist()
     chosen = np.sort(train_idx if split == "train" else test_idx)
     return ArrayDataset(images[chosen], labels[chosen], f"sklearn_digits/{split}", 10)

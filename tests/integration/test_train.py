@@ -110,3 +110,18 @@ def test_transfer_from_mnist_to_sklearn_digits_with_a_frozen_backbone(tmp_path):
     assert summary["pretrained"]["loaded"] == 10 and not summary["pretrained"]["skipped_shape"]
     assert summary["finetune"] == {"trainable": 2, "frozen": 8, "lr_mult": {}}
     assert summary["final_eval"]["acc"] > 0.5  # 100 labelled UCI digits, only the head trained
+
+
+def test_transfer_table_has_every_mode_for_every_k(tmp_path):
+    from pathlib import Path
+    from paddle_suite.tuning.transfer_table import MODES, transfer_table
+    source = train(load_config(LENET, [f"Global.output_dir={tmp_path}", "Global.epochs=1",
+                                       "Callbacks.VisualDL=false"]))
+    config = Path(LENET).parent / "transfer" / "digits_train_head.yaml"
+    quick = tmp_path / "quick.yaml"
+    quick.write_text(f"_base_: {config}\nGlobal: {{epochs: 2}}\n")
+    table = transfer_table(quick, str(source.run_dir), ks=(5,), seeds=(0,),
+                           output_dir=str(tmp_path))
+    assert [r["mode"] for r in table["rows"]] == list(MODES)
+    assert all(0.0 <= r["accs"][0] <= 1.0 for r in table["rows"])
+    assert table["markdown"].splitlines()[2].startswith("| 5 |")

@@ -142,3 +142,14 @@ def test_augmentation_pipeline_keeps_shape_and_changes_pixels():
     data = build_data(cfg)
     a, b = data.train[0][0], data.train[0][0]
     assert a.shape == (1, 28, 28) and not np.array_equal(a, b)
+
+
+def test_sklearn_digits_train_and_test_never_overlap_whatever_the_seed():
+    from paddle_suite.data.datasets import sklearn_digits
+    test = sklearn_digits("test")
+    test_images = {im.tobytes() for im in test.images}
+    for seed in (0, 1, 2):
+        train = sklearn_digits("train", per_class=10, seed=seed)
+        assert len(train) == 100 and np.bincount(train.labels).tolist() == [10] * 10
+        assert not any(im.tobytes() in test_images for im in train.images)
+    assert test.images.shape[1:] == (28, 28, 1) and len(test) == 898
