@@ -10,14 +10,14 @@ import paddle
 from ..errors import ConfigError, DataError
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
-from .files import file_list, image_folder, paddlex
+from .files import cub200, file_list, image_folder, paddlex
 from .mixing import MixCollate, mix_options
 from .transforms import build_transforms, check_transforms
 
 DATASETS = {
     "MNIST10k": mnist10k, "MNIST": mnist, "FashionMNIST": fashion_mnist, "Cifar10": cifar10,
     "Cifar100": cifar100, "ImageFolder": image_folder, "FileList": file_list, "PaddleX": paddlex,
-    "SklearnDigits": sklearn_digits,
+    "SklearnDigits": sklearn_digits, "CUB200": cub200,
 }
 
 

@@ -99,3 +99,60 @@ def paddlex(dataset_dir: str, split: Literal["train", "val"] = "train", channels
                         "train.txt and val.txt).")
     names = read_label_map(label_file)
     return read_file_list(base / f"{split}.txt", base, channels, len(names), names, skipped)
+
+
+class BoxedFileDataset(FileDataset):
+    """A FileDataset whose images are cropped to a bounding box (x, y, width, height)."""
+
+    def __init__(self, *args, boxes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.boxes = boxes
+
+    def __getitem__(self, index):
+        image, label = super().__getitem__(index)
+        x, y, w, h = (int(round(v)) for v in self.boxes[index])
+        crop = image[max(y, 0):y + max(h, 1), max(x, 0):x + max(w, 1)]
+        return (crop if crop.size else image), label
+
+
+def _cub_table(path: Path, columns: int) -> dict:
+    """Read a CUB index file of 'id value...' lines into {id: [values]}."""
+    if not path.is_file():
+        raise DataError(f"CUB-200-2011 layout: {path.name} is missing in {path.parent} (the "
+                        "layout needs images.txt, image_class_labels.txt, train_test_split.txt, "
+                        "classes.txt; bounding_boxes.txt for crop: true).")
+    table = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=columns)
+        if len(parts) != columns + 1:
+            raise DataError(f"{path}, line {number}: expected an id and {columns} value(s), "
+                            f"got {line!r}.")
+        table[parts[0]] = parts[1:]
+    return table
+
+
+def cub200(root: str, split: Literal["train", "test"] = "train", crop: bool = False,
+           channels: int = 3):
+    """CUB-200-2011 in its own layout: images/, images.txt, image_class_labels.txt (1-based),
+    train_test_split.txt, classes.txt and, for `crop`, bounding_boxes.txt."""
+    base = _directory(root, "root")
+    images = _cub_table(base / "images.txt", 1)
+    labels = _cub_table(base / "image_class_labels.txt", 1)
+    is_train = _cub_table(base / "train_test_split.txt", 1)
+    names = [v[0] for _, v in sorted(_cub_table(base / "classes.txt", 1).items(),
+                                     key=lambda kv: int(kv[0]))]
+    boxes = _cub_table(base / "bounding_boxes.txt", 4) if crop else {}
+    wanted = "1" if split == "train" else "0"
+    ids = [i for i in images if is_train.get(i, [""])[0] == wanted]
+    for i in ids:
+        if i not in labels:
+            raise DataError(f"{base / 'image_class_labels.txt'}: no label for image id {i}.")
+    paths = [str(base / "images" / images[i][0]) for i in ids]
+    targets = [int(labels[i][0]) - 1 for i in ids]
+    sources = [f"{base / 'images.txt'}, image id {i}" for i in ids]
+    if crop:
+        return BoxedFileDataset(paths, targets, sources, channels, len(names), names,
+                                boxes=[[float(v) for v in boxes[i]] for i in ids])
+    return FileDataset(paths, targets, sources, channels, len(names), names)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import paddle
 
+from .bilinear import BilinearCNN
 from .finetune import apply_finetune, load_pretrained
 from .init import INITS, apply_init
 from .nets import MLP, LeNet, SmallCNN
 from .zoo import ZOO
 
-MODELS = {"LeNet": LeNet, "MLP": MLP, "SmallCNN": SmallCNN, **ZOO}
+MODELS = {"LeNet": LeNet, "MLP": MLP, "SmallCNN": SmallCNN, "BilinearCNN": BilinearCNN, **ZOO}
 
 
 def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:

@@ -47,7 +47,7 @@ def test_list_index_override_changes_the_transform():
     ("Global:\n  epochs: 2\n  seeed: 3\n", ['Global.seeed: unknown key (did you mean "seed"?)',
                                            "line 3"]),
     ("Global:\n  epochs: two\n", ["Global.epochs: expected an integer, got 'two'", "line 2"]),
-    ("Arch: {name: LeNet5}\n", ['did you mean "LeNet"', "Allowed: LeNet, MLP"]),
+    ("Arch: {name: LeNet5}\n", ['did you mean "LeNet"', "Allowed: BilinearCNN, LeNet, MLP"]),
     ("Optimizer: {name: Adamm}\n", ['did you mean "Adam"', "AdamW"]),
     ("Optimizer:\n  name: Adam\n  lr: {name: Cosinus}\n", ['did you mean "Cosine"', "OneCycle"]),
     ("Gobal: {epochs: 1}\n", ['Gobal: unknown section (did you mean "Global"?)']),
