@@ -7,7 +7,7 @@ import math
 
 from ..config import load_config
 from ..engine import train
-from .space import override
+from .space import overrides_for
 
 
 def narrow(space: dict, top_params: list[dict], margin: float = 0.25) -> dict:
@@ -59,7 +59,8 @@ def coarse_to_fine(search: dict, output_dir: str, top_k: int = 3, fine_trials: i
     best = fine_result if fine_result.get("best_value") is not None and (
         coarse.get("best_value") is None or
         (fine_result["best_value"] > coarse["best_value"]) == maximize) else coarse
-    overrides = search["overrides"] + [override(k, v) for k, v in best["best_params"].items()]
+    overrides = search["overrides"] + [o for k, v in best["best_params"].items()
+                                       for o in overrides_for(k, v)]
     if final_epochs:
         overrides.append(f"Global.epochs={final_epochs}")
     cfg = load_config(search["base"], overrides + [

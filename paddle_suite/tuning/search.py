@@ -31,7 +31,7 @@ from ..config import load_config, read_yaml
 from ..engine import train
 from ..errors import ConfigError, UserError
 from ..schema import check_kwargs
-from .space import check_space, override
+from .space import check_space, overrides_for
 
 log = logging.getLogger("paddle_suite")
 
@@ -101,7 +101,7 @@ def _objective(search: dict, output_dir: str):
     def objective(trial):
         params = {key: _suggest(trial, key, spec) for key, spec in search["space"].items()}
         cfg = load_config(search["base"], search["overrides"]
-                          + [override(k, v) for k, v in params.items()]
+                          + [o for k, v in params.items() for o in overrides_for(k, v)]
                           + [f"Global.experiment={study_opts['name']}",
                              f"Global.output_dir={output_dir}",
                              f"Callbacks.Checkpoint.monitor={metric}"])
@@ -227,7 +227,7 @@ def write_outputs(study, search: dict, folder: Path) -> dict:
     if done:
         best = ranked[0]
         cfg = load_config(search["base"], search["overrides"]
-                          + [override(k, v) for k, v in best.params.items()])
+                          + [o for k, v in best.params.items() for o in overrides_for(k, v)])
         (folder / "best_config.yaml").write_text(
             f"# best trial {best.number} of study {search['study']['name']}: "
             f"{search['study']['metric']} = {best.value:.6g}\n" + cfg.to_yaml(), encoding="utf-8")

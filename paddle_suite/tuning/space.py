@@ -46,12 +46,18 @@ def sample_value(spec: dict) -> Any:
     return int(spec["low"]) if spec["type"] == "int" else spec["low"]
 
 
-def override(key: str, value) -> str:
-    """A `-o` override string whose value survives YAML parsing unchanged."""
+def overrides_for(key: str, value) -> list[str]:
+    """`-o` override strings for a space key; 'a.b,c.d' (linked keys, e.g. a resize size and
+    a crop size that must move together) sets every listed key to the same value."""
     import yaml
     text = yaml.safe_dump(value, default_flow_style=True).strip()
     text = text[:-4].strip() if text.endswith("\n...") else text.removesuffix("...").strip()
-    return f"{key}={text}"
+    return [f"{part.strip()}={text}" for part in key.split(",")]
+
+
+def override(key: str, value) -> str:
+    """The `-o` override string for one config key."""
+    return overrides_for(key, value)[0]
 
 
 def check_space(space: dict, base, base_overrides: list[str]) -> dict:
@@ -63,7 +69,7 @@ def check_space(space: dict, base, base_overrides: list[str]) -> dict:
     for key, spec in space.items():
         checked[key] = check_dimension(f"space.{key}", spec)
         try:
-            load_config(base, base_overrides + [override(key, sample_value(checked[key]))])
+            load_config(base, base_overrides + overrides_for(key, sample_value(checked[key])))
         except ConfigError as exc:
             raise ConfigError(f"space.{key}: this key does not fit the base config {base}: "
                               f"{exc}") from None

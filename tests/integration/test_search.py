@@ -7,7 +7,9 @@ import pytest
 from paddle_suite import ConfigError, UserError
 from paddle_suite.tuning.search import hide_password, load_search, open_study, run_search
 
-from ..conftest import LENET
+from ..conftest import LENET, ROOT
+
+ROOT_CONFIGS = ROOT / "configs"
 
 TINY = f"""
 base: {LENET}
@@ -116,3 +118,14 @@ def test_coarse_to_fine_runs_both_stages_and_trains_the_winner(tmp_path):
     assert high / low < 1e4  # narrower than the coarse 1e-5..1e-1
     assert result["fine"]["trials"] == 2
     assert result["final_summary"]["epochs_run"] == 3
+
+
+def test_linked_keys_move_together_and_are_each_validated(tmp_path):
+    from paddle_suite.tuning.space import overrides_for
+    assert overrides_for("a.b, c.d", 448) == ["a.b=448", "c.d=448"]
+    search = load_search(ROOT_CONFIGS / "search" / "cub_bilinear_sweep.yaml")
+    assert len(search["space"]) == 3
+    path = write(tmp_path, "study: {name: linked}\n", "space:\n  \"Global.epochs,Global.epohcs\":"
+                 " {type: categorical, choices: [1, 2]}\n")
+    with pytest.raises(ConfigError, match='did you mean "epochs"'):
+        load_search(path)
