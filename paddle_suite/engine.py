@@ -22,7 +22,7 @@ from .config import Config
 from .data import Data, build_data
 from .errors import ConfigError, DataError
 from .losses import AccumulatedLoss, build_loss
-from .metrics import build_metrics
+from .metrics import PredictionCollector, build_metrics
 from .models import build_model
 from .optim import ScaledLR, build_optimizer, build_schedule
 from .resume import local_optimizer_state, locate
@@ -292,9 +292,10 @@ def evaluate(cfg: Config, weights: str | None = None) -> dict:
     built = build(cfg, train=False)
     results = {k: float(np.asarray(v).reshape(-1)[0])
                for k, v in built.model.evaluate(built.data.eval_loader, verbose=0).items()}
-    logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
     built.data.failures.check()
-    labels, pred = built.data.eval.labels, logits.argmax(axis=1)
+    collector = next(m for m in built.metrics if isinstance(m, PredictionCollector))
+    probs, labels = collector.last()  # gathered during that same evaluation pass
+    pred = probs.argmax(axis=1)
     per_class = {}
     for index, name in enumerate(built.data.class_names):
         mask = labels == index

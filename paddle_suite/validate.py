@@ -1,7 +1,7 @@
 """The config schema: each section is checked against the function that consumes it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
 from .callbacks.factory import check_callbacks
@@ -185,4 +185,4 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     return out
 
 
-__all__ = ["validate", "GlobalOptions", "MetricOptions", "SECTIONS", "fields"]
+__all__ = ["validate", "GlobalOptions", "MetricOptions", "InferOptions", "SECTIONS"]

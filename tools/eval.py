@@ -1,6 +1,5 @@
 """Evaluate weights on a config's eval data:
 python tools/eval.py -c configs/lenet.yaml -o Global.pretrained_model=<checkpoint or run dir>"""
-import json
 import os
 import sys
 

@@ -3,7 +3,6 @@ the confusion matrix and per-class metrics. One LogWriter (one log file) per run
 from __future__ import annotations
 
 import numpy as np
-import paddle
 from paddle.callbacks import Callback
 
 from ..visual.curves import confusion_matrix, per_class_metrics

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import paddle
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
 from .files import cub200, file_list, image_folder, paddlex

@@ -4,7 +4,6 @@ says, how many classes it has (`num_classes`)."""
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from pathlib import Path
 from typing import Literal

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from ..config import Config
 from ..data.datasets import IMAGE_EXTENSIONS, read_image

@@ -12,7 +12,6 @@ import math
 from typing import Literal
 
 import numpy as np
-import paddle
 from paddle import nn
 
 log = logging.getLogger("paddle_suite")

@@ -17,12 +17,11 @@ from .lr_finder import run_range_test
 def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int = 200) -> dict:
     """Sweep the LR over `steps` updates; write lr_find.png, lr_find.json and VisualDL scalars
     into a run directory `<output_dir>/<experiment>_lr_find/<run-id>`; return the result."""
-    built = build(cfg, train=False)
+    built = build(cfg, train=True)
     optimizer = build_optimizer(cfg["Optimizer"], built.net.parameters(), lr_min)
     model = paddle.Model(built.net)
     model.prepare(optimizer, built.loss)  # no metrics: logs["loss"] is the batch loss
-    train = build(cfg, train=True).data.train_loader
-    result = run_range_test(model, train, optimizer, lr_min, lr_max, steps)
+    result = run_range_test(model, built.data.train_loader, optimizer, lr_min, lr_max, steps)
     run_dir = create_run_dir(cfg["Global"]["output_dir"], f"{cfg['Global']['experiment']}_lr_find")
     (run_dir / "lr_find.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     _plot(result, run_dir / "lr_find.png")

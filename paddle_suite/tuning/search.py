@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 
 from ..callbacks.monitor import infer_mode
 from ..callbacks.pruning import Pruning

@@ -10,7 +10,6 @@ import pytest
 from paddle_suite import DataError, load_config, train
 from paddle_suite.data.datasets import mnist10k
 
-from ..conftest import ROOT
 
 HANG = textwrap.dedent("""
     import numpy as np, paddle

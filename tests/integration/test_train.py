@@ -1,12 +1,11 @@
 """Real (tiny) training runs through paddle.Model: run directory, records, cadence, repeatability."""
 import json
 
-import numpy as np
 import pytest
 
 from paddle_suite import evaluate, load_config, train
 
-from ..conftest import LENET, tiny_overrides
+from ..conftest import LENET
 
 
 def read_jsonl(path):

@@ -4,7 +4,6 @@ import pickle
 import time
 
 import numpy as np
-import paddle
 import pytest
 
 from paddle_suite.checkpoint import UnsafeFileError, atomic_save, load_into, load_weights

@@ -8,7 +8,7 @@ import pytest
 from paddle_suite.callbacks import EarlyStopping, PlateauDecay
 from paddle_suite.optim import ScaledLR
 
-from .test_hapi_behaviour import Batches, CountEpochs, loader
+from .test_hapi_behaviour import CountEpochs, loader
 
 
 def model_with(lr):
