@@ -172,8 +172,7 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = False,
         raise ConfigError("Global.pretrained_model: set it to the checkpoint or run directory "
                           "to export (-o Global.pretrained_model=logs/<exp>/<run>).")
     weights = _final_weights(Path(pointer))
-    out = Path(out_dir or cfg["Global"]["save_inference_dir"] or
-               (Path(pointer) / "inference" if Path(pointer).is_dir() else "inference"))
+    out = Path(out_dir or cfg["Global"]["save_inference_dir"] or _default_out(weights))
     bare = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": None}}, cfg.source)
     built = build(bare, train=False)
     load_into(built.net, weights)
@@ -203,6 +202,12 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = False,
             f"{r['runtime']}: max |diff| {r['max_abs_diff']:.3g} (limit {TOLERANCE}), top-1 "
             f"agreement {r['top1_agreement']:.4f}" for r in bad))
     return report
+
+
+def _default_out(weights: Path) -> Path:
+    """`<run>/inference` for a run's checkpoint, else `inference/` beside the weights file."""
+    folder = weights.parent
+    return (folder.parent if folder.name == "checkpoints" else folder) / "inference"
 
 
 def _final_weights(pointer: Path) -> Path:

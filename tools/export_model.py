@@ -1,6 +1,6 @@
 """Export a trained model for Paddle Inference and verify it:
 python tools/export_model.py -c configs/lenet.yaml -o Global.pretrained_model=logs/lenet_mnist/<run>
-Writes <run>/inference/ (or Global.save_inference_dir, or --out): inference.json +
+Writes <run>/inference/ (inference/ beside other weights; or Global.save_inference_dir, or --out): inference.json +
 inference.pdiparams (--legacy: inference.pdmodel), inference.yml, weights.safetensors."""
 import json
 import os

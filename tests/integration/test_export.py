@@ -121,3 +121,8 @@ def test_softmax_head_exports_probabilities(run, tmp_path):
     x = np.random.default_rng(0).normal(size=(4, 1, 28, 28)).astype("float32")
     probs = run_predictor(predictor(tmp_path / "soft"), x)
     assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_default_export_directory_is_inside_the_run(run):
+    report = export_model(cfg_for(run))
+    assert report["model_dir"] == str(run.run_dir / "inference")
