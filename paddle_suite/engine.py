@@ -4,6 +4,7 @@ these same functions."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -20,11 +21,13 @@ from .callbacks.nan_guard import TrainingDiverged
 from .checkpoint import atomic_save, atomic_write_bytes, load_into
 from .config import Config
 from .data import Data, build_data
+from .distributed import World, current_world, join_process_group, per_device_batch_size, \
+    same_on_all_ranks
 from .errors import ConfigError, DataError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics
 from .models import build_model
-from .optim import ScaledLR, build_optimizer, build_schedule
+from .optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
 from .resume import local_optimizer_state, locate
 from .rundir import attach_log_file, create_run_dir, write_json
 from .tuning.diagnose import diagnose
@@ -66,14 +69,24 @@ class Built:
     optimizer: object = None
     schedule: object = None
     clock: object = None
+    world: World = World()
+    batch: dict = field(default_factory=dict)
 
 
 def build(cfg: Config, train: bool = True) -> Built:
-    """Build data, network, loss, metrics and (when training) schedule and optimizer."""
+    """Build data, network, loss, metrics and (when training) schedule and optimizer.
+
+    Under `paddle.distributed.launch` this first joins the process group; every process
+    builds the same network from the same seed and reads its own shard of the data.
+    """
     glob = cfg["Global"]
-    seed_everything(glob["seed"])
+    world = current_world()
+    if train:  # a global batch that does not split fails before any process waits for others
+        per_device_batch_size(cfg["DataLoader"]["Train"], world)
     select_device(glob["device"])
-    data = build_data(cfg, train=train, evaluate=True)
+    join_process_group(world, glob["dist_timeout"])
+    seed_everything(glob["seed"])
+    data = build_data(cfg, train=train, evaluate=True, world=world)
     net = build_model(cfg["Arch"], seed=glob["seed"])
     if glob["pretrained_model"]:
         path = load_into(net, glob["pretrained_model"])
@@ -82,13 +95,18 @@ def build(cfg: Config, train: bool = True) -> Built:
     metrics = build_metrics(cfg["Metric"], loss, cfg["Arch"]["class_num"])
     sample = (data.train or data.eval)[0][0]
     model = paddle.Model(net, inputs=[InputSpec([None, *sample.shape], "float32", "image")])
-    built = Built(data, net, model, loss, metrics)
+    built = Built(data, net, model, loss, metrics, world=world)
     optimised_loss = loss
     if train:
         section = cfg["Optimizer"]
         k = section["accumulate_steps"]
+        built.batch = batch_sizes(cfg, world)
+        lr = dict(section["lr"], learning_rate=scaled_learning_rate(
+            section["lr"]["learning_rate"], built.batch["per_update"],
+            section["lr"]["base_batch_size"], section["lr"]["scale_rule"]))
+        built.batch["learning_rate"] = lr["learning_rate"]
         updates = -(-len(data.train_loader) // k)  # ceil: the last, partial group updates too
-        schedule, built.clock = build_schedule(section["lr"], glob["epochs"], updates)
+        schedule, built.clock = build_schedule(lr, glob["epochs"], updates)
         built.schedule = ScaledLR(schedule)
         built.optimizer = build_optimizer(section, net.parameters(), built.schedule)
         if k > 1:
@@ -99,6 +117,26 @@ def build(cfg: Config, train: bool = True) -> Built:
                             k, len(data.train_loader))
     model.prepare(built.optimizer, optimised_loss, metrics)
     return built
+
+
+def batch_sizes(cfg: Config, world: World) -> dict:
+    """Samples per device, per step over all processes, and per optimizer update."""
+    per_device = per_device_batch_size(cfg["DataLoader"]["Train"], world)
+    k = cfg["Optimizer"]["accumulate_steps"]
+    return {"per_device": per_device, "processes": world.size,
+            "global": per_device * world.size, "per_update": per_device * world.size * k}
+
+
+def _describe_batch(cfg: Config, built: Built) -> str:
+    b, lr = built.batch, cfg["Optimizer"]["lr"]
+    text = (f"batch size {b['per_device']} per device x {b['processes']} process(es) = "
+            f"global batch {b['global']}")
+    if b["per_update"] != b["global"]:
+        text += f" (x accumulate_steps = {b['per_update']} samples per update)"
+    if lr["base_batch_size"] is not None:
+        text += (f"; learning rate {lr['learning_rate']:g} x ({b['per_update']} / "
+                 f"{lr['base_batch_size']}, {lr['scale_rule']} rule) = {b['learning_rate']:g}")
+    return text
 
 
 @dataclass
@@ -129,16 +167,21 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
         raise ConfigError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
                           f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
     built = build(cfg, train=True)
-    run_dir, resume_state = _open_run(cfg, built, resume)
-    handler = attach_log_file(run_dir / "train.log")
+    world = built.world
+    resume_state = _restore(built, resume) if resume else None
+    run_dir = _open_run(cfg, built, resume) if world.primary else None  # rank 0 writes
+    handler = attach_log_file(run_dir / "train.log") if run_dir else None
     extra = callbacks
     callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra)
-    log.info("run directory: %s", run_dir)
+    log.info("run directory: %s", run_dir if run_dir else f"written by rank 0 (this is "
+             f"rank {world.rank} of {world.size})")
+    log.info(_describe_batch(cfg, built))
     if built.data.skipped:
         log.warning("skipped %d bad samples (DataLoader.skip_bad_samples); listed in %s",
                     len(built.data.skipped), run_dir / "bad_samples.json")
-    log.info("train samples %d, eval samples %d, steps/epoch %d, LR steps per %s",
-             len(built.data.train), len(built.data.eval) if built.data.eval else 0,
+    shards = f" ({world.size} shards)" if world.parallel else ""
+    log.info("train samples %d, eval samples %d%s, steps/epoch %d, LR steps per %s",
+             len(built.data.train), len(built.data.eval) if built.data.eval else 0, shards,
              len(built.data.train_loader), built.clock.step_on)
     start, status, failure = time.perf_counter(), "failed", None
     try:
@@ -156,26 +199,34 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     finally:
         summary = _summary(callbacks, status, time.perf_counter() - start, glob["epochs"],
                            failure)
+        summary["batch_size"] = {k: v for k, v in built.batch.items() if k != "learning_rate"}
         if status == "completed":
             summary.update(_final_weights(built, callbacks, run_dir))
         summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"])
         summary.update(_transfer_summary(built.net))
-        write_json(run_dir / "summary.json", summary)
-        _report(run_dir, callbacks, built)
+        if run_dir is not None:
+            write_json(run_dir / "summary.json", summary)
+            _report(run_dir, callbacks, built)
         log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
                                                           "best_epoch", "stop_reason")})
-        logging.getLogger("paddle_suite").removeHandler(handler)
-        handler.close()
+        if handler is not None:
+            logging.getLogger("paddle_suite").removeHandler(handler)
+            handler.close()
     return TrainResult(run_dir, summary, callbacks.recorder.history, built.model)
 
 
-def _open_run(cfg: Config, built: Built, resume) -> tuple[Path, dict | None]:
-    """A new run directory with its config.yaml, or the resumed one with its state loaded."""
-    resume_state = None
+def _restore(built: Built, resume) -> dict:
+    """Load a resume checkpoint's weights and optimizer state; return its callback state."""
+    network, optimizer, resume_state = resume.load()
+    built.net.set_state_dict(network)
+    built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
+    return resume_state
+
+
+def _open_run(cfg: Config, built: Built, resume) -> Path:
+    """A new run directory with its config.yaml, or the resumed one (rows after its
+    checkpoint dropped)."""
     if resume is not None:
-        network, optimizer, resume_state = resume.load()
-        built.net.set_state_dict(network)
-        built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
         run_dir = resume.run_dir
         _keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
     else:
@@ -184,7 +235,7 @@ def _open_run(cfg: Config, built: Built, resume) -> tuple[Path, dict | None]:
     if built.data.skipped:
         write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
                                                   "samples": built.data.skipped})
-    return run_dir, resume_state
+    return run_dir
 
 
 @contextlib.contextmanager
@@ -239,14 +290,39 @@ def _scalars(logs: dict) -> dict:
             if k not in ("step", "epoch", "eval_seconds")}
 
 
-def _final_weights(built: Built, callbacks: RunCallbacks, run_dir: Path) -> dict:
-    """Save the weights training ends with; re-evaluate them when they were restored."""
-    atomic_save(built.net.state_dict(), run_dir / "checkpoints" / "final.pdparams")
+def _final_weights(built: Built, callbacks: RunCallbacks, run_dir: Path | None) -> dict:
+    """Save the weights training ends with (rank 0); re-evaluate them when they were
+    restored (every rank: evaluation is collective); check the replicas agree."""
+    out = {"final_weights": "last epoch"}
+    if built.world.parallel:
+        out["replicas_identical"] = replicas_identical(built.net, built.world)
+    if run_dir is not None:
+        atomic_save(built.net.state_dict(), run_dir / "checkpoints" / "final.pdparams")
     if not (callbacks.early and callbacks.early.restored) or built.data.eval_loader is None:
-        return {"final_weights": "last epoch"}
+        return out
     logs = built.model.evaluate(built.data.eval_loader, verbose=0)
-    return {"final_weights": f"best of epoch {callbacks.early.state.best_epoch} "
-                             "(restored by early stopping)", "final_eval": _scalars(logs)}
+    return {**out, "final_weights": f"best of epoch {callbacks.early.state.best_epoch} "
+                                    "(restored by early stopping)", "final_eval": _scalars(logs)}
+
+
+def weights_digest(net) -> str:
+    """SHA-256 over every parameter and buffer, in name order: equal iff the weights are."""
+    digest = hashlib.sha256()
+    for name, value in sorted(net.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(value.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def replicas_identical(net, world: World) -> bool:
+    """Whether every process holds the same weights (collective); logs this rank's digest."""
+    digest = weights_digest(net)
+    same = same_on_all_ranks(float(int(digest[:12], 16)), world)  # 48 bits: exact in float64
+    log.info("rank %d of %d: final weights sha256 %s", world.rank, world.size, digest)
+    if not same:
+        log.warning("the processes ended with different weights: data-parallel training "
+                    "went out of step (see each rank's weights digest in its log)")
+    return same
 
 
 def _summary(callbacks: RunCallbacks, status: str, wall: float, epochs: int,

@@ -117,14 +117,22 @@ SCHEDULE_SKIP = ("lr", "clock", "epochs")
 
 
 def lr_common(learning_rate: float = 0.001, warmup_epoch: float = 0, warmup_start_lr: float = 0.0,
-              step_on: Literal["epoch", "step"] = "epoch"):
-    """Keys every `Optimizer.lr` section accepts besides `name` and the schedule's own."""
+              step_on: Literal["epoch", "step"] = "epoch", base_batch_size: int | None = None,
+              scale_rule: Literal["linear", "sqrt"] = "linear"):
+    """Keys every `Optimizer.lr` section accepts besides `name` and the schedule's own.
+
+    `base_batch_size` (off by default) turns on LR scaling: `learning_rate` is the LR tuned
+    for that many samples per update, and the run uses learning_rate x (its global batch /
+    base_batch_size) (`scale_rule: linear`, Goyal et al. 2017) or the square root of that
+    ratio (`sqrt`). The global batch is the per-device batch x processes x accumulate_steps.
+    Only `learning_rate` is scaled (warm-up still starts from `warmup_start_lr`)."""
 
 
 def build_schedule(section: dict, epochs: int, steps_per_epoch: int):
     """Return (LR float or LRScheduler, Clock) for a validated `Optimizer.lr` section."""
     clock = Clock(epochs, steps_per_epoch, section["step_on"])
-    common = ("name", "learning_rate", "warmup_epoch", "warmup_start_lr", "step_on")
+    common = ("name", "learning_rate", "warmup_epoch", "warmup_start_lr", "step_on",
+              "base_batch_size", "scale_rule")
     options = {k: v for k, v in section.items() if k not in common}
     lr0, warm = section["learning_rate"], section["warmup_epoch"]
     try:
@@ -229,6 +237,16 @@ def build_optimizer(section: dict, parameters, learning_rate):
     skip = ("name", "lr", "regularizer", "grad_clip", "accumulate_steps")
     options = {k: v for k, v in section.items() if k not in skip}
     return OPTIMIZERS[section["name"]](common, **options)
+
+
+def scaled_learning_rate(lr: float, batch: int, base_batch: int | None,
+                         rule: str = "linear") -> float:
+    """The LR for `batch` samples per update from the one tuned at `base_batch`: the linear
+    rule (Goyal et al., 2017) or the square-root rule; unchanged when `base_batch` is None."""
+    if base_batch is None:
+        return lr
+    ratio = batch / base_batch
+    return lr * (ratio if rule == "linear" else ratio ** 0.5)
 
 
 def current_lr(learning_rate) -> float:

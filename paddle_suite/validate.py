@@ -37,6 +37,7 @@ class GlobalOptions:
     checkpoints: str | None = None         # resume from (reserved for exact resume)
     pretrained_model: str | None = None    # weights to start from / to evaluate
     save_inference_dir: str | None = None
+    dist_timeout: float = 300              # seconds data-parallel processes wait for each other
 
 
 @dataclass
@@ -104,7 +105,8 @@ def _optimizer(raw, epochs: int) -> dict:
     if not isinstance(lr, dict):
         raise ConfigError(f"Optimizer.lr: expected a mapping such as {{name: Cosine, "
                           f"learning_rate: 0.001}}, got {lr!r}.")
-    common_keys = ("learning_rate", "warmup_epoch", "warmup_start_lr", "step_on")
+    common_keys = ("learning_rate", "warmup_epoch", "warmup_start_lr", "step_on",
+                   "base_batch_size", "scale_rule")
     common = check_kwargs(lr_common, {k: v for k, v in lr.items() if k in common_keys},
                           "Optimizer.lr")
     rest = {"name": "Constant", **{k: v for k, v in lr.items() if k not in common_keys}}
@@ -112,6 +114,7 @@ def _optimizer(raw, epochs: int) -> dict:
         own = parameter_names(SCHEDULES[rest["name"]], SCHEDULE_SKIP)
         reject_unknown(lr, ["name", *common_keys, *own], "Optimizer.lr")
     schedule = check_named(SCHEDULES, rest, "Optimizer.lr", "LR schedule", skip=SCHEDULE_SKIP)[1]
+    _positive(common, "Optimizer.lr", ["base_batch_size"])
     if common["learning_rate"] <= 0:
         raise ConfigError("Optimizer.lr.learning_rate: must be positive.")
     if not 0 <= common["warmup_epoch"] < epochs:
@@ -134,7 +137,7 @@ def _loader(raw, path: str, schema, registry) -> dict | None:
     section["dataset"] = check_named(registry, section["dataset"], f"{path}.dataset", "data set",
                                      skip=DATASET_SKIP)[1]
     section["transforms"] = check_transforms(section["transforms"], f"{path}.transforms")
-    _positive(section, path, ["batch_size"])
+    _positive(section, path, ["batch_size", "global_batch_size"])
     _positive(section, path, ["num_workers"], minimum=0)
     if section.get("mix") is not None:
         section["mix"] = check_kwargs(mix_options, section["mix"], f"{path}.mix")
@@ -165,6 +168,8 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     glob["experiment"] = glob["experiment"] or default_experiment
     _positive(glob, "Global", ["epochs", "log_interval"])
     _positive(glob, "Global", ["eval_interval", "eval_steps"], minimum=0)
+    if glob["dist_timeout"] <= 0:
+        raise ConfigError("Global.dist_timeout: must be a positive number of seconds.")
     out = {"Global": glob, "Arch": _arch(data.get("Arch") or {"name": "LeNet"})}
     out["Loss"] = check_named(LOSSES, data.get("Loss") or {"name": "CrossEntropy"}, "Loss", "loss")[1]
     out["Optimizer"] = _optimizer(data.get("Optimizer"), glob["epochs"])

@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -14,6 +14,7 @@ def main(argv=None):
     parser.add_argument("--lr-rule", choices=["linear", "sqrt", "none"], default="linear",
                         help="how the config's LR is scaled from its own batch size")
     args = parser.parse_args(argv)
+    single_process("tools/batch_size_study.py")
     quiet_paddle()
     from paddle_suite import UserError, load_config
     from paddle_suite.tuning.batch_size import batch_size_study

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -18,6 +18,7 @@ def main(argv=None):
                        help="run directories (their best checkpoint) or weight files")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    single_process("tools/ensemble.py")
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.ensemble import evaluate_ensemble, members_of

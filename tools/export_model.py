@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -21,6 +21,7 @@ def main(argv=None):
                              "onnxruntime")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     args = parser.parse_args(argv)
+    single_process("tools/export_model.py")
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.export import TOLERANCE, export_model

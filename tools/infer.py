@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -19,6 +19,7 @@ def main(argv=None):
     parser.add_argument("--out", help="write the predictions to FILE.json or FILE.csv")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
+    single_process("tools/infer.py")
     quiet_paddle()
     from paddle_suite.errors import UserError
     from paddle_suite.infer import infer_images, write_results

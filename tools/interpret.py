@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -19,6 +19,7 @@ def main(argv=None):
     parser.add_argument("--layer", help="conv layer for gradcam/scorecam (default: see docs)")
     parser.add_argument("--target", type=int, help="class to explain (default: the predicted)")
     args = parser.parse_args(argv)
+    single_process("tools/interpret.py")
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.interpret.run import interpret_images

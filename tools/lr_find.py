@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -14,6 +14,7 @@ def main(argv=None):
     parser.add_argument("--lr-max", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args(argv)
+    single_process("tools/lr_find.py")
     quiet_paddle()
     from paddle_suite import UserError, load_config
     from paddle_suite.tuning.lr_find import lr_find

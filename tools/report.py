@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -15,6 +15,7 @@ def main(argv=None):
     parser.add_argument("--weights", help="weights to evaluate (default: final, else best)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
+    single_process("tools/report.py")
     quiet_paddle()
     from paddle_suite.visual.report import report_for_run
     print(f"wrote {report_for_run(args.run_dir, args.weights)}")

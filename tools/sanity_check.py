@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -15,6 +15,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=300, help="update budget for the overfit")
     parser.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
     args = parser.parse_args(argv)
+    single_process("tools/sanity_check.py")
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.tuning.sanity import run_checks

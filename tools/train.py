@@ -29,6 +29,8 @@ def main(argv=None):
         print(cfg.to_yaml(), end="")
         return
     result = train(cfg)
+    if result.run_dir is None:  # a data-parallel rank other than 0: rank 0 reports
+        return
     print(f"run directory: {result.run_dir}")
     print(f"best {result.summary['best_metric']} {result.summary['best_value']} "
           f"at epoch {result.summary['best_epoch']}; {result.summary['stop_reason']}")

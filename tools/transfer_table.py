@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
 
 DEFAULT = os.path.join(os.path.dirname(__file__), "..", "configs", "transfer",
                        "digits_train_head.yaml")
@@ -22,6 +22,7 @@ def main(argv=None):
     parser.add_argument("--out", help="also write the table to this Markdown file")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
+    single_process("tools/transfer_table.py")
     quiet_paddle()
     from paddle_suite.tuning.transfer_table import transfer_table
     table = transfer_table(args.config, args.pretrained, args.ks, args.seeds, args.output_dir)

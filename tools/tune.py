@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
 
 
 def main(argv=None):
@@ -21,6 +21,7 @@ def main(argv=None):
     parser.add_argument("--final-epochs", type=int, help="epochs for the winner's final run")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
+    single_process("tools/tune.py")
     quiet_paddle()
     from paddle_suite.tuning.search import hide_password, load_search, run_search
     search = load_search(args.config)

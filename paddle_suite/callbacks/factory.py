@@ -25,6 +25,7 @@ from ..schema import check_kwargs, choose, suggest
 from ..visual.tap import BatchTap
 from .averaging import EMA, SWA
 from .checkpoints import CheckpointSaver
+from .data_parallel import EpochSeeds, MeanTrainLogs
 from .early_stopping import EarlyStopping
 from .evaluator import Evaluator
 from .hapi_fixes import ResetStopTraining
@@ -115,27 +116,33 @@ class RunCallbacks:
     """
 
     def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=()):
+        """`run_dir` None (data-parallel ranks other than 0): the same training decisions,
+        no files written."""
         glob, options = cfg["Global"], cfg["Callbacks"]
-        lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints"
-        data = built.data
+        writes = run_dir is not None
+        lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints" if writes else None
+        data, world = built.data, built.world
         ck = options["Checkpoint"]
         self.monitor = Monitor(ck["monitor"], ck["mode"])
-        self.recorder = RunRecorder(run_dir / "metrics.jsonl", self.monitor, lr_getter)
-        self.saver = CheckpointSaver(ckpt_dir, self.monitor, built.optimizer, ck["top_k"])
+        self.recorder = RunRecorder(run_dir / "metrics.jsonl" if writes else None, self.monitor,
+                                    lr_getter)
+        self.saver = CheckpointSaver(ckpt_dir, self.monitor, built.optimizer, ck["top_k"]) \
+            if writes else None
         self.early = _maybe(EarlyStopping, options.get("EarlyStopping"))
         self.plateau = _maybe(PlateauDecay, options.get("PlateauDecay"), scaled_lr=built.schedule)
         self.ema = _maybe(EMA, options.get("EMA"), directory=ckpt_dir)
         self.swa = _maybe(SWA, options.get("SWA"), directory=ckpt_dir,
                           bn_loader=data.train_loader, eval_loader=data.eval_loader)
-        self.snapshots = _maybe(Snapshots, options.get("Snapshots"), directory=ckpt_dir,
-                                lr_getter=lr_getter)
-        self.saliency = None  # built after the VisualDL logger, whose writer it shares
+        self.snapshots = _maybe(Snapshots, options.get("Snapshots") if writes else None,
+                                directory=ckpt_dir, lr_getter=lr_getter)
         self.stepper = LRStepper(built.schedule, built.clock.step_on,
                                  cfg["Optimizer"]["accumulate_steps"])
         self.collector = next(m for m in built.metrics if isinstance(m, PredictionCollector))
-        self.visualdl = self._visualdl(options.get("VisualDL"), cfg, built, run_dir, lr_getter)
-        self.saliency = _maybe(SaliencyMaps, options.get("Saliency"),
-                               view=data.eval or data.train, directory=run_dir / "saliency",
+        self.visualdl = self._visualdl(options.get("VisualDL") if writes else None, cfg, built,
+                                       run_dir, lr_getter)
+        self.saliency = _maybe(SaliencyMaps, options.get("Saliency") if writes else None,
+                               view=data.eval or data.train,
+                               directory=run_dir / "saliency" if writes else None,
                                visualdl=self.visualdl)
         self.extra = list(extra)
         listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
@@ -146,15 +153,19 @@ class RunCallbacks:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
                                   glob["eval_steps"], built.metrics, [self.ema] if self.ema else [],
                                   [data.failures.check])
-        guard = NaNGuard(lr_getter)
+        guard = NaNGuard(lr_getter, world=world)
         stateful = {"recorder": self.recorder, "saver": self.saver, "evaluator": evaluator,
                     "stepper": self.stepper, "nan_guard": guard, "early_stopping": self.early,
                     "plateau": self.plateau, "ema": self.ema, "swa": self.swa,
                     "snapshots": self.snapshots, "visualdl": self.visualdl}
-        keeper = ResumeState(ckpt_dir / "resume", built.optimizer,
+        keeper = ResumeState(ckpt_dir / "resume" if writes else None, built.optimizer,
                              {k: v for k, v in stateful.items() if v is not None},
                              resume, resume_state, glob["epochs"])
-        self.all = [c for c in (ResetStopTraining(), DataFailureGuard([data.failures]), guard,
+        parallel = [MeanTrainLogs(world), EpochSeeds(data.train_loader.batch_sampler,
+                                                     glob["seed"], world)] \
+            if world.parallel else []
+        self.all = [c for c in (*parallel, ResetStopTraining(), DataFailureGuard([data.failures]),
+                                guard,
                                 self.ema, evaluator, *listeners,
                                 self.stepper, self.snapshots, self.swa, self.saliency,
                                 keeper) if c]

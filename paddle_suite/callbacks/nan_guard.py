@@ -5,6 +5,7 @@ import math
 
 from paddle.callbacks import Callback
 
+from ..distributed import World, any_rank
 from ..errors import UserError
 from .monitor import run_epoch, scalar
 
@@ -33,12 +34,14 @@ class NaNGuard(Callback):
 
     Acts in `on_train_batch_end`, so at most one update is spent on bad values; the exception
     ends `fit` before the epoch-end checkpoint, so the last good checkpoint stays intact.
-    `lr_getter` (optional) lets the message name the LR.
+    `lr_getter` (optional) lets the message name the LR. In a data-parallel run (`world`)
+    the decision is shared: every process stops at the same step, none is left waiting in
+    an all-reduce for one that already stopped.
     """
 
-    def __init__(self, lr_getter=None, window: int = 20):
+    def __init__(self, lr_getter=None, window: int = 20, world: World = World()):
         super().__init__()
-        self.lr_getter, self.window = lr_getter, window
+        self.lr_getter, self.window, self.world = lr_getter, window, world
         self.reset()
 
     def reset(self):
@@ -53,9 +56,11 @@ class NaNGuard(Callback):
     def on_train_batch_end(self, step, logs=None):
         self.global_step += 1
         value = scalar((logs or {}).get("loss", 0.0))
-        if math.isfinite(value):
+        if not any_rank(not math.isfinite(value), self.world):
             self.recent = (self.recent + [value])[-self.window:]
             return
+        if math.isfinite(value):
+            value = "non-finite on another process"
         lr = self.lr_getter() if self.lr_getter else None
         lr_text = f"{lr:.6g}" if lr is not None else "unknown"
         raise TrainingDiverged(

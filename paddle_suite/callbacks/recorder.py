@@ -31,9 +31,10 @@ class RunRecorder(Callback):
     of the epoch, evaluation excluded), samples_per_second. Put it after the Evaluator.
     """
 
-    def __init__(self, path: str | Path, monitor: Monitor, lr_getter=None):
+    def __init__(self, path: str | Path | None, monitor: Monitor, lr_getter=None):
         super().__init__()
-        self.path, self.monitor, self.lr_getter = Path(path), monitor, lr_getter
+        self.path = Path(path) if path is not None else None  # None: keep history in memory
+        self.monitor, self.lr_getter = monitor, lr_getter
         self.reset()
 
     def reset(self):
@@ -75,8 +76,9 @@ class RunRecorder(Callback):
         self.train_seconds += seconds
         self.train_samples += self.epoch_samples
         self.history.append(row)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row, allow_nan=True) + "\n")
+        if self.path is not None:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row, allow_nan=True) + "\n")
 
     @property
     def samples_per_second(self) -> float:

@@ -26,7 +26,8 @@ class ResumeState(Callback):
     def __init__(self, directory, optimizer, stateful: dict, resume: Resume | None = None,
                  callback_state: dict | None = None, total_epochs: int | None = None):
         super().__init__()
-        self.directory, self.optimizer = Path(directory), optimizer
+        self.directory = Path(directory) if directory is not None else None
+        self.optimizer = optimizer
         self.stateful, self.resume = stateful, resume
         self.callback_state, self.total_epochs = callback_state, total_epochs
 
@@ -43,6 +44,8 @@ class ResumeState(Callback):
         log.info("resumed from %s after epoch %d", self.resume.path, done)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.directory is None:  # a data-parallel rank other than 0: restores, never saves
+            return
         states = {name: cb.state_dict() for name, cb in self.stateful.items()}
         save_resume(self.directory, run_epoch(self, epoch), self.model.network, self.optimizer,
                     {"callbacks": states, "rng": rng_state()})

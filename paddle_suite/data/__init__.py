@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import paddle
 
+from ..distributed import World, per_device_batch_size
 from ..errors import DataError
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
@@ -31,8 +32,10 @@ DATASET_SKIP = ("channels", "skipped")
 
 def train_loader(dataset: dict, transforms: list | None = None, batch_size: int = 64,
                  shuffle: bool = True, drop_last: bool = False, num_workers: int = 0,
-                 mix: dict | None = None):
-    """Keys of `DataLoader.Train`."""
+                 mix: dict | None = None, global_batch_size: int | None = None):
+    """Keys of `DataLoader.Train`. `batch_size` is per device (per process); with
+    `global_batch_size` set, each of the N launched processes loads global_batch_size / N
+    instead, so a config means the same update whatever the number of devices."""
 
 
 def eval_loader(dataset: dict, transforms: list | None = None, batch_size: int = 256,
@@ -166,7 +169,7 @@ def check_labels(view: View, class_num: int, path: str, known: int | None) -> No
                         f"(Arch.class_num = {class_num}); {len(bad)} sample(s) affected.")
 
 
-def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox):
+def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox, world: World):
     mix = section.get("mix") if train else None
     collate = MixCollate(class_num, mix["name"], mix["alpha"], mix["prob"]) if mix else None
     workers = section["num_workers"]
@@ -174,14 +177,23 @@ def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox):
         view.box = box
         collate = SafeCollate(box, collate)
         collate.fallback = view.fallback
-    return paddle.io.DataLoader(
-        view, batch_size=section["batch_size"], shuffle=train and section["shuffle"],
-        drop_last=train and section["drop_last"], num_workers=workers, collate_fn=collate,
-        timeout=WORKER_TIMEOUT if workers else 0, return_list=True)
+    batch = per_device_batch_size(section, world) if train else section["batch_size"]
+    shuffle, drop_last = train and section["shuffle"], train and section["drop_last"]
+    common = dict(num_workers=workers, collate_fn=collate, return_list=True,
+                  timeout=WORKER_TIMEOUT if workers else 0)
+    if not world.parallel:
+        return paddle.io.DataLoader(view, batch_size=batch, shuffle=shuffle,
+                                    drop_last=drop_last, **common)
+    sampler = paddle.io.DistributedBatchSampler(view, batch, num_replicas=world.size,
+                                                rank=world.rank, shuffle=shuffle,
+                                                drop_last=drop_last)
+    return paddle.io.DataLoader(view, batch_sampler=sampler, **common)
 
 
-def build_data(cfg: dict, train: bool = True, evaluate: bool = True) -> Data:
-    """Build the data sets and loaders of a validated config, checking labels on the way."""
+def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
+               world: World = World()) -> Data:
+    """Build the data sets and loaders of a validated config, checking labels on the way.
+    With several processes (`world`), each loader reads its process's shard."""
     loaders, arch = cfg["DataLoader"], cfg["Arch"]
     class_num, channels, classes = arch["class_num"], arch.get("in_channels", 1), loaders["classes"]
     tsec, esec = loaders.get("Train"), loaders.get("Eval")
@@ -212,8 +224,9 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True) -> Data:
     tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
     names = _class_names(tv or ev, class_num, classes)
     box = FailureBox()
-    return Data(tv, ev, _loader(tv, tsec, True, class_num, box) if tv is not None else None,
-                _loader(ev, esec, False, class_num, box) if ev is not None else None, names, box,
+    return Data(tv, ev, _loader(tv, tsec, True, class_num, box, world) if tv is not None else None,
+                _loader(ev, esec, False, class_num, box, world) if ev is not None else None,
+                names, box,
                 skipped or [])
 
 

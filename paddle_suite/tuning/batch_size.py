@@ -8,13 +8,13 @@ import numpy as np
 
 from ..config import Config, load_config
 from ..engine import train
+from ..optim import scaled_learning_rate
 from ..rundir import create_run_dir
 
 
 def scaled_lr(lr: float, batch: int, reference: int, rule: str) -> float:
     """The LR for `batch` from the one tuned at `reference`: linear, sqrt or unchanged."""
-    ratio = batch / reference
-    return lr * {"linear": ratio, "sqrt": ratio ** 0.5, "none": 1.0}[rule]
+    return lr if rule == "none" else scaled_learning_rate(lr, batch, reference, rule)
 
 
 def batch_size_study(cfg: Config, batch_sizes: list[int], rule: str = "linear") -> dict:

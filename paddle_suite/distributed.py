@@ -1,0 +1,215 @@
+"""Data-parallel training under Paddle's own launcher.
+
+    python -m paddle.distributed.launch --devices 0,1,2,3 tools/train.py -c <config>
+    python -m paddle.distributed.launch --nproc_per_node 2 tools/train.py -c <config>  # CPU, gloo
+
+The launcher starts one process per device and tells each its rank through environment
+variables. Each process builds the same model from the same seed, trains on its own shard
+of the data (`paddle.io.DistributedBatchSampler`), and `paddle.Model` wraps the network in
+`paddle.DataParallel`, so gradients are all-reduced every step and the replicas stay
+identical. Evaluation is sharded too; hapi gathers the predictions of every process (and cuts
+the sampler's padding) before the metrics see them, so each process computes the metrics of
+the whole eval set. Only rank 0 writes the run directory.
+
+This module holds the pieces the engine needs: who am I (`World`), the per-device batch
+size, seeds per rank and epoch, forming the process group with a
+deadline instead of a hang, and two small collectives.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError, UserError
+
+log = logging.getLogger("paddle_suite")
+
+
+class DistributedError(UserError):
+    """The processes of a data-parallel run cannot work together as configured."""
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the data-parallel processes (1 process: rank 0 of 1)."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def primary(self) -> bool:
+        """Rank 0: the one process that writes the run directory."""
+        return self.rank == 0
+
+    @property
+    def parallel(self) -> bool:
+        return self.size > 1
+
+
+def current_world(environ=os.environ) -> World:
+    """Read the rank and the number of processes the launcher put in the environment."""
+    try:
+        size = int(environ.get("PADDLE_TRAINERS_NUM", "1"))
+        rank = int(environ.get("PADDLE_TRAINER_ID", "0"))
+        local = int(environ.get("PADDLE_RANK_IN_NODE", environ.get("PADDLE_LOCAL_RANK", "0")))
+    except ValueError as exc:
+        raise DistributedError(f"The launcher's environment is malformed ({exc}); start "
+                               "distributed runs with python -m paddle.distributed.launch.") \
+            from None
+    if not 0 <= rank < size:
+        raise DistributedError(f"PADDLE_TRAINER_ID={rank} is not a rank of "
+                               f"PADDLE_TRAINERS_NUM={size} processes.")
+    return World(rank, size, local)
+
+
+def per_device_batch_size(section: dict, world: World) -> int:
+    """The batch each process loads: `DataLoader.Train.global_batch_size` split evenly over
+    the processes when it is set, else `DataLoader.Train.batch_size` (per device)."""
+    total = section.get("global_batch_size")
+    if total is None:
+        return section["batch_size"]
+    if total % world.size:
+        lower, upper = total // world.size * world.size, -(-total // world.size) * world.size
+        raise ConfigError(
+            f"DataLoader.Train.global_batch_size: {total} does not split evenly over the "
+            f"{world.size} processes the launcher started. Use a multiple of {world.size} "
+            f"(e.g. {lower or upper} or {upper}), or launch a number of processes that "
+            f"divides {total}.")
+    return total // world.size
+
+
+def rank_seed(seed: int, rank: int, epoch: int) -> int:
+    """The seed of a process's random streams (augmentation, dropout, mixup) in an epoch:
+    different per rank, fixed per (seed, rank, epoch), so a resumed run repeats them."""
+    return int(np.random.SeedSequence([seed, rank, epoch]).generate_state(1)[0])
+
+
+def shuffle_epoch(seed: int | None, epoch: int) -> int:
+    """The epoch number given to every process's DistributedBatchSampler: the same on all
+    ranks (they must agree on the permutation they split), different per seed and epoch."""
+    if seed is None:
+        return epoch
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def master_endpoint(environ=os.environ) -> tuple[str, int]:
+    """(host, port) of the process-group store, found the way paddle finds it."""
+    if environ.get("MASTER_ADDR") and environ.get("MASTER_PORT"):
+        text = f"{environ['MASTER_ADDR']}:{environ['MASTER_PORT']}"
+    else:
+        text = environ.get("PADDLE_MASTER") or \
+            environ.get("PADDLE_TRAINER_ENDPOINTS", "").split(",")[0]
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise DistributedError(f"No usable master endpoint in the environment ({text!r}); "
+                               "start distributed runs with python -m paddle.distributed.launch.")
+    return host, int(port)
+
+
+def wait_for_master(host: str, port: int, timeout: float, rank: int) -> None:
+    """Return once a TCP connection to host:port succeeds; fail clearly after `timeout` s."""
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=min(5.0, timeout)):
+                return
+        except OSError as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    raise DistributedError(
+        f"Rank {rank} could not reach the master {host}:{port} within {timeout:g} s "
+        f"({type(last).__name__}: {last}). Check that the address given to the launcher "
+        "(--master, or the first node) is reachable from this machine, that no firewall "
+        "blocks the port, and that every node started the same job; raise "
+        "Global.dist_timeout if rank 0 needs longer to start.")
+
+
+WATCHDOG = """
+import os, signal, sys, time
+pid, seconds, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+time.sleep(seconds)
+if os.getppid() == pid:
+    print("error: " + message, file=sys.stderr, flush=True)
+    os.kill(pid, signal.SIGKILL)
+"""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, message: str):
+    """Run the body; if it has not finished after `seconds`, print `message` and end this
+    process. Paddle holds the GIL while it waits for the other processes to join, so no
+    thread of ours could act: a small watchdog process prints the message and kills this
+    one (exit by SIGKILL, which the launcher reports as a failed rank)."""
+    watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(os.getpid()), str(seconds),
+                                 message], stdin=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        watchdog.kill()
+        watchdog.wait()
+
+
+def join_process_group(world: World, timeout: float) -> None:
+    """Form the collective process group (gloo on CPU, NCCL on GPU) or fail within `timeout`."""
+    if not world.parallel:
+        return
+    import paddle.distributed as dist
+
+    host, port = master_endpoint()
+    if not world.primary:
+        wait_for_master(host, port, timeout, world.rank)
+    with deadline(timeout, f"rank {world.rank} of {world.size}: the process group did not "
+                           f"form within {timeout:g} s (master {host}:{port}); a process "
+                           "is missing or cannot connect. Raise Global.dist_timeout if the "
+                           "processes start slowly."):
+        dist.init_parallel_env()
+    log.info("data parallel: rank %d of %d joined the process group at %s:%d", world.rank,
+             world.size, host, port)
+
+
+def any_rank(flag: bool, world: World) -> bool:
+    """True on every process when `flag` is true on at least one (a collective)."""
+    if not world.parallel:
+        return flag
+    import paddle
+    import paddle.distributed as dist
+
+    value = paddle.to_tensor([1.0 if flag else 0.0], dtype="float32")
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.numpy()[0] > 0)
+
+
+def mean_over_ranks(values: list[float], world: World) -> list[float]:
+    """The mean over processes of each value (a collective; identity for one process)."""
+    if not world.parallel or not values:
+        return list(values)
+    import paddle
+    import paddle.distributed as dist
+
+    tensor = paddle.to_tensor(np.asarray(values, dtype="float64"))
+    dist.all_reduce(tensor)
+    return [float(v) / world.size for v in tensor.numpy()]
+
+
+def same_on_all_ranks(value: float, world: World) -> bool:
+    """Whether every process passed the same `value` (a collective: max == min)."""
+    if not world.parallel:
+        return True
+    import paddle
+    import paddle.distributed as dist
+
+    tensor = paddle.to_tensor(np.asarray([value, -value], dtype="float64"))
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    high, neg_low = tensor.numpy()
+    return bool(high == -neg_low)

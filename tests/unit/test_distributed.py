@@ -1,0 +1,98 @@
+"""The decisions behind data-parallel runs, as pure functions, and the LR scaling rule."""
+import socket
+
+import pytest
+
+from paddle_suite import ConfigError, load_config
+from paddle_suite.distributed import (DistributedError, World, current_world, master_endpoint,
+                                      per_device_batch_size, rank_seed, shuffle_epoch,
+                                      wait_for_master)
+from paddle_suite.engine import batch_sizes, build
+from paddle_suite.optim import scaled_learning_rate
+
+from ..conftest import LENET, tiny_overrides
+
+
+def test_world_from_the_launchers_environment():
+    assert current_world({}) == World(0, 1, 0)
+    world = current_world({"PADDLE_TRAINER_ID": "3", "PADDLE_TRAINERS_NUM": "4",
+                           "PADDLE_RANK_IN_NODE": "1"})
+    assert (world.rank, world.size, world.local_rank, world.primary) == (3, 4, 1, False)
+    with pytest.raises(DistributedError, match="PADDLE_TRAINER_ID=4 is not a rank of"):
+        current_world({"PADDLE_TRAINER_ID": "4", "PADDLE_TRAINERS_NUM": "4"})
+    with pytest.raises(DistributedError, match="malformed"):
+        current_world({"PADDLE_TRAINERS_NUM": "two"})
+
+
+def test_per_device_batch_from_the_global_batch():
+    section = {"batch_size": 32, "global_batch_size": None}
+    assert per_device_batch_size(section, World(0, 4)) == 32  # batch_size is per device
+    section["global_batch_size"] = 256
+    assert per_device_batch_size(section, World(0, 1)) == 256
+    assert per_device_batch_size(section, World(1, 4)) == 64
+    with pytest.raises(ConfigError, match=r"256 does not split evenly over the 3 processes.*"
+                                          r"e\.g\. 255 or 258"):
+        per_device_batch_size(section, World(0, 3))
+
+
+def test_seeds_differ_per_rank_and_repeat_per_epoch():
+    assert rank_seed(42, 0, 1) != rank_seed(42, 1, 1)
+    assert rank_seed(42, 1, 1) != rank_seed(42, 1, 2)
+    assert rank_seed(42, 1, 2) == rank_seed(42, 1, 2)
+    assert shuffle_epoch(42, 3) == shuffle_epoch(42, 3) != shuffle_epoch(7, 3)
+    assert shuffle_epoch(None, 3) == 3
+
+
+def test_linear_and_sqrt_scaling_rules():
+    assert scaled_learning_rate(0.1, 1024, None) == 0.1
+    assert scaled_learning_rate(0.1, 1024, 256) == pytest.approx(0.4)
+    assert scaled_learning_rate(0.1, 1024, 256, "sqrt") == pytest.approx(0.2)
+
+
+def test_master_endpoint_follows_paddles_order():
+    assert master_endpoint({"MASTER_ADDR": "10.0.0.2", "MASTER_PORT": "6170",
+                            "PADDLE_MASTER": "10.0.0.9:1"}) == ("10.0.0.2", 6170)
+    assert master_endpoint({"PADDLE_MASTER": "10.0.0.9:8090"}) == ("10.0.0.9", 8090)
+    assert master_endpoint({"PADDLE_TRAINER_ENDPOINTS": "10.0.0.3:6070,10.0.0.4:6070"}) == \
+        ("10.0.0.3", 6070)
+    with pytest.raises(DistributedError, match="No usable master endpoint"):
+        master_endpoint({})
+
+
+def test_waiting_for_a_closed_port_ends_with_a_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: connections are refused
+        with pytest.raises(DistributedError, match=rf"Rank 2 could not reach the master "
+                                                   rf"127\.0\.0\.1:{port} within 0\.5 s"):
+            wait_for_master("127.0.0.1", port, 0.5, rank=2)
+
+
+def test_waiting_for_a_listening_master_returns():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        wait_for_master("127.0.0.1", s.getsockname()[1], 2.0, rank=1)
+
+
+def test_lr_scaled_to_the_batch_per_update(tmp_path):
+    cfg = load_config(LENET, tiny_overrides(tmp_path, **{
+        "Optimizer.lr.base_batch_size": 64, "Optimizer.lr.name": "Constant",
+        "Optimizer.lr.learning_rate": 0.001, "DataLoader.Train.global_batch_size": 128,
+        "Optimizer.accumulate_steps": 2}))
+    assert batch_sizes(cfg, World(0, 2)) == {"per_device": 64, "processes": 2, "global": 128,
+                                             "per_update": 256}
+    built = build(cfg)
+    assert built.batch["per_update"] == 256  # one process here: 128 x 2 accumulated
+    assert built.optimizer.get_lr() == pytest.approx(0.004)
+
+
+@pytest.mark.parametrize("item, message", [
+    ("DataLoader.Train.global_batch_size=0", "global_batch_size: must be at least 1"),
+    ("Optimizer.lr.base_batch_size=0", "base_batch_size: must be at least 1"),
+    ("Optimizer.lr.scale_rule=cubic", "scale_rule"),
+    ("Global.dist_timeout=0", "dist_timeout: must be a positive number"),
+])
+def test_bad_distributed_keys(tmp_path, item, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(LENET, tiny_overrides(tmp_path) + [item])
