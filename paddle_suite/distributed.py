@@ -115,8 +115,9 @@ def master_endpoint(environ=os.environ) -> tuple[str, int]:
     return host, int(port)
 
 
-def wait_for_master(host: str, port: int, timeout: float, rank: int) -> None:
-    """Return once a TCP connection to host:port succeeds; fail clearly after `timeout` s."""
+def wait_for_master(host: str, port: int, timeout: float, who: str) -> None:
+    """Return once a TCP connection to host:port succeeds; fail clearly after `timeout` s
+    (`who` names the waiting side in the message, e.g. "Rank 1")."""
     deadline, last = time.monotonic() + timeout, None
     while True:
         try:
@@ -128,7 +129,7 @@ def wait_for_master(host: str, port: int, timeout: float, rank: int) -> None:
             break
         time.sleep(0.5)
     raise DistributedError(
-        f"Rank {rank} could not reach the master {host}:{port} within {timeout:g} s "
+        f"{who} could not reach the master {host}:{port} within {timeout:g} s "
         f"({type(last).__name__}: {last}). Check that the address given to the launcher "
         "(--master, or the first node) is reachable from this machine, that no firewall "
         "blocks the port, and that every node started the same job; raise "
@@ -168,7 +169,7 @@ def join_process_group(world: World, timeout: float) -> None:
 
     host, port = master_endpoint()
     if not world.primary:
-        wait_for_master(host, port, timeout, world.rank)
+        wait_for_master(host, port, timeout, f"Rank {world.rank}")
     with deadline(timeout, f"rank {world.rank} of {world.size}: the process group did not "
                            f"form within {timeout:g} s (master {host}:{port}); a process "
                            "is missing or cannot connect. Raise Global.dist_timeout if the "
@@ -213,3 +214,32 @@ def same_on_all_ranks(value: float, world: World) -> bool:
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     high, neg_low = tensor.numpy()
     return bool(high == -neg_low)
+
+
+def average_buffers(net, world: World) -> int:
+    """Replace the BatchNorm running mean and variance of `net` (and any other floating-point
+    buffer) by their mean over the processes; returns how many tensors were averaged (a
+    collective).
+
+    paddle.DataParallel all-reduces gradients, but BatchNorm statistics are not gradients
+    (paddle keeps them as non-trainable parameters), so each process's statistics follow its
+    own shard and drift apart. Averaging them (as timm's `distribute_bn` does) makes the
+    replicas identical again before they are evaluated or saved. The averaged variance
+    ignores the spread between the shards' means: the usual approximation.
+    """
+    if not world.parallel:
+        return 0
+    import paddle
+    import paddle.distributed as dist
+
+    norms = [l for l in net.sublayers(include_self=True)
+             if isinstance(l, paddle.nn.layer.norm._BatchNormBase)]
+    tensors = [t for l in norms for t in (l._mean, l._variance)]
+    seen = {id(t) for t in tensors}
+    tensors += [b for _, b in sorted(net.named_buffers(), key=lambda item: item[0])
+                if id(b) not in seen and paddle.is_floating_point(b)]
+    for tensor in tensors:
+        total = tensor.detach().clone()
+        dist.all_reduce(total)
+        paddle.assign(total / world.size, output=tensor)
+    return len(tensors)

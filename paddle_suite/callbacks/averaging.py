@@ -121,12 +121,16 @@ class SWA(Callback):
     `start_epoch` (1-based) on. At the end of training the average is written to
     `<directory>/swa.pdparams`, with BatchNorm statistics recomputed over `bn_loader` when the
     model has batch norm, and evaluated on `eval_loader` when one is given (`result`).
+    `sync_buffers(net)`, when given, runs after the recomputation (data-parallel runs average
+    the statistics of every process's shard with it).
     """
 
     name = "swa"
 
-    def __init__(self, start_epoch: int, directory=None, bn_loader=None, eval_loader=None):
+    def __init__(self, start_epoch: int, directory=None, bn_loader=None, eval_loader=None,
+                 sync_buffers=None):
         super().__init__()
+        self.sync_buffers = sync_buffers
         self.start_epoch, self.bn_loader, self.eval_loader = start_epoch, bn_loader, eval_loader
         self.directory = Path(directory) if directory else None
         self.average, self.count, self.result = {}, 0, None
@@ -149,18 +153,18 @@ class SWA(Callback):
             return
         net = self.model.network
         weights = {n: v.astype("float32") for n, v in self.average.items()}
+        live = {n: t.numpy().copy() for n, t in net.state_dict().items()}  # BN stats included
         with swapped_weights(net, weights):
-            buffers = {n: b.numpy().copy() for n, b in net.named_buffers()}
-            if self.bn_loader is not None:
-                recompute_batch_norm(net, self.bn_loader)
+            if self.bn_loader is not None and recompute_batch_norm(net, self.bn_loader) \
+                    and self.sync_buffers is not None:
+                self.sync_buffers(net)
             if self.directory is not None:
                 atomic_save(net.state_dict(), self.directory / "swa.pdparams")
             if self.eval_loader is not None:
                 self.result = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in
                                self.model.evaluate(self.eval_loader, verbose=0).items()}
                 log.info("swa over %d epochs: eval %s", self.count, self.result)
-            for name, buffer in net.named_buffers():  # the live model keeps its BN statistics
-                buffer.set_value(buffers[name])
+        net.set_state_dict(live)  # the live model keeps its weights and BatchNorm statistics
 
     def state_dict(self) -> dict:
         return {"average": dict(self.average), "count": self.count}

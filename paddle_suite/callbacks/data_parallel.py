@@ -7,7 +7,7 @@ import numpy as np
 import paddle
 from paddle.callbacks import Callback
 
-from ..distributed import World, mean_over_ranks, rank_seed, shuffle_epoch
+from ..distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
 from .monitor import run_epoch
 
 
@@ -50,3 +50,20 @@ class MeanTrainLogs(Callback):
         values = [float(np.asarray(logs[k]).reshape(-1)[0]) for k in keys]
         for key, value in zip(keys, mean_over_ranks(values, self.world)):
             logs[key] = value
+
+
+class AverageBatchNorm(Callback):
+    """At the end of every epoch, average the BatchNorm statistics over the processes, so
+    every replica is identical before it is evaluated, checkpointed or saved. Put it before
+    the Evaluator; pass `average` to the Evaluator's `prepare` for mid-epoch evaluations.
+    """
+
+    def __init__(self, world: World):
+        super().__init__()
+        self.world = world
+
+    def average(self) -> None:
+        average_buffers(self.model.network, self.world)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.average()

@@ -24,13 +24,14 @@ class Evaluator(Callback):
     Eval logs carry `epoch` (1-based), `step` (global train step) and `eval_seconds`.
     `variants` (e.g. an EMA callback: objects with `name` and `swapped(net)`) are evaluated
     too, with their metrics added as `<name>_<metric>` (e.g. `ema_acc`). `checks` are called
-    after each evaluation, before anyone sees its results (e.g. a data-failure check).
+    after each evaluation, before anyone sees its results (e.g. a data-failure check);
+    `prepare` hooks before each (e.g. averaging BatchNorm statistics over processes).
     """
 
     def __init__(self, loader, listeners, every_epochs: int = 1, every_steps: int = 0,
-                 metrics=(), variants=(), checks=()):
+                 metrics=(), variants=(), checks=(), prepare=()):
         super().__init__()
-        self.checks = list(checks)
+        self.checks, self.prepare = list(checks), list(prepare)
         self.loader, self.listeners, self.variants = loader, list(listeners), list(variants)
         self.every_epochs, self.every_steps = every_epochs, every_steps
         self.metrics = list(metrics)
@@ -59,6 +60,8 @@ class Evaluator(Callback):
 
     def run(self, epoch: int) -> dict:
         """Evaluate now and notify the listeners; returns the eval logs."""
+        for hook in self.prepare:
+            hook()
         for cb in self.listeners:
             cb.on_eval_begin({"steps": len(self.loader)})
         for metric in self.metrics:  # hapi resets metrics after a pass, not before it

@@ -14,18 +14,20 @@ config keys.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from paddle.io.dataloader.collate import default_collate_fn
 
 from ..data.failures import DataFailureGuard
+from ..distributed import average_buffers
 from ..errors import ConfigError
 from ..metrics import PredictionCollector
 from ..schema import check_kwargs, choose, suggest
 from ..visual.tap import BatchTap
 from .averaging import EMA, SWA
 from .checkpoints import CheckpointSaver
-from .data_parallel import EpochSeeds, MeanTrainLogs
+from .data_parallel import AverageBatchNorm, EpochSeeds, MeanTrainLogs
 from .early_stopping import EarlyStopping
 from .evaluator import Evaluator
 from .hapi_fixes import ResetStopTraining
@@ -50,7 +52,7 @@ CALLBACK_OPTIONS = {
     "EarlyStopping": (EarlyStopping, ()),
     "PlateauDecay": (PlateauDecay, ("scaled_lr",)),
     "EMA": (EMA, ("directory",)),
-    "SWA": (SWA, ("directory", "bn_loader", "eval_loader")),
+    "SWA": (SWA, ("directory", "bn_loader", "eval_loader", "sync_buffers")),
     "Snapshots": (Snapshots, ("directory", "lr_getter")),
     "Checkpoint": (checkpoint, ()),
     "Saliency": (SaliencyMaps, ("view", "directory", "visualdl")),
@@ -132,7 +134,9 @@ class RunCallbacks:
         self.plateau = _maybe(PlateauDecay, options.get("PlateauDecay"), scaled_lr=built.schedule)
         self.ema = _maybe(EMA, options.get("EMA"), directory=ckpt_dir)
         self.swa = _maybe(SWA, options.get("SWA"), directory=ckpt_dir,
-                          bn_loader=data.train_loader, eval_loader=data.eval_loader)
+                          bn_loader=data.train_loader, eval_loader=data.eval_loader,
+                          sync_buffers=partial(average_buffers, world=world)
+                          if world.parallel else None)
         self.snapshots = _maybe(Snapshots, options.get("Snapshots") if writes else None,
                                 directory=ckpt_dir, lr_getter=lr_getter)
         self.stepper = LRStepper(built.schedule, built.clock.step_on,
@@ -148,11 +152,14 @@ class RunCallbacks:
         listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
                                  self.recorder, self.saver, self.early, self.plateau,
                                  self.visualdl, *self.extra) if c]
+        parallel = [MeanTrainLogs(world), EpochSeeds(data.train_loader.batch_sampler,
+                                                     glob["seed"], world),
+                    AverageBatchNorm(world)] if world.parallel else []
         evaluator = None
         if data.eval_loader is not None:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
                                   glob["eval_steps"], built.metrics, [self.ema] if self.ema else [],
-                                  [data.failures.check])
+                                  [data.failures.check], [parallel[-1].average] if parallel else [])
         guard = NaNGuard(lr_getter, world=world)
         stateful = {"recorder": self.recorder, "saver": self.saver, "evaluator": evaluator,
                     "stepper": self.stepper, "nan_guard": guard, "early_stopping": self.early,
@@ -161,9 +168,6 @@ class RunCallbacks:
         keeper = ResumeState(ckpt_dir / "resume" if writes else None, built.optimizer,
                              {k: v for k, v in stateful.items() if v is not None},
                              resume, resume_state, glob["epochs"])
-        parallel = [MeanTrainLogs(world), EpochSeeds(data.train_loader.batch_sampler,
-                                                     glob["seed"], world)] \
-            if world.parallel else []
         self.all = [c for c in (*parallel, ResetStopTraining(), DataFailureGuard([data.failures]),
                                 guard,
                                 self.ema, evaluator, *listeners,

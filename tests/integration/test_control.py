@@ -124,6 +124,9 @@ def test_ema_and_swa_are_evaluated_and_saved(tiny_cfg):
     cfg = tiny_cfg(**{"Arch": "{name: SmallCNN, class_num: 2, channels: [8, 16]}"})
     ema_eval = evaluate(cfg, weights=str(ckpt / "ema.pdparams"))
     assert ema_eval["acc"] == pytest.approx(last["eval_ema_acc"])
+    final, last_epoch = load_weights(ckpt / "final.pdparams"), load_weights(ckpt / "last.pdparams")
+    for name, value in last_epoch.items():  # SWA's BN recomputation left the live model alone
+        np.testing.assert_array_equal(final[name], value, err_msg=name)
 
 
 def test_batch_norm_statistics_are_recomputed_exactly():

@@ -199,3 +199,65 @@ def test_single_process_tools_refuse_to_run_under_the_launcher(tmp_path):
     proc, _ = run_tool(tmp_path, 0, "lr_find.py")
     assert proc.returncode == 2
     assert "tools/lr_find.py runs as a single process" in proc.stderr
+
+
+def front_door(cwd, *args, timeout=180):
+    """tools/launch.py: checks, then Paddle's launcher."""
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "launch.py"), *args], cwd=cwd,
+                          env=env(), capture_output=True, text=True, timeout=timeout)
+    return proc, time.monotonic() - start
+
+
+def test_front_door_runs_the_launcher_for_a_sharded_evaluation(launched, tmp_path):
+    weights = launched["runs"][0] / "checkpoints" / "final.pdparams"
+    proc, _ = front_door(tmp_path, "--nproc_per_node", "2", "--log_dir", str(tmp_path / "l"),
+                         str(ROOT / "tools" / "eval.py"), "-c", str(LENET),
+                         *sum((["-o", o] for o in overrides(tmp_path / "out") +
+                               [f"Global.pretrained_model={weights}"]), []))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "launch: 2 process(es) (2 per node x 1 node(s))" in proc.stderr
+    summary = json.loads((launched["runs"][0] / "summary.json").read_text())
+    rank0 = (tmp_path / "l" / "workerlog.0").read_text()
+    assert f"acc: {summary['final_eval']['acc']:.4f}" in rank0
+    assert "acc:" not in (tmp_path / "l" / "workerlog.1").read_text()  # rank 0 reports
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--nproc_per_node", "3"], "128 does not split evenly over the 3 processes"),
+    (["--nnodes", "2"], "several nodes need --master"),
+    (["--join-timeout", "soon"], "--join-timeout soon: expected a positive number"),
+] + ([] if paddle.device.is_compiled_with_cuda() else
+     [(["--devices", "0,1"], "--devices 0,1: this paddle build sees no GPU")]))
+def test_front_door_rejects_flags_that_disagree(tmp_path, flags, message):
+    proc, _ = front_door(tmp_path, *flags, str(ROOT / "tools" / "train.py"), "-c", str(LENET),
+                         "-o", "DataLoader.Train.global_batch_size=128")
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # the launcher never started
+
+
+def test_front_door_ends_a_job_whose_nodes_never_join(tmp_path):
+    proc, seconds = front_door(tmp_path, "--nnodes", "2", "--master", f"127.0.0.1:{free_port()}",
+                               "--join-timeout", "4", str(ROOT / "tools" / "train.py"),
+                               "-c", str(LENET), "-o", f"Global.output_dir={tmp_path / 'out'}")
+    assert proc.returncode == 2
+    assert "No training process started within 4 s" in proc.stderr
+    assert seconds < 90
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_norm_statistics_are_averaged_so_replicas_and_evaluation_agree(tmp_path):
+    arch = "{name: SmallCNN, class_num: 9, channels: [8, 16], batch_norm: true}"
+    items = overrides(tmp_path / "logs", epochs=1, **{"Arch": arch})
+    proc = launch(tmp_path, tmp_path / "launcher", "train.py", items)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    run = next((tmp_path / "logs" / "lenet_mnist").iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["replicas_identical"] is True
+    assert digest(tmp_path / "launcher" / "workerlog.0") == \
+        digest(tmp_path / "launcher" / "workerlog.1")
+    single = evaluate(load_config(LENET, items), str(run / "checkpoints" / "final.pdparams"))
+    assert summary["final_eval"]["acc"] == pytest.approx(single["acc"], abs=1e-12)
+    assert summary["final_eval"]["loss"] == pytest.approx(single["loss"], rel=1e-5)

@@ -65,14 +65,14 @@ def test_waiting_for_a_closed_port_ends_with_a_clear_error():
         port = s.getsockname()[1]  # bound, never listening: connections are refused
         with pytest.raises(DistributedError, match=rf"Rank 2 could not reach the master "
                                                    rf"127\.0\.0\.1:{port} within 0\.5 s"):
-            wait_for_master("127.0.0.1", port, 0.5, rank=2)
+            wait_for_master("127.0.0.1", port, 0.5, "Rank 2")
 
 
 def test_waiting_for_a_listening_master_returns():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
-        wait_for_master("127.0.0.1", s.getsockname()[1], 2.0, rank=1)
+        wait_for_master("127.0.0.1", s.getsockname()[1], 2.0, "Rank 1")
 
 
 def test_lr_scaled_to_the_batch_per_update(tmp_path):
@@ -96,3 +96,20 @@ def test_lr_scaled_to_the_batch_per_update(tmp_path):
 def test_bad_distributed_keys(tmp_path, item, message):
     with pytest.raises(ConfigError, match=message):
         load_config(LENET, tiny_overrides(tmp_path) + [item])
+
+
+def test_front_door_reads_the_launcher_flags():
+    from paddle_suite import UserError
+    from paddle_suite.launch import launcher_flags, plan, split_command
+
+    flags, command = split_command(["--nnodes", "2", "--master", "10.0.0.1:8090", "--devices",
+                                    "0,1", "tools/train.py", "-c", "a.yaml"])
+    assert command == ["tools/train.py", "-c", "a.yaml"]
+    job = plan(launcher_flags(flags), gpus=4)
+    assert (job.per_node, job.nodes, job.processes) == (2, 2, 4)
+    assert plan(launcher_flags(["--nproc_per_node", "3"]), gpus=0).processes == 3
+    assert plan(launcher_flags([]), gpus=0).processes == 1
+    with pytest.raises(UserError, match="there is no device 4"):
+        plan(launcher_flags(["--devices", "0,4"]), gpus=2)
+    with pytest.raises(UserError, match="name the training script"):
+        split_command(["--nproc_per_node", "2"])

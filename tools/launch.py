@@ -1,0 +1,66 @@
+"""Check the launcher flags against this machine and the config, then run Paddle's launcher:
+python tools/launch.py [--join-timeout S] <paddle.distributed.launch flags> tools/train.py -c <config> [-o ...]
+
+The flags are Paddle's (--nproc_per_node, --devices, --nnodes, --master, --log_dir, ...) and
+pass through unchanged. Catches, before anything starts: --devices on a machine without those
+GPUs, a global batch size that does not split over the processes, Global.device: gpu without
+a GPU, an unreachable --master; and ends a job whose nodes never all join."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+
+JOIN_TIMEOUT = 300.0
+
+
+def seconds(text: str) -> float:
+    from paddle_suite import UserError
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise UserError(f"--join-timeout {text}: expected a positive number of seconds.")
+    return value
+
+
+def own_options(argv: list[str]) -> tuple[float, list[str]]:
+    """Take --join-timeout and --debug (this tool's) out of the launcher flags."""
+    timeout, rest, i = JOIN_TIMEOUT, [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--join-timeout" and i + 1 < len(argv):
+            timeout, i = seconds(argv[i + 1]), i + 2
+            continue
+        if arg.startswith("--join-timeout="):
+            timeout = seconds(arg.split("=", 1)[1])
+        elif arg != "--debug":
+            rest.append(arg)
+        i += 1
+    return timeout, rest
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    from paddle_suite.launch import (check_config, check_master, launcher_flags, plan,
+                                     run_launcher, split_command)
+    flags, command = split_command(argv)
+    timeout, flags = own_options(flags)
+    quiet_paddle()
+    import paddle
+    gpus = paddle.device.cuda.device_count() if paddle.device.is_compiled_with_cuda() else 0
+    job = plan(launcher_flags(flags), gpus)
+    check_config(command[1:], job.processes, gpus)
+    check_master(job.master, job.nodes, timeout)
+    print(f"launch: {job.processes} process(es) ({job.per_node} per node x {job.nodes} "
+          f"node(s)); worker logs in {job.log_dir}/", file=sys.stderr)
+    return run_launcher(flags, command, job.log_dir, job.nodes, timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
