@@ -167,22 +167,12 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
         raise ConfigError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
                           f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
     built = build(cfg, train=True)
-    world = built.world
     resume_state = _restore(built, resume) if resume else None
-    run_dir = _open_run(cfg, built, resume) if world.primary else None  # rank 0 writes
+    run_dir = _open_run(cfg, built, resume) if built.world.primary else None  # rank 0 writes
     handler = attach_log_file(run_dir / "train.log") if run_dir else None
     extra = callbacks
     callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra)
-    log.info("run directory: %s", run_dir if run_dir else f"written by rank 0 (this is "
-             f"rank {world.rank} of {world.size})")
-    log.info(_describe_batch(cfg, built))
-    if built.data.skipped:
-        log.warning("skipped %d bad samples (DataLoader.skip_bad_samples); listed in %s",
-                    len(built.data.skipped), run_dir / "bad_samples.json")
-    shards = f" ({world.size} shards)" if world.parallel else ""
-    log.info("train samples %d, eval samples %d%s, steps/epoch %d, LR steps per %s",
-             len(built.data.train), len(built.data.eval) if built.data.eval else 0, shards,
-             len(built.data.train_loader), built.clock.step_on)
+    _log_start(cfg, built, run_dir)
     start, status, failure = time.perf_counter(), "failed", None
     try:
         with _worker_failures():
@@ -197,22 +187,43 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
         status, failure = "diverged", str(exc)
         raise
     finally:
-        summary = _summary(callbacks, status, time.perf_counter() - start, glob["epochs"],
-                           failure)
-        summary["batch_size"] = {k: v for k, v in built.batch.items() if k != "learning_rate"}
-        if status == "completed":
-            summary.update(_final_weights(built, callbacks, run_dir))
-        summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"])
-        summary.update(_transfer_summary(built.net))
-        if run_dir is not None:
-            write_json(run_dir / "summary.json", summary)
-            _report(run_dir, callbacks, built)
-        log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
-                                                          "best_epoch", "stop_reason")})
+        summary = _finish(cfg, built, callbacks, run_dir, status, failure,
+                          time.perf_counter() - start)
         if handler is not None:
             logging.getLogger("paddle_suite").removeHandler(handler)
             handler.close()
     return TrainResult(run_dir, summary, callbacks.recorder.history, built.model)
+
+
+def _log_start(cfg: Config, built: Built, run_dir: Path | None) -> None:
+    world, data = built.world, built.data
+    log.info("run directory: %s", run_dir if run_dir else f"written by rank 0 (this is "
+             f"rank {world.rank} of {world.size})")
+    log.info(_describe_batch(cfg, built))
+    if data.skipped:
+        log.warning("skipped %d bad samples (DataLoader.skip_bad_samples); listed in "
+                    "bad_samples.json", len(data.skipped))
+    shards = f" ({world.size} shards)" if world.parallel else ""
+    log.info("train samples %d, eval samples %d%s, steps/epoch %d, LR steps per %s",
+             len(data.train), len(data.eval) if data.eval else 0, shards,
+             len(data.train_loader), built.clock.step_on)
+
+
+def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | None,
+            status: str, failure: str | None, wall: float) -> dict:
+    """The run's summary; rank 0 writes it with the report."""
+    summary = _summary(callbacks, status, wall, cfg["Global"]["epochs"], failure)
+    summary["batch_size"] = {k: v for k, v in built.batch.items() if k != "learning_rate"}
+    if status == "completed":
+        summary.update(_final_weights(built, callbacks, run_dir))
+    summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"])
+    summary.update(_transfer_summary(built.net))
+    if run_dir is not None:
+        write_json(run_dir / "summary.json", summary)
+        _report(run_dir, callbacks, built)
+    log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
+                                                      "best_epoch", "stop_reason")})
+    return summary
 
 
 def _restore(built: Built, resume) -> dict:

@@ -152,9 +152,7 @@ class RunCallbacks:
         listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
                                  self.recorder, self.saver, self.early, self.plateau,
                                  self.visualdl, *self.extra) if c]
-        parallel = [MeanTrainLogs(world), EpochSeeds(data.train_loader.batch_sampler,
-                                                     glob["seed"], world),
-                    AverageBatchNorm(world)] if world.parallel else []
+        parallel = _data_parallel(world, data.train_loader.batch_sampler, glob["seed"])
         evaluator = None
         if data.eval_loader is not None:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
@@ -208,6 +206,14 @@ class RunCallbacks:
             out["swa"] = {"epochs_averaged": self.swa.count, "eval": self.swa.result}
         out["lr_schedule_steps"] = self.stepper.steps
         return out
+
+
+def _data_parallel(world, sampler, seed) -> list:
+    """The callbacks that keep data-parallel processes in step (none for one process);
+    the last averages BatchNorm statistics."""
+    if not world.parallel:
+        return []
+    return [MeanTrainLogs(world), EpochSeeds(sampler, seed, world), AverageBatchNorm(world)]
 
 
 def _maybe(cls, options, **injected):
