@@ -57,6 +57,8 @@ def main():
     parser.add_argument("--shifts", type=float, nargs="+", default=[-0.5, -0.25, 0, 0.25, 0.5])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--no-grid", action="store_true",
+                        help="random searches only (more seeds for boxes already run)")
     args = parser.parse_args()
     logging.getLogger("paddle_suite").setLevel(logging.WARNING)
     base = load_search(SEARCH)
@@ -66,7 +68,7 @@ def main():
             search = box(base, shift, args.epochs)
             lr = search["space"]["Optimizer.lr.learning_rate"]
             row = {"shift": shift, "low": lr["low"], "high": lr["high"],
-                   "grid": best(as_grid(search), f"grid{i}", folder)}
+                   "grid": None if args.no_grid else best(as_grid(search), f"grid{i}", folder)}
             for seed in args.seeds:
                 search["study"]["seed"] = seed
                 row[seed] = best(copy.deepcopy(search), f"random{i}_{seed}", folder)
@@ -76,7 +78,10 @@ def main():
     print(f"| LR box | grid 3x3 | {seeds} |\n| --- | --- |{' --- |' * len(args.seeds)}")
     for r in rows:
         randoms = " | ".join(f"{r[s]:.4f}" for s in args.seeds)
-        print(f"| {r['low']:.2g} - {r['high']:.2g} | {r['grid']:.4f} | {randoms} |")
+        grid = "-" if r["grid"] is None else f"{r['grid']:.4f}"
+        print(f"| {r['low']:.2g} - {r['high']:.2g} | {grid} | {randoms} |")
+    if args.no_grid:
+        return
     grid_mean = sum(r["grid"] for r in rows) / len(rows)
     random_all = [r[s] for r in rows for s in args.seeds]
     wins = sum(r[s] >= r["grid"] for r in rows for s in args.seeds)
