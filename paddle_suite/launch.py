@@ -109,17 +109,22 @@ def check_config(script_args: list[str], processes: int, gpus: int) -> None:
 def is_this_machine(host: str) -> bool:
     """Whether `host` names an address of this machine (then its launcher hosts the master)."""
     try:
-        address = ipaddress.ip_address(socket.gethostbyname(host))
-    except (OSError, ValueError):
+        address = socket.gethostbyname(host)
+    except OSError:
         return False
-    if address.is_loopback:
+    if ipaddress.ip_address(address).is_loopback:
         return True
-    mine = {socket.gethostbyname(socket.gethostname())}
     try:
-        mine |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((address, 9))  # UDP: picks the local address, sends nothing
+            if probe.getsockname()[0] == address:
+                return True
     except OSError:
         pass
-    return str(address) in mine
+    try:
+        return address in {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+    except OSError:
+        return False
 
 
 def check_master(master: str | None, nodes: int, timeout: float) -> None:

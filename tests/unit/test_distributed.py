@@ -113,3 +113,14 @@ def test_front_door_reads_the_launcher_flags():
         plan(launcher_flags(["--devices", "0,4"]), gpus=2)
     with pytest.raises(UserError, match="name the training script"):
         split_command(["--nproc_per_node", "2"])
+
+
+def test_front_door_knows_when_this_machine_hosts_the_master():
+    from paddle_suite.launch import check_master, is_this_machine
+
+    assert is_this_machine("127.0.0.1") and is_this_machine("localhost")
+    assert not is_this_machine("no.such.host.invalid")
+    check_master("127.0.0.1:1", nodes=2, timeout=0.1)  # hosted here: nothing to wait for
+    from paddle_suite import UserError
+    with pytest.raises(UserError, match="expected <ip>:<port>"):
+        check_master("10.0.0.1", nodes=2, timeout=0.1)
