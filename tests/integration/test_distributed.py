@@ -261,3 +261,22 @@ def test_batch_norm_statistics_are_averaged_so_replicas_and_evaluation_agree(tmp
     single = evaluate(load_config(LENET, items), str(run / "checkpoints" / "final.pdparams"))
     assert summary["final_eval"]["acc"] == pytest.approx(single["acc"], abs=1e-12)
     assert summary["final_eval"]["loss"] == pytest.approx(single["loss"], rel=1e-5)
+
+
+def test_two_nodes_join_through_the_master(tmp_path):
+    """Two launchers with --nnodes 2 and one --master, as on two machines (here on one)."""
+    master = f"127.0.0.1:{free_port()}"
+    items = sum((["-o", o] for o in overrides(tmp_path / "out", epochs=1)), [])
+    nodes = [subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "launch.py"), "--join-timeout", "120",
+         "--nnodes", "2", "--master", master, "--nproc_per_node", "1",
+         "--log_dir", str(tmp_path / f"node{n}"), str(ROOT / "tools" / "train.py"),
+         "-c", str(LENET), *items], cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True) for n in (0, 1)]
+    errors = [node.communicate(timeout=300)[1] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], errors
+    runs = list((tmp_path / "out" / "lenet_mnist").iterdir())
+    assert len(runs) == 1
+    logs = [next((tmp_path / f"node{n}").glob("workerlog.*")) for n in (0, 1)]
+    assert digest(logs[0]) == digest(logs[1])
+    assert json.loads((runs[0] / "summary.json").read_text())["batch_size"]["processes"] == 2
