@@ -124,3 +124,25 @@ def test_front_door_knows_when_this_machine_hosts_the_master():
     from paddle_suite import UserError
     with pytest.raises(UserError, match="expected <ip>:<port>"):
         check_master("10.0.0.1", nodes=2, timeout=0.1)
+
+
+def test_epoch_seeds_split_augmentation_streams_but_not_the_shuffle():
+    """Drive the callback by hand as two ranks: same sampler epoch, different random draws."""
+    import numpy as np
+    import paddle
+
+    from paddle_suite.callbacks.data_parallel import EpochSeeds
+
+    draws, epochs = {}, {}
+    for rank in (0, 1):
+        sampler = paddle.io.DistributedBatchSampler(list(range(10)), 2, num_replicas=2,
+                                                    rank=rank, shuffle=True)
+        callback = EpochSeeds(sampler, seed=42, world=World(rank, 2))
+        callback.set_params({})
+        callback.on_epoch_begin(3)
+        draws[rank] = (np.random.rand(), float(paddle.rand([])))
+        epochs[rank] = sampler.epoch
+        callback.on_epoch_begin(3)  # a resumed run re-enters the epoch with the same streams
+        assert (np.random.rand(), float(paddle.rand([]))) == draws[rank]
+    assert epochs[0] == epochs[1]
+    assert draws[0][0] != draws[1][0] and draws[0][1] != draws[1][1]
