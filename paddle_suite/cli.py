@@ -61,17 +61,11 @@ def quiet_paddle() -> None:
     warnings.filterwarnings("ignore", message="To copy construct from a tensor")
 
 
-def launched_processes() -> int:
-    """How many processes paddle.distributed.launch started (1 outside the launcher)."""
-    try:
-        return int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
-    except ValueError:
-        return 1
-
-
 def single_process(tool: str) -> None:
     """Refuse to run `tool` under paddle.distributed.launch: it is one process's job."""
-    if launched_processes() > 1:
+    from .distributed import current_world
+
+    if current_world().parallel:
         raise UserError(
             f"{tool} runs as a single process; start it with python, not under "
             "paddle.distributed.launch (tools/train.py and tools/eval.py are the data-parallel "

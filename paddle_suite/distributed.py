@@ -179,40 +179,35 @@ def join_process_group(world: World, timeout: float) -> None:
              world.size, host, port)
 
 
+def _all_reduce(values: list[float], op: str) -> np.ndarray:
+    """All-reduce a float64 vector with paddle's `ReduceOp.<op>` (a collective)."""
+    import paddle
+    import paddle.distributed as dist
+
+    tensor = paddle.to_tensor(np.asarray(values, dtype="float64"))
+    dist.all_reduce(tensor, op=getattr(dist.ReduceOp, op))
+    return tensor.numpy()
+
+
 def any_rank(flag: bool, world: World) -> bool:
     """True on every process when `flag` is true on at least one (a collective)."""
     if not world.parallel:
         return flag
-    import paddle
-    import paddle.distributed as dist
-
-    value = paddle.to_tensor([1.0 if flag else 0.0], dtype="float32")
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.numpy()[0] > 0)
+    return bool(_all_reduce([1.0 if flag else 0.0], "MAX")[0] > 0)
 
 
 def mean_over_ranks(values: list[float], world: World) -> list[float]:
     """The mean over processes of each value (a collective; identity for one process)."""
     if not world.parallel or not values:
         return list(values)
-    import paddle
-    import paddle.distributed as dist
-
-    tensor = paddle.to_tensor(np.asarray(values, dtype="float64"))
-    dist.all_reduce(tensor)
-    return [float(v) / world.size for v in tensor.numpy()]
+    return [float(v) / world.size for v in _all_reduce(values, "SUM")]
 
 
 def same_on_all_ranks(value: float, world: World) -> bool:
     """Whether every process passed the same `value` (a collective: max == min)."""
     if not world.parallel:
         return True
-    import paddle
-    import paddle.distributed as dist
-
-    tensor = paddle.to_tensor(np.asarray([value, -value], dtype="float64"))
-    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-    high, neg_low = tensor.numpy()
+    high, neg_low = _all_reduce([value, -value], "MAX")
     return bool(high == -neg_low)
 
 
@@ -232,12 +227,12 @@ def average_buffers(net, world: World) -> int:
     import paddle
     import paddle.distributed as dist
 
-    norms = [l for l in net.sublayers(include_self=True)
-             if isinstance(l, paddle.nn.layer.norm._BatchNormBase)]
+    from .models.nets import batch_norm_layers
+
+    norms = batch_norm_layers(net)
     tensors = [t for l in norms for t in (l._mean, l._variance)]
-    seen = {id(t) for t in tensors}
     tensors += [b for _, b in sorted(net.named_buffers(), key=lambda item: item[0])
-                if id(b) not in seen and paddle.is_floating_point(b)]
+                if paddle.is_floating_point(b)]
     for tensor in tensors:
         total = tensor.detach().clone()
         dist.all_reduce(total)

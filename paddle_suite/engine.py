@@ -45,13 +45,24 @@ def seed_everything(seed: int | None) -> None:
     paddle.seed(seed)
 
 
-def select_device(name: str) -> str:
-    """Set paddle's device from `Global.device` (auto | cpu | gpu); return what was chosen."""
-    has_gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-    if name == "gpu" and not has_gpu:
+def visible_gpus() -> int:
+    """How many GPUs this paddle build can use (0 for the CPU wheel)."""
+    return paddle.device.cuda.device_count() if paddle.device.is_compiled_with_cuda() else 0
+
+
+def check_device(name: str, gpus: int) -> None:
+    """`Global.device: gpu` needs a GPU: a clear error instead of a silent CPU run."""
+    if name == "gpu" and gpus == 0:
         raise ConfigError("Global.device: gpu was asked for, but this paddle build sees no GPU "
                           "(CPU wheel or no CUDA device). Use device: cpu or auto, or install "
                           "paddlepaddle-gpu (see README).")
+
+
+def select_device(name: str) -> str:
+    """Set paddle's device from `Global.device` (auto | cpu | gpu); return what was chosen."""
+    gpus = visible_gpus()
+    check_device(name, gpus)
+    has_gpu = gpus > 0
     device = "gpu" if name == "gpu" or (name == "auto" and has_gpu) else "cpu"
     paddle.set_device(device)
     return device
@@ -81,8 +92,8 @@ def build(cfg: Config, train: bool = True) -> Built:
     """
     glob = cfg["Global"]
     world = current_world()
-    if train:  # a global batch that does not split fails before any process waits for others
-        per_device_batch_size(cfg["DataLoader"]["Train"], world)
+    # a global batch that does not split fails here, before any process waits for others
+    batch = batch_sizes(cfg, world) if train else {}
     select_device(glob["device"])
     join_process_group(world, glob["dist_timeout"])
     seed_everything(glob["seed"])
@@ -95,12 +106,11 @@ def build(cfg: Config, train: bool = True) -> Built:
     metrics = build_metrics(cfg["Metric"], loss, cfg["Arch"]["class_num"])
     sample = (data.train or data.eval)[0][0]
     model = paddle.Model(net, inputs=[InputSpec([None, *sample.shape], "float32", "image")])
-    built = Built(data, net, model, loss, metrics, world=world)
+    built = Built(data, net, model, loss, metrics, world=world, batch=batch)
     optimised_loss = loss
     if train:
         section = cfg["Optimizer"]
         k = section["accumulate_steps"]
-        built.batch = batch_sizes(cfg, world)
         lr = dict(section["lr"], learning_rate=scaled_learning_rate(
             section["lr"]["learning_rate"], built.batch["per_update"],
             section["lr"]["base_batch_size"], section["lr"]["scale_rule"]))

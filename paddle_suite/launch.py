@@ -98,10 +98,10 @@ def check_config(script_args: list[str], processes: int, gpus: int) -> None:
         return
     from .config import load_config
 
+    from .engine import check_device
+
     cfg = load_config(args.config, args.override)
-    if cfg["Global"]["device"] == "gpu" and gpus == 0:
-        raise UserError(f"{args.config}: Global.device is gpu but this paddle build sees no GPU; "
-                        "use device: cpu or auto (or -o Global.device=cpu).")
+    check_device(cfg["Global"]["device"], gpus)
     if cfg["DataLoader"]["Train"] is not None:
         per_device_batch_size(cfg["DataLoader"]["Train"], World(0, processes))
 

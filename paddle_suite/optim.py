@@ -7,6 +7,7 @@ switching the clock changes the granularity of a schedule, not its shape.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -128,11 +129,13 @@ def lr_common(learning_rate: float = 0.001, warmup_epoch: float = 0, warmup_star
     Only `learning_rate` is scaled (warm-up still starts from `warmup_start_lr`)."""
 
 
+LR_COMMON_KEYS = tuple(inspect.signature(lr_common).parameters)
+
+
 def build_schedule(section: dict, epochs: int, steps_per_epoch: int):
     """Return (LR float or LRScheduler, Clock) for a validated `Optimizer.lr` section."""
     clock = Clock(epochs, steps_per_epoch, section["step_on"])
-    common = ("name", "learning_rate", "warmup_epoch", "warmup_start_lr", "step_on",
-              "base_batch_size", "scale_rule")
+    common = ("name", *LR_COMMON_KEYS)
     options = {k: v for k, v in section.items() if k not in common}
     lr0, warm = section["learning_rate"], section["warmup_epoch"]
     try:

@@ -14,8 +14,8 @@ from .metrics import metric_names
 from .models import INITS, MODELS
 from .models.finetune import finetune_options
 from .models.zoo import ZOO
-from .optim import (CLIPS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES, build_schedule,
-                    lr_common)
+from .optim import (CLIPS, LR_COMMON_KEYS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES,
+                    build_schedule, lr_common)
 from .schema import check_kwargs, check_named, check_value, parameter_names, reject_unknown
 
 SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Infer",
@@ -105,8 +105,7 @@ def _optimizer(raw, epochs: int) -> dict:
     if not isinstance(lr, dict):
         raise ConfigError(f"Optimizer.lr: expected a mapping such as {{name: Cosine, "
                           f"learning_rate: 0.001}}, got {lr!r}.")
-    common_keys = ("learning_rate", "warmup_epoch", "warmup_start_lr", "step_on",
-                   "base_batch_size", "scale_rule")
+    common_keys = LR_COMMON_KEYS
     common = check_kwargs(lr_common, {k: v for k, v in lr.items() if k in common_keys},
                           "Optimizer.lr")
     rest = {"name": "Constant", **{k: v for k, v in lr.items() if k not in common_keys}}

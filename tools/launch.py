@@ -5,6 +5,7 @@ The flags are Paddle's (--nproc_per_node, --devices, --nnodes, --master, --log_d
 pass through unchanged. Catches, before anything starts: --devices on a machine without those
 GPUs, a global batch size that does not split over the processes, Global.device: gpu without
 a GPU, an unreachable --master; and ends a job whose nodes never all join."""
+import argparse
 import os
 import sys
 
@@ -28,18 +29,11 @@ def seconds(text: str) -> float:
 
 def own_options(argv: list[str]) -> tuple[float, list[str]]:
     """Take --join-timeout and --debug (this tool's) out of the launcher flags."""
-    timeout, rest, i = JOIN_TIMEOUT, [], 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--join-timeout" and i + 1 < len(argv):
-            timeout, i = seconds(argv[i + 1]), i + 2
-            continue
-        if arg.startswith("--join-timeout="):
-            timeout = seconds(arg.split("=", 1)[1])
-        elif arg != "--debug":
-            rest.append(arg)
-        i += 1
-    return timeout, rest
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--join-timeout", type=seconds, default=JOIN_TIMEOUT)
+    parser.add_argument("--debug", action="store_true")
+    known, rest = parser.parse_known_args(argv)
+    return known.join_timeout, rest
 
 
 def main(argv=None):
@@ -52,8 +46,8 @@ def main(argv=None):
     flags, command = split_command(argv)
     timeout, flags = own_options(flags)
     quiet_paddle()
-    import paddle
-    gpus = paddle.device.cuda.device_count() if paddle.device.is_compiled_with_cuda() else 0
+    from paddle_suite.engine import visible_gpus
+    gpus = visible_gpus()
     job = plan(launcher_flags(flags), gpus)
     check_config(command[1:], job.processes, gpus)
     check_master(job.master, job.nodes, timeout)

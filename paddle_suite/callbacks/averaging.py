@@ -12,6 +12,7 @@ from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save
 from ..errors import ConfigError
+from ..models.nets import batch_norm_layers
 from .monitor import run_epoch
 
 log = logging.getLogger("paddle_suite")
@@ -94,7 +95,7 @@ def recompute_batch_norm(net, loader, max_batches: int | None = None) -> int:
 
     Returns the number of BatchNorm layers updated (0: nothing to do, loader not read).
     """
-    norms = [l for l in net.sublayers() if isinstance(l, paddle.nn.layer.norm._BatchNormBase)]
+    norms = batch_norm_layers(net)
     if not norms:
         return 0
     saved = [l._momentum for l in norms]  # paddle keeps the running-average momentum private

@@ -8,7 +8,7 @@ import paddle
 from paddle.callbacks import Callback
 
 from ..distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
-from .monitor import run_epoch
+from .monitor import run_epoch, scalar
 
 
 class EpochSeeds(Callback):
@@ -47,7 +47,7 @@ class MeanTrainLogs(Callback):
             return
         keys = sorted(k for k, v in logs.items() if k not in ("step", "batch_size")
                       and np.size(v) == 1)
-        values = [float(np.asarray(logs[k]).reshape(-1)[0]) for k in keys]
+        values = [scalar(logs[k]) for k in keys]
         for key, value in zip(keys, mean_over_ranks(values, self.world)):
             logs[key] = value
 
@@ -56,14 +56,20 @@ class AverageBatchNorm(Callback):
     """At the end of every epoch, average the BatchNorm statistics over the processes, so
     every replica is identical before it is evaluated, checkpointed or saved. Put it before
     the Evaluator; pass `average` to the Evaluator's `prepare` for mid-epoch evaluations.
+    Averages only when a training step ran since the last time (every rank agrees on that).
     """
 
     def __init__(self, world: World):
         super().__init__()
-        self.world = world
+        self.world, self.stale = world, False
+
+    def on_train_batch_end(self, step, logs=None):
+        self.stale = True
 
     def average(self) -> None:
-        average_buffers(self.model.network, self.world)
+        if self.stale:
+            average_buffers(self.model.network, self.world)
+            self.stale = False
 
     def on_epoch_end(self, epoch, logs=None):
         self.average()

@@ -20,6 +20,7 @@ from paddle import nn
 
 from ..checkpoint import load_weights, weights_path
 from ..errors import ConfigError, UserError
+from .nets import batch_norm_layers
 
 log = logging.getLogger("paddle_suite")
 
@@ -83,7 +84,7 @@ def head_parameters(net: nn.Layer, patterns: list[str] | None = None) -> list[st
 
 def _freeze_batch_norm(net: nn.Layer) -> int:
     """Keep batch-norm layers in inference mode (running statistics used, never updated)."""
-    norms = [l for l in net.sublayers() if isinstance(l, nn.layer.norm._BatchNormBase)]
+    norms = batch_norm_layers(net)
     for layer in norms:
         layer.register_forward_pre_hook(lambda l, inputs: setattr(l, "training", False))
     return len(norms)

@@ -6,6 +6,13 @@ from typing import Literal
 import paddle
 from paddle import nn
 
+
+def batch_norm_layers(net: nn.Layer) -> list:
+    """Every BatchNorm layer (1-D, 2-D, 3-D) in `net`, itself included."""
+    return [l for l in net.sublayers(include_self=True)
+            if isinstance(l, nn.layer.norm._BatchNormBase)]
+
+
 Activation = Literal["relu", "leaky_relu", "prelu", "elu", "sigmoid", "tanh"]
 
 _ACTIVATIONS = {
