@@ -26,6 +26,8 @@ _ALLOWED_GLOBALS = {
 }
 
 
+MAX_VALUES = 1_000_000  # containers and items in one loaded file (a ResNet-50 has ~650)
+MAX_DEPTH = 32
 _PADDLE_NAME_TABLE = "StructuredToParameterName@@"  # bookkeeping key paddle.save adds
 
 
@@ -39,6 +41,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600: follow the umask
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -48,6 +51,21 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_temp_dir(parent: Path, prefix: str) -> Path:
+    """A temporary directory in `parent` with the permissions a plain mkdir would give
+    (`tempfile.mkdtemp` makes 0700 whatever the umask)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    os.chmod(tmp, 0o777 & ~current_umask())
+    return tmp
 
 
 def remove_stray_temp_files(directory: str | Path) -> list[str]:
@@ -91,30 +109,90 @@ class _RestrictedUnpickler(pickle.Unpickler):
             "trusted weights to .safetensors or re-save them with paddle.save(state_dict).")
 
 
+def check_structure(obj, origin, max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH):
+    """Refuse a loaded structure with more than `max_values` containers and items when
+    walked as a tree (a shared reference counts at every use) or nested deeper than
+    `max_depth`: the walk stops at the first excess, so a tiny file whose nested shared
+    lists would expand to billions of items costs nothing. Arrays, strings and numbers are
+    leaves (their size is bounded by the file's)."""
+    seen, stack = 0, [(obj, 0)]
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > max_values or depth > max_depth:
+            what = (f"more than {max_values:,} values" if seen > max_values
+                    else f"containers nested deeper than {max_depth} levels")
+            raise UserError(f"{origin}: refused to load: its structure has {what} (shared "
+                            "references counted at each use), which no weights or state file "
+                            "has. It is damaged or built to exhaust memory.")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for pair in item.items() for v in pair)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((v, depth + 1) for v in item)
+    return obj
+
+
 def load_pickle(path: str | Path):
-    """Unpickle a file that may only contain arrays, numbers, strings and containers."""
+    """Unpickle a file that may only contain arrays, numbers, strings and containers, of a
+    bounded structure (`check_structure`). Memory stays within a small multiple of the file
+    size."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            return _RestrictedUnpickler(f, path).load()
+            obj = _RestrictedUnpickler(f, path).load()
     except UnsafeFileError:
         raise
+    except RecursionError:
+        raise UserError(f"{path}: refused to load: nested too deeply.") from None
     except Exception as exc:  # truncated or not a pickle at all
         raise UserError(f"{path}: not a readable weights or state file "
                         f"({type(exc).__name__}: {exc}).") from None
+    return check_structure(obj, path)
 
 
-def load_weights(path: str | Path) -> dict:
-    """Read a state dict of numpy arrays from `.pdparams` (restricted) or `.safetensors`."""
+def _tensor_dict(state, path: Path) -> dict:
+    """Check that a loaded weights file is {name: array}."""
+    if not isinstance(state, dict):
+        raise UserError(f"{path}: expected a dict of tensors, found {type(state).__name__}.")
+    state.pop(_PADDLE_NAME_TABLE, None)
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, (np.ndarray, np.generic)):
+            raise UserError(f"{path}: expected a dict of tensors; entry {str(key)[:80]!r} holds "
+                            f"a {type(value).__name__}. Not a weights file.")
+    return state
+
+
+def load_safetensors(path: Path) -> dict:
+    """Read a .safetensors file; a damaged or hostile header is a UserError naming the file."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+    header = int.from_bytes(head, "little") if len(head) == 8 else -1
+    if header < 2 or header > min(size - 8, 100 << 20):
+        raise UserError(f"{path}: not a valid .safetensors file (its header length field says "
+                        f"{header} bytes, the file has {size}).")
+    try:
+        from safetensors.numpy import load_file
+        return dict(load_file(str(path)))
+    except Exception as exc:  # noqa: BLE001 - safetensors' own errors vary by damage
+        raise UserError(f"{path}: not a readable .safetensors file ({type(exc).__name__}: "
+                        f"{(str(exc).splitlines() or [''])[0][:200]}).") from None
+
+
+def load_weights(path: str | Path, tensors_only: bool = True) -> dict:
+    """Read a state dict from `.pdparams` (restricted unpickler, bounded structure) or
+    `.safetensors`. `tensors_only`: every value must be an array (weights files; an
+    optimizer state also holds its schedule's plain values)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"Weights file not found: {path}.")
     if path.suffix == ".safetensors":
-        from safetensors.numpy import load_file
-        return dict(load_file(str(path)))
+        return load_safetensors(path)
     state = load_pickle(path)
+    if tensors_only:
+        return _tensor_dict(state, path)
     if not isinstance(state, dict):
-        raise UserError(f"{path}: expected a dict of tensors, found {type(state).__name__}.")
+        raise UserError(f"{path}: expected a dict, found {type(state).__name__}.")
     state.pop(_PADDLE_NAME_TABLE, None)
     return state
 

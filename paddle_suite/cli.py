@@ -23,11 +23,11 @@ def base_parser(description: str, config_required: bool = True) -> argparse.Argu
 def setup_logging() -> None:
     """Plain `paddle_suite` log lines on stderr; silence library warnings noise."""
     logger = logging.getLogger("paddle_suite")
-    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
-               for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+    for old in [h for h in logger.handlers if type(h) is logging.StreamHandler]:  # noqa: E721
+        logger.removeHandler(old)  # bound to an earlier sys.stderr (tests replace it)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
 

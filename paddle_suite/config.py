@@ -16,9 +16,11 @@ import yaml
 
 from .errors import ConfigError
 from .schema import suggest
+from .yamlsafe import MAX_BYTES, YamlError, YamlLimitError, compose, construct, decode, load_yaml
 
 _TOKEN = re.compile(r"^([A-Za-z_][\w-]*)((?:\[\d+\])*)$")
 _PATH_PREFIX = re.compile(r"^([\w.\[\]-]+):")
+MAX_BASE_DEPTH = 16  # files in one _base_ chain
 
 
 class Config(dict):
@@ -43,19 +45,26 @@ def _plain(value):
 
 
 def read_yaml(path: str | Path) -> tuple[dict, dict]:
-    """Read a YAML mapping safely; return (data, {dotted key path: line number})."""
+    """Read a YAML mapping safely; return (data, {dotted key path: line number}).
+
+    Duplicate keys, alias bombs, recursive aliases, deep nesting, files over 1 MiB and text
+    that is not UTF-8 are refused (see yamlsafe.py)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file not found: {path}. Pass an existing YAML file with -c.")
-    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
-        lines = _line_map(yaml.compose(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}.") from None
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}).") from None
+    try:
+        if len(raw) > MAX_BYTES:
+            raise YamlError(f"the file is larger than {MAX_BYTES:,} bytes; a config never is")
+        node, loader = compose(decode(raw))
+        lines = _line_map(node)
+        data = construct(node, loader)
+    except YamlError as exc:
+        raise ConfigError(f"{path}: {exc}.") from None
     if data is None:
         raise ConfigError(f"{path}: the file is empty; expected sections such as Global, Arch, "
                           "Optimizer, DataLoader.")
@@ -78,31 +87,41 @@ def merge(base: dict, child: dict) -> dict:
 
 def read_with_base(path: str | Path, seen: tuple = ()) -> tuple[dict, dict]:
     """Read a config; a top-level `_base_: other.yaml` (relative to this file) is read first
-    and this file's keys are merged over it. Line numbers refer to this file."""
+    and this file's keys are merged over it. Line numbers refer to this file. A chain of
+    more than MAX_BASE_DEPTH files, or one that loops, is an error."""
     path = Path(path)
     data, lines = read_yaml(path)
     base = data.pop("_base_", None)
     if base is None:
         return data, lines
-    base_path = (path.parent / str(base)).resolve()
-    if base_path in seen:
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{path}: _base_ must be the path of one YAML file, got {base!r}.")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen or base_path == path.resolve():
         raise ConfigError(f"{path}: _base_ chain loops back to {base_path}.")
+    if len(seen) + 1 >= MAX_BASE_DEPTH:
+        raise ConfigError(f"{path}: _base_ chain longer than {MAX_BASE_DEPTH} files; "
+                          "flatten it.")
     base_data, _ = read_with_base(base_path, seen + (path.resolve(),))
     return merge(base_data, data), lines
 
 
-def _line_map(node, prefix: str = "") -> dict:
-    lines = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
-            lines[path] = key_node.start_mark.line + 1
-            lines.update(_line_map(value_node, path))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            path = f"{prefix}[{i}]"
-            lines[path] = item.start_mark.line + 1
-            lines.update(_line_map(item, path))
+def _line_map(root) -> dict:
+    """{dotted key path: line} for every key; iterative (the graph is checked, so its
+    expansion is bounded)."""
+    lines, stack = {}, [(root, "")]
+    while stack:
+        node, prefix = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                lines.setdefault(path, key_node.start_mark.line + 1)
+                stack.append((value_node, path))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                path = f"{prefix}[{i}]"
+                lines.setdefault(path, item.start_mark.line + 1)
+                stack.append((item, path))
     return lines
 
 
@@ -120,9 +139,11 @@ def parse_override(text: str) -> tuple[list, Any]:
         keys.append(match.group(1))
         keys.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        value = raw
+        value = load_yaml(raw) if raw.strip() else None
+    except YamlLimitError as exc:
+        raise ConfigError(f"Override {text!r}: {exc}.") from None
+    except YamlError:
+        value = raw  # not YAML: the text itself (a path, a name)
     return keys, value
 
 

@@ -4,6 +4,7 @@ these same functions."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -17,23 +18,26 @@ import paddle
 from paddle.static import InputSpec
 
 from .callbacks.factory import RunCallbacks
+from .callbacks.hapi_fixes import end_training
 from .callbacks.nan_guard import TrainingDiverged
 from .checkpoint import atomic_save, atomic_write_bytes, load_into
 from .config import Config
 from .data import Data, build_data
 from .distributed import World, current_world, join_process_group, per_device_batch_size, \
     same_on_all_ranks
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, UserError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics
 from .models import build_model
 from .optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
-from .resume import local_optimizer_state, locate
-from .rundir import attach_log_file, create_run_dir, write_json
+from .resume import CheckpointError, local_optimizer_state, locate, run_dir_of
+from .rundir import attach_log_file, create_run_dir, is_finished, write_json
+from .runlock import RunLock
 from .tuning.diagnose import diagnose
 from .visual.report import write_report
 
 log = logging.getLogger("paddle_suite")
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def seed_everything(seed: int | None) -> None:
@@ -97,14 +101,21 @@ def build(cfg: Config, train: bool = True) -> Built:
     select_device(glob["device"])
     join_process_group(world, glob["dist_timeout"])
     seed_everything(glob["seed"])
-    data = build_data(cfg, train=train, evaluate=True, world=world)
-    net = build_model(cfg["Arch"], seed=glob["seed"])
+    with setup_stage("DataLoader", "reading the data"):
+        data = build_data(cfg, train=train, evaluate=True, world=world)
+    with setup_stage("Arch", "building the model"):
+        net = build_model(cfg["Arch"], seed=glob["seed"])
     if glob["pretrained_model"]:
-        path = load_into(net, glob["pretrained_model"])
+        with setup_stage("Global.pretrained_model", "loading the weights"):
+            path = load_into(net, glob["pretrained_model"])
         log.info("loaded weights from %s", path)
-    loss = build_loss(cfg["Loss"])
-    metrics = build_metrics(cfg["Metric"], loss, cfg["Arch"]["class_num"])
-    sample = (data.train or data.eval)[0][0]
+    with setup_stage("Loss", "building the loss and metrics"):
+        loss = build_loss(cfg["Loss"])
+        metrics = build_metrics(cfg["Metric"], loss, cfg["Arch"]["class_num"])
+    for name, view in (("Train", data.train), ("Eval", data.eval)):
+        if view is not None:
+            check_forward(net, view.fallback[0], cfg["Arch"]["class_num"], name)
+    sample = (data.train or data.eval).fallback[0]
     model = paddle.Model(net, inputs=[InputSpec([None, *sample.shape], "float32", "image")])
     built = Built(data, net, model, loss, metrics, world=world, batch=batch)
     optimised_loss = loss
@@ -116,9 +127,10 @@ def build(cfg: Config, train: bool = True) -> Built:
             section["lr"]["base_batch_size"], section["lr"]["scale_rule"]))
         built.batch["learning_rate"] = lr["learning_rate"]
         updates = -(-len(data.train_loader) // k)  # ceil: the last, partial group updates too
-        schedule, built.clock = build_schedule(lr, glob["epochs"], updates)
-        built.schedule = ScaledLR(schedule)
-        built.optimizer = build_optimizer(section, net.parameters(), built.schedule)
+        with setup_stage("Optimizer", "building the optimizer and LR schedule"):
+            schedule, built.clock = build_schedule(lr, glob["epochs"], updates)
+            built.schedule = ScaledLR(schedule)
+            built.optimizer = build_optimizer(section, net.parameters(), built.schedule)
         if k > 1:
             optimised_loss = AccumulatedLoss(loss, k)
             if len(data.train_loader) % k:
@@ -127,6 +139,45 @@ def build(cfg: Config, train: bool = True) -> Built:
                             k, len(data.train_loader))
     model.prepare(built.optimizer, optimised_loss, metrics)
     return built
+
+
+@contextlib.contextmanager
+def setup_stage(section: str, what: str):
+    """Report a failure while building from the config as a ConfigError naming the section.
+
+    Validation checks every key; this catches what only the libraries can tell (a crop larger
+    than the images, a value paddle rejects), so a bad config never ends in a traceback."""
+    try:
+        yield
+    except UserError:
+        raise
+    except MemoryError:
+        raise ConfigError(f"{section}: {what} ran out of memory; the configured sizes are too "
+                          "large for this machine.") from None
+    except Exception as exc:  # noqa: BLE001 - named and reported, see the docstring
+        detail = (str(exc).strip().splitlines() or [""])[0][:400]
+        raise ConfigError(f"{section}: {what} failed: {type(exc).__name__}: {detail} (run with "
+                          "--debug for the traceback).") from None
+
+
+def check_forward(net, sample: np.ndarray, class_num: int, split: str = "Train") -> None:
+    """Run the network on one real sample (eval mode, no gradient, no random draw) and check
+    it gives `class_num` scores: a model that cannot take the data fails here, before the
+    run directory exists."""
+    was_training = net.training
+    net.eval()
+    try:
+        with setup_stage("Arch", f"running the model on one sample of DataLoader.{split} "
+                                 f"(shape {list(sample.shape)} after its transforms)"), \
+                paddle.no_grad():
+            out = net(paddle.to_tensor(np.asarray(sample, dtype="float32")[None]))
+    finally:
+        if was_training:
+            net.train()
+    shape = list(getattr(out, "shape", []))
+    if shape != [1, class_num]:
+        raise ConfigError(f"Arch: the model gives outputs of shape {shape} for one sample; "
+                          f"expected [1, {class_num}] (Arch.class_num).")
 
 
 def batch_sizes(cfg: Config, world: World) -> dict:
@@ -171,24 +222,54 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     if (cfg["Arch"].get("finetune") or {}).get("mode") == "predict_only":
         raise ConfigError("Arch.finetune.mode: predict_only trains nothing; evaluate the "
                           "pretrained weights with tools/eval.py -o Arch.pretrained=<weights>.")
-    resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
+    lock = None
+    if glob["checkpoints"] and current_world().primary:  # rank 0 writes the run directory
+        lock = RunLock(run_dir_of(glob["checkpoints"])).acquire()  # before reading it
+    try:
+        resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
+        _check_epochs_left(resume, glob["epochs"])
+        built = build(cfg, train=True)
+        resume_state = _restore(built, resume, cfg) if resume else None
+        run_dir = None
+        if built.world.primary:
+            run_dir, lock = _open_run(cfg, built, resume, lock)
+        return _train(cfg, built, run_dir, resume, resume_state, callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _check_epochs_left(resume, epochs: int) -> None:
     done = resume.epoch if resume else 0
-    if done >= glob["epochs"]:
+    if done >= epochs and is_finished(resume.run_dir):
         raise ConfigError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
                           f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
-    built = build(cfg, train=True)
-    resume_state = _restore(built, resume) if resume else None
-    run_dir = _open_run(cfg, built, resume) if built.world.primary else None  # rank 0 writes
+    if done > epochs:
+        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} has trained {done} "
+                          f"epochs already, more than the {epochs} asked for.")
+
+
+def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state,
+           extra) -> TrainResult:
+    """Fit, then write the summary; with every epoch already trained (a run killed while
+    writing its final files) only the end of training runs: `fit` over zero epochs."""
+    glob = cfg["Global"]
+    done = resume.epoch if resume else 0
     handler = attach_log_file(run_dir / "train.log") if run_dir else None
-    extra = callbacks
-    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra)
+    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra, signature(cfg))
     _log_start(cfg, built, run_dir)
+    if done == glob["epochs"]:
+        log.info("all %d epochs were trained before the run stopped; writing its final files",
+                 done)
     start, status, failure = time.perf_counter(), "failed", None
     try:
         with _worker_failures():
-            built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done,
-                            verbose=0, callbacks=callbacks.all,
-                            accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
+            if done < glob["epochs"]:
+                built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done,
+                                verbose=0, callbacks=callbacks.all,
+                                accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
+            else:
+                end_training(built.model, callbacks.all, len(built.data.train_loader))
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -196,6 +277,13 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     except TrainingDiverged as exc:
         status, failure = "diverged", str(exc)
         raise
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRORS:
+            raise
+        failure = f"cannot write {exc.filename or 'a file'}: {exc.strerror}"
+        raise UserError(f"{failure}. Training stopped; the checkpoints written before are "
+                        "intact. Free some space (or fix the permissions) and continue with "
+                        f"-o Global.checkpoints={run_dir}.") from None
     finally:
         summary = _finish(cfg, built, callbacks, run_dir, status, failure,
                           time.perf_counter() - start)
@@ -229,34 +317,68 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
     summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"])
     summary.update(_transfer_summary(built.net))
     if run_dir is not None:
-        write_json(run_dir / "summary.json", summary)
+        try:
+            write_json(run_dir / "summary.json", summary)
+        except OSError as exc:  # a full disk: the error that stopped the run says more
+            log.warning("could not write %s: %s", run_dir / "summary.json", exc.strerror)
+            return summary
         _report(run_dir, callbacks, built)
     log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
                                                       "best_epoch", "stop_reason")})
     return summary
 
 
-def _restore(built: Built, resume) -> dict:
-    """Load a resume checkpoint's weights and optimizer state; return its callback state."""
+def signature(cfg: Config) -> dict:
+    """What a resume checkpoint must agree with: the network and the optimizer kind."""
+    arch = {k: v for k, v in cfg["Arch"].items() if k not in ("pretrained", "finetune")}
+    return {"Arch": arch, "Optimizer.name": cfg["Optimizer"]["name"]}
+
+
+def _restore(built: Built, resume, cfg: Config) -> dict:
+    """Load a resume checkpoint's weights and optimizer state; return its callback state.
+    A checkpoint of another model or optimizer is a clear error, not a crash."""
     network, optimizer, resume_state = resume.load()
+    saved = resume_state.get("signature") if isinstance(resume_state, dict) else None
+    if saved is not None and saved != signature(cfg):
+        now = signature(cfg)
+        diff = [f"{k}: {saved.get(k)!r} then, {now[k]!r} now" for k in now
+                if saved.get(k) != now[k]]
+        raise CheckpointError(f"Global.checkpoints: {resume.run_dir} was trained with another "
+                              f"configuration ({'; '.join(diff)}). Resume needs the run's own "
+                              "Arch and optimizer; to start from its weights with a new one, "
+                              f"use -o Arch.pretrained={resume.run_dir} in a new run.")
+    own = {k: list(v.shape) for k, v in built.net.state_dict().items()}
+    theirs = {k: list(np.shape(v)) for k, v in network.items()}
+    if own != theirs:
+        wrong = sorted(set(own) ^ set(theirs)) or [k for k in own if own[k] != theirs[k]]
+        raise CheckpointError(f"Global.checkpoints: the weights in {resume.path} do not fit "
+                              f"the configured model (Arch): they differ at {wrong[:4]}. Resume "
+                              "needs the run's own Arch; to start from these weights with a "
+                              f"new head, use -o Arch.pretrained={resume.run_dir} in a new run.")
     built.net.set_state_dict(network)
-    built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
+    with setup_stage("Global.checkpoints", f"restoring the optimizer state of {resume.path}"):
+        built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
     return resume_state
 
 
-def _open_run(cfg: Config, built: Built, resume) -> Path:
-    """A new run directory with its config.yaml, or the resumed one (rows after its
-    checkpoint dropped)."""
+def _open_run(cfg: Config, built: Built, resume, lock):
+    """(run directory, its lock): a new directory with its config.yaml, or the resumed one
+    (rows after its checkpoint dropped; `lock` already held). Nothing is written before
+    the lock is held."""
     if resume is not None:
         run_dir = resume.run_dir
         _keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
     else:
-        run_dir = create_run_dir(cfg["Global"]["output_dir"], cfg["Global"]["experiment"])
+        glob = cfg["Global"]
+        with setup_stage("Global.output_dir", f"creating a run directory under "
+                                              f"{glob['output_dir']}"):
+            run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
+        lock = RunLock(run_dir).acquire()
         (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
     if built.data.skipped:
         write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
                                                   "samples": built.data.skipped})
-    return run_dir
+    return run_dir, lock
 
 
 @contextlib.contextmanager
@@ -301,9 +423,25 @@ def _keep_rows_until(path: Path, epoch: int) -> None:
     """Drop metrics.jsonl rows of epochs after `epoch` (written before a crash, redone now)."""
     if not path.exists():
         return
-    lines = [l for l in path.read_text(encoding="utf-8").splitlines()
-             if l.strip() and json.loads(l)["epoch"] <= epoch]
-    atomic_write_bytes(path, "".join(l + "\n" for l in lines).encode("utf-8"))
+    kept, torn = [], 0
+    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
+        row = _json_row(line)
+        if row is None:
+            torn += line.strip() != ""
+        elif isinstance(row.get("epoch"), int) and row["epoch"] <= epoch:
+            kept.append(line)
+    if torn:
+        log.warning("%s: dropped %d unreadable line(s) (a write cut short by a crash)", path,
+                    torn)
+    atomic_write_bytes(path, "".join(l + "\n" for l in kept).encode("utf-8"))
+
+
+def _json_row(line: str) -> dict | None:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def _scalars(logs: dict) -> dict:

@@ -11,6 +11,8 @@ import numpy as np
 import yaml
 
 from .errors import UserError
+from .imageio import display_path, read_image
+from .yamlsafe import YamlError, load_yaml
 from .export import predictor, run_predictor
 
 REQUIRED = ("inference.yml", "inference.pdiparams")
@@ -30,7 +32,10 @@ def load_model_dir(model_dir: str | Path) -> tuple[dict, bool]:
     if legacy and not (model_dir / "inference.pdmodel").is_file():
         raise UserError(f"--model-dir {model_dir}: neither inference.json nor "
                         "inference.pdmodel is there.")
-    spec = yaml.safe_load((model_dir / "inference.yml").read_text(encoding="utf-8"))
+    try:
+        spec = load_yaml((model_dir / "inference.yml").read_bytes().decode("utf-8"))
+    except (YamlError, UnicodeDecodeError, OSError) as exc:
+        raise UserError(f"{model_dir / 'inference.yml'}: cannot read it ({exc}).") from None
     return spec, legacy
 
 
@@ -76,10 +81,8 @@ def preprocess(image: np.ndarray, ops: list) -> np.ndarray:
 
 def read_for_model(path: Path, channels: int) -> np.ndarray:
     """Read with OpenCV and convert gray/colour to what the model takes (1: gray, 3: RGB)."""
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"{path}: cannot read this image (missing, truncated or not an image).")
-    return image if channels == 1 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = read_image(path, channels)
+    return image[:, :, 0] if channels == 1 else image
 
 
 def infer_images(model_dir: str | Path, paths: list[Path], batch_size: int = 16,
@@ -103,7 +106,7 @@ def infer_images(model_dir: str | Path, paths: list[Path], batch_size: int = 16,
             output /= output.sum(1, keepdims=True)
         for path, probs in zip(names, output):
             top = np.argsort(-probs)[:k]
-            results.append({"image": str(path), "topk": [
+            results.append({"image": display_path(path), "topk": [
                 {"class_id": int(i), "label": str(labels[i]), "score": float(probs[i])}
                 for i in top]})
         batch.clear()
@@ -113,10 +116,10 @@ def infer_images(model_dir: str | Path, paths: list[Path], batch_size: int = 16,
         try:
             x = preprocess(read_for_model(path, channels), ops)
         except UserError as exc:
-            failed.append({"image": str(path), "error": str(exc)})
+            failed.append({"image": display_path(path), "error": str(exc)})
             continue
         if expected and list(x.shape) != expected:
-            failed.append({"image": str(path), "error": f"{path}: {list(x.shape)} after "
+            failed.append({"image": display_path(path), "error": f"{display_path(path)}: {list(x.shape)} after "
                            f"pre-processing, but the model takes {expected}; add a ResizeImage "
                            "to inference.yml or resize the image."})
             continue

@@ -262,6 +262,33 @@ def steps_per_epoch(num_samples: int, batch_size: int, drop_last: bool) -> int:
     return num_samples // batch_size if drop_last else math.ceil(num_samples / batch_size)
 
 
+_PLAIN = (int, float, bool, str, type(None))
+
+
+def schedule_state(schedule: L.LRScheduler) -> dict:
+    """Every plain attribute of a schedule (numbers, strings, lists of them), and nested
+    schedules by attribute name: enough to continue it exactly."""
+    state = {}
+    for key, value in vars(schedule).items():
+        if isinstance(value, L.LRScheduler):
+            state[key] = {"schedule": schedule_state(value)}
+        elif isinstance(value, _PLAIN) or (isinstance(value, (list, tuple))
+                                           and all(isinstance(v, _PLAIN) for v in value)):
+            state[key] = list(value) if isinstance(value, tuple) else value
+    return state
+
+
+def set_schedule_state(schedule: L.LRScheduler, state: dict) -> None:
+    """Restore what `schedule_state` captured (attributes the schedule does not have are
+    ignored; a nested schedule is restored in place)."""
+    for key, value in state.items():
+        current = getattr(schedule, key, None)
+        if isinstance(current, L.LRScheduler) and isinstance(value, dict):
+            set_schedule_state(current, value["schedule"])
+        elif hasattr(schedule, key) and not callable(current):
+            setattr(schedule, key, tuple(value) if isinstance(current, tuple) else value)
+
+
 class ScaledLR(L.LRScheduler):
     """A float LR or a schedule, multiplied by an adjustable `scale` (1.0 to start).
 
@@ -287,13 +314,19 @@ class ScaledLR(L.LRScheduler):
         self.last_lr = self.get_lr()
 
     def state_dict(self):
-        base = self.base.state_dict() if isinstance(self.base, L.LRScheduler) else None
+        """The scale and the wrapped schedule's whole position. Paddle's own
+        `LRScheduler.state_dict` keeps only `last_epoch`/`last_lr`, which loses the cycle
+        of `CosineAnnealingWarmRestarts` (`T_cur`, `T_i`); every plain attribute is kept
+        instead, nested schedules (a warm-up's inner one) included."""
+        base = schedule_state(self.base) if isinstance(self.base, L.LRScheduler) else None
         return {"last_epoch": self.last_epoch, "last_lr": self.last_lr, "scale": self.scale,
-                "base": base}
+                "base_vars": base}
 
     def set_state_dict(self, state_dict):
         self.last_epoch, self.scale = state_dict["last_epoch"], state_dict["scale"]
-        if state_dict.get("base") is not None:
+        if state_dict.get("base_vars") is not None:
+            set_schedule_state(self.base, state_dict["base_vars"])
+        elif state_dict.get("base") is not None:  # checkpoints written before base_vars
             self.base.set_state_dict(state_dict["base"])
         self.last_lr = self.get_lr()
 

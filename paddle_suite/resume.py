@@ -24,14 +24,13 @@ import os
 import pickle
 import random
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import paddle
 
-from .checkpoint import _fsync_dir, load_pickle, load_weights
+from .checkpoint import _fsync_dir, load_pickle, load_weights, make_temp_dir
 from .errors import UserError
 
 log = logging.getLogger("paddle_suite")
@@ -112,7 +111,7 @@ def save_resume(directory: Path, epoch: int, network, optimizer, state: dict) ->
     for stray in directory.glob(".epoch-*.tmp"):  # left by a crash while saving
         shutil.rmtree(stray, ignore_errors=True)
     final = directory / f"epoch-{epoch:04d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".epoch-{epoch:04d}.", suffix=".tmp", dir=directory))
+    tmp = make_temp_dir(directory, f".epoch-{epoch:04d}.")
     try:
         _write(tmp / "network.pdparams", _paddle_bytes(network.state_dict()))
         _write(tmp / "optimizer.pdopt",
@@ -135,16 +134,32 @@ def save_resume(directory: Path, epoch: int, network, optimizer, state: dict) ->
     return final
 
 
+def read_manifest(path: Path) -> dict:
+    """The checkpoint's manifest.json, checked for shape; ValueError when it is not one."""
+    manifest = json.loads((path / "manifest.json").read_bytes().decode("utf-8"))
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    epoch = manifest.get("epoch") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not isinstance(epoch, int) or isinstance(epoch, bool) \
+            or epoch < 1:
+        raise ValueError("not a checkpoint manifest (needs 'epoch' and 'files')")
+    for name in FILES:
+        entry = files.get(name)
+        if not (isinstance(entry, dict) and isinstance(entry.get("bytes"), int)
+                and isinstance(entry.get("sha256"), str)):
+            raise ValueError(f"no valid entry for {name}")
+    return manifest
+
+
 def verify(path: Path) -> str | None:
     """None when the checkpoint at `path` is complete and intact, else what is wrong."""
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
-        return f"manifest.json unreadable ({type(exc).__name__})"
+        manifest = read_manifest(path)
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        return f"manifest.json unreadable ({type(exc).__name__}: {exc})"
     for name in FILES:
-        expected = manifest.get("files", {}).get(name)
+        expected = manifest["files"][name]
         file = path / name
-        if expected is None or not file.is_file():
+        if not file.is_file():
             return f"{name} is missing"
         if file.stat().st_size != expected["bytes"]:
             return f"{name} has {file.stat().st_size} bytes, the manifest says {expected['bytes']}"
@@ -164,21 +179,28 @@ class Resume:
     def load(self) -> tuple[dict, dict, dict]:
         """(network state, optimizer state, callback/RNG state), read without running code."""
         return (load_weights(self.path / "network.pdparams"),
-                load_weights(self.path / "optimizer.pdopt"),
+                load_weights(self.path / "optimizer.pdopt", tensors_only=False),
                 load_pickle(self.path / "state.pkl"))
+
+
+def run_dir_of(pointer: str | Path) -> Path:
+    """The run directory a `Global.checkpoints` value points into (nothing is read)."""
+    p = Path(pointer)
+    if (p / "manifest.json").exists() or p.name.startswith("epoch-"):
+        return p.parents[2]
+    if (p / "checkpoints" / "resume").is_dir():
+        return p
+    raise CheckpointError(f"Global.checkpoints: {p} is neither a run directory with "
+                          "checkpoints/resume/ nor a resume checkpoint (epoch-NNNN).")
 
 
 def locate(pointer: str | Path) -> Resume:
     """Find the newest intact resume checkpoint from a run directory or a checkpoint path."""
-    p = Path(pointer)
-    if (p / "manifest.json").exists() or p.name.startswith("epoch-"):
-        candidates, run_dir = [p] + sorted(p.parent.glob("epoch-*"), reverse=True), p.parents[2]
-    elif (p / "checkpoints" / "resume").is_dir():
-        candidates, run_dir = sorted((p / "checkpoints" / "resume").glob("epoch-*"),
-                                     reverse=True), p
+    p, run_dir = Path(pointer), run_dir_of(pointer)
+    if run_dir == p:
+        candidates = sorted((p / "checkpoints" / "resume").glob("epoch-*"), reverse=True)
     else:
-        raise CheckpointError(f"Global.checkpoints: {p} is neither a run directory with "
-                              "checkpoints/resume/ nor a resume checkpoint (epoch-NNNN).")
+        candidates = [p] + sorted(p.parent.glob("epoch-*"), reverse=True)
     problems = []
     for candidate in dict.fromkeys(candidates):
         problem = verify(candidate)
@@ -186,7 +208,7 @@ def locate(pointer: str | Path) -> Resume:
             for bad, why in problems:
                 log.warning("resume: skipped damaged checkpoint %s (%s); using %s", bad, why,
                             candidate)
-            epoch = json.loads((candidate / "manifest.json").read_text())["epoch"]
+            epoch = read_manifest(candidate)["epoch"]
             return Resume(candidate, run_dir, epoch)
         problems.append((candidate, problem))
     detail = "; ".join(f"{c}: {why}" for c, why in problems) or "none found"

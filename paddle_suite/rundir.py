@@ -29,11 +29,37 @@ def create_run_dir(output_dir: str | Path, experiment: str, clock=time.localtime
     raise RuntimeError(f"could not create a fresh run directory under {base}")
 
 
-def latest_run(output_dir: str | Path, experiment: str) -> Path | None:
-    """The most recently created run directory of an experiment, if any."""
+def _started(run_dir: Path) -> float:
+    """When a run started: its config.yaml is written once, first thing (the directory's
+    own time changes whenever a file in it is added)."""
+    config = run_dir / "config.yaml"
+    return config.stat().st_mtime if config.is_file() else run_dir.stat().st_mtime
+
+
+def run_status(run_dir: Path) -> str | None:
+    """`status` from the run's summary.json; None while it has none (running, killed, or
+    killed while writing its final files)."""
+    try:
+        return json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def is_finished(run_dir: Path) -> bool:
+    """A run whose final files were written: completed, or stopped by divergence."""
+    return run_status(run_dir) in ("completed", "diverged")
+
+
+def latest_unfinished_run(output_dir: str | Path, experiment: str) -> tuple[Path | None, int]:
+    """(the most recently started run of an experiment that has a resume checkpoint and did
+    not finish, how many runs there are)."""
     base = Path(output_dir) / experiment
-    runs = [p for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
-    return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
+    runs = [p for p in base.iterdir() if (p / "checkpoints" / "resume").is_dir()] \
+        if base.is_dir() else []
+    for run in sorted(runs, key=_started, reverse=True):
+        if not is_finished(run):
+            return run, len(runs)
+    return None, len(runs)
 
 
 def _json_safe(value):
@@ -54,7 +80,7 @@ def write_json(path: str | Path, data: dict) -> None:
 
 def attach_log_file(path: str | Path) -> logging.Handler:
     """Send the `paddle_suite` logger's records to `path` too; returns the handler to detach."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("paddle_suite")
     logger.addHandler(handler)

@@ -7,6 +7,7 @@ what the user left out. Unknown keys get a "did you mean" suggestion.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import inspect
 import types
@@ -15,6 +16,8 @@ from typing import Any, Callable, Iterable
 
 from .errors import ConfigError
 
+MAX_INT = 2**32 - 1      # no integer option needs more (a seed is at most this)
+MAX_MAGNITUDE = 1e12     # no float option needs more
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -74,13 +77,19 @@ def check_value(value: Any, annotation, path: str) -> Any:
         return value
     if annotation is float:
         if isinstance(value, str) and _NUMBER.match(value.strip()):
-            return float(value)  # YAML 1.1 reads "1e-3" as a string
+            value = float(value)  # YAML 1.1 reads "1e-3" as a string
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {value!r}.")
+        if abs(value) > MAX_MAGNITUDE or not math.isfinite(value):  # exact for a huge int
+            raise ConfigError(f"{path}: expected a finite number of magnitude at most "
+                              f"{MAX_MAGNITUDE:.0e}, got {value!r}.")
         return float(value)
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{path}: expected an integer, got {value!r}.")
+        if abs(value) > MAX_INT:
+            raise ConfigError(f"{path}: {value} is out of range (at most {MAX_INT:,} in "
+                              "magnitude).")
         return value
     if annotation in (bool, str):
         if not isinstance(value, annotation):

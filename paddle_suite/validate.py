@@ -11,7 +11,7 @@ from .data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_
 from .errors import ConfigError
 from .losses import LOSSES
 from .metrics import metric_names
-from .models import INITS, MODELS
+from .models import INITS, MODELS, count_parameters
 from .models.finetune import finetune_options
 from .models.zoo import ZOO
 from .optim import (CLIPS, LR_COMMON_KEYS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES,
@@ -62,6 +62,28 @@ def _positive(section: dict, path: str, keys, minimum=1) -> None:
             raise ConfigError(f"{path}.{key}: must be at least {minimum}, got {section[key]}.")
 
 
+MAX_EPOCHS = 1_000_000
+
+
+def _global_ranges(glob: dict) -> None:
+    if glob["seed"] is not None and not 0 <= glob["seed"] <= 2**32 - 1:
+        raise ConfigError(f"Global.seed: must be in [0, 2**32 - 1] (numpy's range), got "
+                          f"{glob['seed']}; or null for an unseeded run.")
+    if glob["epochs"] > MAX_EPOCHS:
+        raise ConfigError(f"Global.epochs: {glob['epochs']} is more than {MAX_EPOCHS:,}.")
+    check_name(glob["experiment"], "Global.experiment")
+
+
+def check_name(name: str, path: str) -> str:
+    """A run or experiment name: one plain directory name, never a path out of output_dir."""
+    if (not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name
+            or name != name.strip() or len(name) > 128):
+        raise ConfigError(f"{path}: {name!r} is not a plain directory name (no '/', '\\', "
+                          "'..', surrounding spaces, at most 128 characters); runs are always "
+                          "written inside Global.output_dir.")
+    return name
+
+
 def _optional_named(section, registry, path, what, skip=()):
     return None if section is None else check_named(registry, section, path, what, skip)[1]
 
@@ -82,6 +104,7 @@ def _arch(raw) -> dict:
     resolved["finetune"] = None if finetune is None else \
         check_kwargs(finetune_options, finetune, "Arch.finetune")
     _positive(resolved, "Arch", ["class_num", "in_channels"])
+    count_parameters(resolved)  # too large, or options the constructor rejects
     if init is not None:
         init = dict(init)
         bias = check_value(init.pop("bias", 0.0), float, "Arch.init.bias")
@@ -166,6 +189,7 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     glob = check_kwargs(GlobalOptions, data.get("Global") or {}, "Global")
     glob["experiment"] = glob["experiment"] or default_experiment
     _positive(glob, "Global", ["epochs", "log_interval"])
+    _global_ranges(glob)
     _positive(glob, "Global", ["eval_interval", "eval_steps"], minimum=0)
     if glob["dist_timeout"] <= 0:
         raise ConfigError("Global.dist_timeout: must be a positive number of seconds.")

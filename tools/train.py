@@ -17,13 +17,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet_paddle()
     from paddle_suite import UserError, load_config, train
-    from paddle_suite.rundir import latest_run
+    from paddle_suite.rundir import latest_unfinished_run
     cfg = load_config(args.config, args.override)
     if args.resume:
-        run_dir = latest_run(cfg["Global"]["output_dir"], cfg["Global"]["experiment"])
+        glob = cfg["Global"]
+        run_dir, count = latest_unfinished_run(glob["output_dir"], glob["experiment"])
         if run_dir is None:
-            raise UserError(f"--resume: no run of experiment {cfg['Global']['experiment']!r} "
-                            f"under {cfg['Global']['output_dir']} to continue.")
+            raise UserError(f"--resume: no unfinished run of experiment {glob['experiment']!r} "
+                            f"under {glob['output_dir']} ({count} run(s) with checkpoints, all "
+                            "finished). To train a finished run longer, name it: "
+                            "-o Global.checkpoints=<run dir> -o Global.epochs=<more>.")
+        print(f"--resume: continuing {run_dir}, the newest unfinished run", file=sys.stderr)
         cfg = load_config(args.config, args.override + [f"Global.checkpoints={run_dir}"])
     if args.print_config:
         print(cfg.to_yaml(), end="")

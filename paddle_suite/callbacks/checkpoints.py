@@ -46,6 +46,8 @@ class CheckpointSaver(Callback):
 
     def _update_top_k(self, value: float, epoch, step) -> None:
         name = f"top-e{epoch:03d}-s{step}-{self.monitor.name}{value:.4f}.pdparams"
+        if any(kept == name for _, kept in self.kept):
+            return  # this very step was ranked already (its file must not be evicted)
         keep, drop = rank_top_k(self.kept + [(value, name)], self.top_k, self.monitor.mode)
         if (value, name) in keep:
             atomic_save(self.model.network.state_dict(), self.directory / name)

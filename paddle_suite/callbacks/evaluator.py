@@ -35,10 +35,10 @@ class Evaluator(Callback):
         self.loader, self.listeners, self.variants = loader, list(listeners), list(variants)
         self.every_epochs, self.every_steps = every_epochs, every_steps
         self.metrics = list(metrics)
-        self.global_step, self.epoch = 0, 0
+        self.global_step, self.epoch, self.evaluated_step = 0, 0, None
 
     def on_train_begin(self, logs=None):
-        self.global_step = 0
+        self.global_step, self.evaluated_step = 0, None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -54,6 +54,8 @@ class Evaluator(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         last, number = epoch + 1 == self.params.get("epochs"), run_epoch(self, epoch)
+        if self.evaluated_step == self.global_step:
+            return  # a step evaluation fell on the epoch's last step: same weights, done
         if self.every_epochs and (number % self.every_epochs == 0 or last):
             with preserved_logs(logs):
                 self.run(number)
@@ -76,12 +78,14 @@ class Evaluator(Callback):
             check()
         logs.update(epoch=epoch, step=self.global_step,
                     eval_seconds=time.perf_counter() - start)
+        self.evaluated_step = self.global_step
         for cb in self.listeners:
             cb.on_eval_end(dict(logs))
         return logs
 
     def state_dict(self) -> dict:
-        return {"global_step": self.global_step}
+        return {"global_step": self.global_step, "evaluated_step": self.evaluated_step}
 
     def load_state_dict(self, state: dict) -> None:
         self.global_step = state["global_step"]
+        self.evaluated_step = state.get("evaluated_step")

@@ -117,7 +117,8 @@ class RunCallbacks:
     epoch's last update with the next one).
     """
 
-    def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=()):
+    def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=(),
+                 signature: dict | None = None):
         """`run_dir` None (data-parallel ranks other than 0): the same training decisions,
         no files written."""
         glob, options = cfg["Global"], cfg["Callbacks"]
@@ -165,7 +166,7 @@ class RunCallbacks:
                     "snapshots": self.snapshots, "visualdl": self.visualdl}
         keeper = ResumeState(ckpt_dir / "resume" if writes else None, built.optimizer,
                              {k: v for k, v in stateful.items() if v is not None},
-                             resume, resume_state, glob["epochs"])
+                             resume, resume_state, glob["epochs"], signature)
         self.all = [c for c in (*parallel, ResetStopTraining(), DataFailureGuard([data.failures]),
                                 guard,
                                 self.ema, evaluator, *listeners,

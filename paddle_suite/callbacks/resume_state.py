@@ -24,8 +24,10 @@ class ResumeState(Callback):
     """
 
     def __init__(self, directory, optimizer, stateful: dict, resume: Resume | None = None,
-                 callback_state: dict | None = None, total_epochs: int | None = None):
+                 callback_state: dict | None = None, total_epochs: int | None = None,
+                 signature: dict | None = None):
         super().__init__()
+        self.signature = signature  # saved with each checkpoint; checked when resuming
         self.directory = Path(directory) if directory is not None else None
         self.optimizer = optimizer
         self.stateful, self.resume = stateful, resume
@@ -48,4 +50,4 @@ class ResumeState(Callback):
             return
         states = {name: cb.state_dict() for name, cb in self.stateful.items()}
         save_resume(self.directory, run_epoch(self, epoch), self.model.network, self.optimizer,
-                    {"callbacks": states, "rng": rng_state()})
+                    {"callbacks": states, "rng": rng_state(), "signature": self.signature})

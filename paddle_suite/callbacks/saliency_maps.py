@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 from paddle.callbacks import Callback
 
+from ..imageio import write_png
 from ..errors import ConfigError
 from ..interpret.saliency import METHODS, overlay, saliency
 from .monitor import run_epoch
@@ -41,6 +41,6 @@ class SaliencyMaps(Callback):
             image, _ = self.view.load(i)
             sal, _, _ = saliency(self.method, self.model.network, image)
             picture = overlay(image, sal)
-            cv2.imwrite(str(folder / f"{i:02d}.png"), picture[:, :, ::-1])
+            write_png(folder / f"{i:02d}.png", picture[:, :, ::-1])
             if writer is not None:
                 writer.add_image(f"saliency/{self.method}/{i}", picture, number)

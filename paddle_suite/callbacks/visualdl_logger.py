@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from paddle.callbacks import Callback
 
+from ..imageio import write_png
 from ..visual.curves import confusion_matrix, per_class_metrics
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
 from ..visual.weights import feature_maps, filter_grid, first_conv, layer_norms, tile
@@ -165,19 +166,18 @@ class VisualDLLogger(Callback):
                                   epoch)
 
     def _pictures_of_weights(self):
-        import cv2
         from pathlib import Path
         conv = first_conv(self.model.network)
         if conv is None:
             return
         logdir = Path(self.logdir)
-        cv2.imwrite(str(logdir / "filters.png"), filter_grid(conv[1].weight.numpy())[:, :, ::-1])
+        write_png(logdir / "filters.png", filter_grid(conv[1].weight.numpy())[:, :, ::-1])
         if self.sample is None:
             return
         (logdir / "feature_maps").mkdir(exist_ok=True)
         for name, grid in feature_maps(self.model.network, self.sample).items():
             self.writer.add_image(f"features/{name}", grid, self.global_step)
-            cv2.imwrite(str(logdir / "feature_maps" / f"{name}.png"), grid[:, :, ::-1])
+            write_png(logdir / "feature_maps" / f"{name}.png", grid[:, :, ::-1])
 
     def _confusion(self, probs, labels):
         from ..visual.plots import confusion_figure, figure_to_array, pyplot

@@ -7,7 +7,7 @@ import numpy as np
 import paddle
 
 from ..distributed import World, per_device_batch_size
-from ..errors import DataError
+from ..errors import ConfigError, DataError, UserError
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
 from .files import cub200, file_list, image_folder, paddlex
@@ -220,7 +220,7 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
         if skipped is not None:
             _drop_bad_samples(view, class_num, skipped)
         check_labels(view, class_num, f"DataLoader.{name}.dataset", known)
-        view.probe()
+        _probe(view, f"DataLoader.{name}.transforms")
     tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
     names = _class_names(tv or ev, class_num, classes)
     box = FailureBox()
@@ -228,6 +228,21 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
                 _loader(ev, esec, False, class_num, box, world) if ev is not None else None,
                 names, box,
                 skipped or [])
+
+
+def _probe(view: View, path: str) -> None:
+    """Read and transform the first sample in this thread; a transform the images cannot
+    take (a crop larger than them, a Normalize for another channel count) is named here."""
+    try:
+        view.probe()
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as a config problem, see docstring
+        image, _ = view.base[int(view.indices[0])]
+        detail = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise ConfigError(f"{path}: the transforms fail on the first sample ({view.source(0)}, "
+                          f"an image of shape {list(np.shape(image))} HWC): "
+                          f"{type(exc).__name__}: {detail}.") from None
 
 
 def _is_holdout(section) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 import paddle
 
 from ..errors import DataError
+from ..imageio import read_image
 
 BUNDLED_MNIST = Path(__file__).resolve().parent / "mnist10k"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm")
@@ -56,19 +57,6 @@ class FileDataset(paddle.io.Dataset):
 
     def __len__(self):
         return len(self.labels)
-
-
-def read_image(path: str, channels: int, where: str = "") -> np.ndarray:
-    """Read an image file as HWC uint8 with `channels` channels (1 = gray, 3 = RGB)."""
-    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    img = cv2.imread(str(path), flag)
-    if img is None:
-        place = f" (listed at {where})" if where and where != str(path) else ""
-        raise DataError(f"Cannot read image {path}{place}: the file is missing, truncated or "
-                        "not an image OpenCV can decode.")
-    if channels == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    return img[:, :, None] if img.ndim == 2 else img
 
 
 def _read_idx(path: Path) -> np.ndarray:

@@ -65,7 +65,7 @@ class SafeCollate:
                     "CenterCrop transform so that every image has the same size."
                     if len(shapes) > 1 else "")
             self.box.record(f"Collating a batch failed: {type(exc).__name__}: {exc}.{hint}")
-            return self.inner([self.fallback] * len(batch))
+            return self.inner([self.fallback])  # one stand-in: never used, only carried
 
 
 class DataFailureGuard(Callback):

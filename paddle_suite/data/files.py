@@ -1,11 +1,38 @@
 """Data sets on disk: class-folder trees and file lists (PaddleClas and PaddleX layouts)."""
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Literal
 
 from ..errors import DataError
+from ..imageio import display_path
 from .datasets import IMAGE_EXTENSIONS, FileDataset
+
+MAX_LIST_BYTES = 1 << 30   # a list or index file larger than 1 GiB is refused
+_INTEGER = re.compile(r"^-?[0-9]{1,9}$")
+
+
+def read_lines(path: Path, what: str):
+    """(line number, text) for each line of a list or index file. The bytes are decoded as
+    UTF-8, keeping any other byte as a surrogate escape, so a file name saved in Latin-1
+    still names the same file on disk. A missing file is a DataError naming it."""
+    if not path.is_file():
+        raise DataError(f"{what} not found: {display_path(path)}.")
+    size = path.stat().st_size
+    if size > MAX_LIST_BYTES:
+        raise DataError(f"{display_path(path)}: {size:,} bytes, over the "
+                        f"{MAX_LIST_BYTES >> 30} GiB limit for a {what.lower()}.")
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    return enumerate(text.splitlines(), 1)
+
+
+def parse_int(text: str, where: str, what: str) -> int:
+    """An integer written in ASCII digits (at most 9 of them), else a DataError at `where`."""
+    if not _INTEGER.match(text):
+        raise DataError(f"{where}: expected {what} (a whole number), got {text!r}.")
+    return int(text)
 
 
 def _directory(path: str, key: str) -> Path:
@@ -29,18 +56,20 @@ def image_folder(root: str, channels: int = 1):
                             f"({', '.join(IMAGE_EXTENSIONS)}).")
         paths += [str(f) for f in files]
         labels += [label] * len(files)
-    return FileDataset(paths, labels, paths, channels, len(classes), classes)
+    return FileDataset(paths, labels, [display_path(p) for p in paths], channels, len(classes),
+                       classes)
 
 
 def read_label_map(path: Path) -> list[str]:
     """Read 'id name' lines (ids 0..C-1 in any order) into a list of class names."""
     names = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in read_lines(path, "Label map"):
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
-        if not parts[0].isdigit():
-            raise DataError(f"{path}, line {number}: expected 'class_id name', got {line!r}.")
+        where = f"{display_path(path)}, line {number}"
+        if not _INTEGER.match(parts[0]) or parts[0].startswith("-"):
+            raise DataError(f"{where}: expected 'class_id name', got {line!r}.")
         names[int(parts[0])] = parts[1].strip() if len(parts) > 1 else parts[0]
     if sorted(names) != list(range(len(names))):
         raise DataError(f"{path}: class ids must be 0..{len(names) - 1} with none missing.")
@@ -55,18 +84,17 @@ def read_file_list(list_path: Path, image_root: Path, channels: int,
     With a `skipped` list, a missing image or a duplicate is recorded there and left out
     instead of raising.
     """
-    if not list_path.is_file():
-        raise DataError(f"File list not found: {list_path}.")
     paths, labels, sources, seen = [], [], [], {}
-    for number, line in enumerate(list_path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in read_lines(list_path, "File list"):
         if not line.strip():
             continue
         parts = line.rsplit(maxsplit=1)
-        where = f"{list_path}, line {number}"
-        if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
-            raise DataError(f"{where}: expected 'relative/path.jpg label', got {line!r}.")
+        where = f"{display_path(list_path)}, line {number}"
+        if len(parts) != 2 or not _INTEGER.match(parts[1]):
+            raise DataError(f"{where}: expected 'relative/path.jpg label', got "
+                            f"{display_path(line)!r}.")
         path = image_root / parts[0]
-        problem = (f"image {path} does not exist" if not path.is_file() else
+        problem = (f"image {display_path(path)} does not exist" if not path.is_file() else
                    f"{parts[0]} is listed twice (first at line {seen[parts[0]]})"
                    if parts[0] in seen else None)
         if problem and skipped is not None:
@@ -122,7 +150,7 @@ def _cub_table(path: Path, columns: int) -> dict:
                         "layout needs images.txt, image_class_labels.txt, train_test_split.txt, "
                         "classes.txt; bounding_boxes.txt for crop: true).")
     table = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in read_lines(path, "CUB index file"):
         if not line.strip():
             continue
         parts = line.split(maxsplit=columns)
@@ -131,6 +159,20 @@ def _cub_table(path: Path, columns: int) -> dict:
                             f"got {line!r}.")
         table[parts[0]] = parts[1:]
     return table
+
+
+def _box(boxes: dict, image_id: str, base: Path) -> list[float]:
+    where = f"{base / 'bounding_boxes.txt'}, image id {image_id}"
+    if image_id not in boxes:
+        raise DataError(f"{where}: no bounding box for this image.")
+    try:
+        values = [float(v) for v in boxes[image_id]]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise DataError(f"{where}: expected four numbers x y width height, got "
+                        f"{boxes[image_id]!r}.")
+    return values
 
 
 def cub200(root: str, split: Literal["train", "test"] = "train", crop: bool = False,
@@ -150,9 +192,10 @@ def cub200(root: str, split: Literal["train", "test"] = "train", crop: bool = Fa
         if i not in labels:
             raise DataError(f"{base / 'image_class_labels.txt'}: no label for image id {i}.")
     paths = [str(base / "images" / images[i][0]) for i in ids]
-    targets = [int(labels[i][0]) - 1 for i in ids]
+    targets = [parse_int(labels[i][0], f"{base / 'image_class_labels.txt'}, image id {i}",
+                         "a class id") - 1 for i in ids]
     sources = [f"{base / 'images.txt'}, image id {i}" for i in ids]
     if crop:
         return BoxedFileDataset(paths, targets, sources, channels, len(names), names,
-                                boxes=[[float(v) for v in boxes[i]] for i in ids])
+                                boxes=[_box(boxes, i, base) for i in ids])
     return FileDataset(paths, targets, sources, channels, len(names), names)

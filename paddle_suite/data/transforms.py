@@ -103,9 +103,33 @@ def to_chw():
     return ToCHW()
 
 
+class Normalize:
+    """(x - mean) / std per channel of a CHW image; one mean and std per channel (a single
+    value applies to every channel). A count that fits neither is an error, not a silent
+    broadcast that turns a gray image into three channels."""
+
+    def __init__(self, mean, std):
+        if len(mean) != len(std):
+            raise ConfigError(f"Normalize: {len(mean)} means but {len(std)} stds.")
+        if any(s == 0 for s in std):
+            raise ConfigError("Normalize: std must not be 0.")
+        self.mean = np.asarray(mean, np.float32).reshape(-1, 1, 1)
+        self.std = np.asarray(std, np.float32).reshape(-1, 1, 1)
+
+    def __call__(self, img):
+        if len(self.mean) not in (1, img.shape[0]):
+            raise ValueError(f"Normalize has {len(self.mean)} means and stds, but the image has "
+                             f"{img.shape[0]} channel(s) (Arch.in_channels); give one value per "
+                             "channel")
+        return ((img - self.mean) / self.std).astype(np.float32)
+
+    def __repr__(self):
+        return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"
+
+
 def normalize(mean: list[float] = (0.5,), std: list[float] = (0.5,)):
     """(x - mean) / std per channel, on the [0, 1] scale."""
-    return T.Normalize(mean=list(mean), std=list(std), data_format="CHW")
+    return Normalize(list(mean), list(std))
 
 
 def gaussian_noise(std: float = 0.05, prob: float = 1.0):

@@ -5,10 +5,10 @@ import glob
 import logging
 from pathlib import Path
 
-import cv2
 
 from ..config import Config
-from ..data.datasets import IMAGE_EXTENSIONS, read_image
+from ..data.datasets import IMAGE_EXTENSIONS
+from ..imageio import read_image, write_png
 from ..data.transforms import build_transforms
 from ..engine import build
 from ..errors import UserError
@@ -69,7 +69,7 @@ def interpret_images(cfg: Config, method: str, images: list[str], out_dir: str |
             sal, cls, probs = saliency(method, net, image, target, layer=layer)
             picture = overlay(image, sal)
             name = out / f"{path.stem}_{method}.png"
-            cv2.imwrite(str(name), picture[:, :, ::-1])
+            write_png(name, picture[:, :, ::-1])
             writer.add_image(f"saliency/{method}/{path.stem}", picture, index)
             label = built.data.class_names[cls] if cls < len(built.data.class_names) else cls
             written.append({"image": str(path), "output": str(name), "class": str(label),

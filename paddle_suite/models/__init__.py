@@ -1,7 +1,10 @@
 """Model factories: names in `MODELS` map to constructors taking `class_num`, `in_channels`, ..."""
 from __future__ import annotations
 
+import numpy as np
 import paddle
+
+from ..errors import ConfigError
 
 from .bilinear import BilinearCNN
 from .finetune import apply_finetune, load_pretrained
@@ -12,14 +15,42 @@ from .zoo import ZOO
 MODELS = {"LeNet": LeNet, "MLP": MLP, "SmallCNN": SmallCNN, "BilinearCNN": BilinearCNN, **ZOO}
 
 
-def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:
-    """Build the network of a validated `Arch` section: weight init, then pretrained weights
-    (a path or run directory in `Arch.pretrained`), then the fine-tuning state."""
+MAX_PARAMETERS = 300_000_000  # 1.2 GB of float32 weights: far above any model here
+
+
+def _constructor_options(arch: dict) -> dict:
     skip = ("name", "init", "finetune") + (("pretrained",) if arch["name"] not in ZOO else ())
     options = {k: v for k, v in arch.items() if k not in skip}
     if isinstance(options.get("pretrained"), str):
         options.pop("pretrained")
-    net = MODELS[arch["name"]](**options)
+    return options
+
+
+def count_parameters(arch: dict) -> int:
+    """The parameter count of the `Arch` section's network, found without allocating it
+    (paddle.LazyGuard); raises ConfigError when the options cannot build a network or it
+    has more than MAX_PARAMETERS parameters."""
+    options = {**_constructor_options(arch), **({"pretrained": False}
+                                                if arch["name"] in ZOO else {})}
+    try:
+        with paddle.LazyGuard():
+            net = MODELS[arch["name"]](**options)
+        count = sum(int(np.prod(p.shape)) for p in net.parameters())
+    except Exception as exc:  # noqa: BLE001 - any constructor failure is a bad option
+        raise ConfigError(f"Arch: {arch['name']} cannot be built from these options "
+                          f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]}).") from None
+    if count > MAX_PARAMETERS:
+        raise ConfigError(f"Arch: these options give {arch['name']} {count:,} parameters "
+                          f"({count * 4 / 2**30:.1f} GiB of float32), more than the "
+                          f"{MAX_PARAMETERS:,} this suite builds; check in_channels, class_num "
+                          "and the layer sizes.")
+    return count
+
+
+def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:
+    """Build the network of a validated `Arch` section: weight init, then pretrained weights
+    (a path or run directory in `Arch.pretrained`), then the fine-tuning state."""
+    net = MODELS[arch["name"]](**_constructor_options(arch))
     init = arch.get("init")
     if init and init.get("name") != "default":
         extra = {k: v for k, v in init.items() if k not in ("name", "bias")}
@@ -31,4 +62,4 @@ def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:
     return net
 
 
-__all__ = ["MODELS", "INITS", "build_model", "apply_init", "LeNet", "MLP", "SmallCNN"]
+__all__ = ["MODELS", "INITS", "MAX_PARAMETERS", "build_model", "count_parameters", "apply_init", "LeNet", "MLP", "SmallCNN"]

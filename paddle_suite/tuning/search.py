@@ -20,6 +20,7 @@ import csv
 import logging
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,7 @@ from ..config import load_config, read_yaml
 from ..engine import train
 from ..errors import ConfigError, UserError
 from ..schema import check_kwargs
+from ..validate import check_name
 from .space import check_space, overrides_for
 
 log = logging.getLogger("paddle_suite")
@@ -48,6 +50,8 @@ class StudyOptions:
     seed: int = 0
     storage: str | None = None        # e.g. postgresql://user:pass@host/db; default SQLite
     startup_trials: int = 3           # trials before the median pruner acts
+    heartbeat: int = 10               # seconds between a running trial's signs of life
+    grace_period: int = 60            # seconds of silence before a running trial is failed
 
 
 def search_sections(base: str = "", overrides: list[str] = (), study: dict | None = None,
@@ -70,6 +74,10 @@ def load_search(path: str | Path) -> dict:
     overrides = list(data["overrides"])
     load_config(base, overrides)
     study = check_kwargs(StudyOptions, data["study"] or {}, "study")
+    if not 1 <= study["heartbeat"] < study["grace_period"]:
+        raise ConfigError("study.grace_period: must be longer than study.heartbeat (>= 1 s), "
+                          "or live trials would be failed.")
+    check_name(study["name"], "study.name")
     space = check_space(data["space"], base, overrides)
     if study["sampler"] == "grid" and any(s["type"] not in ("grid", "categorical")
                                           for s in space.values()):
@@ -126,10 +134,53 @@ def _sampler(opts: dict, space: dict):
     import optuna
     if opts["sampler"] == "grid":
         grid = {k: s["values"] if s["type"] == "grid" else s["choices"] for k, s in space.items()}
-        return optuna.samplers.GridSampler(grid, seed=opts["seed"])
-    if opts["sampler"] == "random":
-        return optuna.samplers.RandomSampler(seed=opts["seed"])
-    return optuna.samplers.TPESampler(seed=opts["seed"], n_startup_trials=max(2, opts["startup_trials"]))
+        make = partial(optuna.samplers.GridSampler, grid)
+    elif opts["sampler"] == "random":
+        make = optuna.samplers.RandomSampler
+    else:  # constant_liar: running trials count as bad, so parallel workers spread out
+        make = partial(optuna.samplers.TPESampler, constant_liar=True,
+                       n_startup_trials=max(2, opts["startup_trials"]))
+    return per_trial_seed(make, opts["seed"])
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed of trial `number` of a study seeded with `seed`."""
+    import numpy as np
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+
+
+def per_trial_seed(make, seed: int):
+    """A sampler reseeded from (study seed, trial number) before each trial.
+
+    Workers sharing a study with the same seed would otherwise draw the same parameters;
+    trial numbers are unique in the study, so every trial draws differently, and a trial's
+    draw still repeats for the same seed and history."""
+    import optuna
+
+    class PerTrialSeed(optuna.samplers.BaseSampler):
+        def __init__(self):
+            self.inner = make(seed=seed)
+
+        def before_trial(self, study, trial):
+            self.inner = make(seed=trial_seed(seed, trial.number))
+            self.inner.before_trial(study, trial)
+
+        def infer_relative_search_space(self, study, trial):
+            return self.inner.infer_relative_search_space(study, trial)
+
+        def sample_relative(self, study, trial, search_space):
+            return self.inner.sample_relative(study, trial, search_space)
+
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            return self.inner.sample_independent(study, trial, param_name, param_distribution)
+
+        def after_trial(self, study, trial, state, values):
+            self.inner.after_trial(study, trial, state, values)
+
+        def reseed_rng(self):
+            self.inner.reseed_rng()
+
+    return PerTrialSeed()
 
 
 def _pruner(opts: dict):
@@ -142,15 +193,24 @@ def _pruner(opts: dict):
     return optuna.pruners.NopPruner()
 
 
-def _storage(optuna, url: str, attempts: int = 5):
-    """Open an RDB storage. Workers starting together race to create the tables; the loser
-    gets an IntegrityError and simply tries again once the tables exist."""
+def _storage(optuna, url: str, opts: dict, attempts: int = 5):
+    """Open an RDB storage with heartbeats: a running trial whose worker stops beating for
+    `grace_period` seconds is failed by the next worker, never while it is alive. Workers
+    starting together race to create the tables; the loser gets an IntegrityError and
+    simply tries again once the tables exist (PostgreSQL reports an IntegrityError, SQLite
+    "table ... already exists" or "database is locked"). SQLite waits for a busy file."""
     import time
+    extra = {"engine_kwargs": {"connect_args": {"timeout": 60}}} if url.startswith("sqlite") \
+        else {}
     for attempt in range(attempts):
         try:
-            return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=opts["heartbeat"],
+                                              grace_period=opts["grace_period"], **extra)
         except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
-            if "IntegrityError" in type(exc).__name__ and attempt + 1 < attempts:
+            racing = type(exc).__name__ in ("IntegrityError", "OperationalError") and (
+                "IntegrityError" in type(exc).__name__ or "already exists" in str(exc)
+                or "locked" in str(exc))
+            if racing and attempt + 1 < attempts:
                 time.sleep(0.5 * (attempt + 1))
                 continue
             raise UserError(f"study.storage: cannot open {hide_password(url)}: "
@@ -170,19 +230,24 @@ def open_study(search: dict, output_dir: str):
     folder = Path(output_dir) / opts["name"]
     folder.mkdir(parents=True, exist_ok=True)
     url = opts["storage"] or f"sqlite:///{(folder / 'study.db').resolve()}"
-    storage = _storage(optuna, url)
+    storage = _storage(optuna, url, opts)
     mode = infer_mode(opts["metric"])
     study = optuna.create_study(storage=storage, study_name=opts["name"], load_if_exists=True,
                                 sampler=_sampler(opts, search["space"]), pruner=_pruner(opts),
                                 direction="maximize" if mode == "max" else "minimize")
-    optuna.storages.fail_stale_trials(study)
-    if opts["storage"] is None:  # the local file has one user: a running trial is stale
-        for trial in study.get_trials(
-                                      states=(optuna.trial.TrialState.RUNNING,)):
-            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-            log.warning("search: trial %d was left running by an interrupted search; marked "
-                        "failed", trial.number)
+    for number in stale_trials(study):
+        log.warning("search: trial %d was left running by a worker that stopped; marked "
+                    "failed", number)
     return study, folder
+
+
+def stale_trials(study) -> list[int]:
+    """Fail the running trials whose worker stopped beating; return their numbers."""
+    import optuna
+    running = {t.number for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))}
+    optuna.storages.fail_stale_trials(study)
+    still = {t.number for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))}
+    return sorted(running - still)
 
 
 def run_search(search: dict, output_dir: str = "logs") -> dict:

@@ -1,5 +1,10 @@
 """Hyper-parameter search: validation of the search config, a real tiny study, resuming."""
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 
 import optuna
 import pytest
@@ -49,16 +54,60 @@ def test_a_tiny_random_search_writes_ranked_trials_best_config_and_plots(tmp_pat
     assert again["trials"] == 6
 
 
-def test_an_interrupted_search_leaves_no_trial_running(tmp_path):
-    path = write(tmp_path, "study: {name: s2, sampler: random, n_trials: 1}\n",
+def start_workers(search, count: int, storage: str | None, out_dirs: list):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+    extra = ["--storage", storage] if storage else []
+    return [subprocess.Popen([sys.executable, str(ROOT / "tools" / "tune.py"), "-c", str(search),
+                              *extra, "--output-dir", str(out_dirs[i])], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for i in range(count)]
+
+
+def check_distinct_complete_trials(study, expected: int) -> None:
+    """Exactly `expected` trials, all complete, no two with the same parameters."""
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * expected
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == expected
+
+
+SHARED = ("study: {name: shared, sampler: %s, n_trials: 2, seed: 3}\n"
+          "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, "
+          "high: 1.0e-2}\n")
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_two_workers_on_one_sqlite_study_run_distinct_trials(tmp_path, sampler):
+    """Same search config, same seed, started together on one SQLite file: neither fails
+    the other's running trial, and the 4 trials all differ."""
+    search = tmp_path / "search.yaml"
+    search.write_text(TINY + SHARED % sampler)
+    workers = start_workers(search, 2, None, [tmp_path / "logs"] * 2)
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+        assert "marked failed" not in err
+    storage = f"sqlite:///{tmp_path / 'logs' / 'shared' / 'study.db'}"
+    check_distinct_complete_trials(optuna.load_study(study_name="shared", storage=storage), 4)
+
+
+def test_a_killed_worker_trial_is_failed_after_the_grace_period(tmp_path):
+    path = write(tmp_path, "study: {name: s2, sampler: random, n_trials: 1, heartbeat: 1, "
+                           "grace_period: 3}\n",
                  "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, "
                  "high: 1.0e-2}\n")
+    (worker,) = start_workers(path, 1, None, [tmp_path / "logs"])
+    deadline = time.time() + 120
+    while not list((tmp_path / "logs" / "s2").glob("2*/metrics.jsonl")):
+        assert time.time() < deadline and worker.poll() is None
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)  # mid-trial: it stays RUNNING in the study
+    worker.wait()
     search = load_search(path)
     study, _ = open_study(search, str(tmp_path / "logs"))
-    study.ask()  # a trial that a killed process left RUNNING
+    assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.RUNNING]
+    time.sleep(3.5)  # silence longer than the grace period
     study, _ = open_study(search, str(tmp_path / "logs"))
-    states = [t.state for t in study.get_trials()]
-    assert states == [optuna.trial.TrialState.FAIL]
+    assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.FAIL]
 
 
 @pytest.mark.parametrize("space, message", [

@@ -4,14 +4,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT
-from .test_search import TINY
+from .test_search import SHARED, TINY, check_distinct_complete_trials, start_workers
 
 
 def postgres_bin():
@@ -61,22 +59,14 @@ def postgres():
 
 def test_two_workers_finish_one_study_with_the_exact_trial_count(postgres, tmp_path):
     search = tmp_path / "search.yaml"
-    search.write_text(TINY + "study: {name: shared, sampler: random, n_trials: 2, seed: 3}\n"
-                      "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, "
-                      "high: 1.0e-2}\n")
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
-    workers = [subprocess.Popen([sys.executable, str(ROOT / "tools" / "tune.py"), "-c",
-                                 str(search), "--storage", postgres, "--output-dir",
-                                 str(tmp_path / f"worker{i}")], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-               for i in range(2)]
-    outputs = [w.communicate(timeout=600) for w in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    search.write_text(TINY + SHARED % "tpe")
+    workers = start_workers(search, 2, postgres, [tmp_path / f"worker{i}" for i in range(2)])
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err
         assert "not-a-secret" not in out + err
     import optuna
     study = optuna.load_study(study_name="shared", storage=postgres)
-    states = [t.state for t in study.get_trials()]
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 4 and len(states) == 4
+    check_distinct_complete_trials(study, 4)  # same seed, yet no trial repeats another
     # both workers contributed: each wrote the run directories of its own two trials
     assert all(len(list((tmp_path / f"worker{i}" / "shared").glob("2*"))) == 2 for i in range(2))

@@ -148,3 +148,26 @@ def test_evaluator_keeps_train_metrics_across_mid_epoch_evaluations():
     evaluator = Evaluator(loader(), [], every_epochs=0, every_steps=1, metrics=metrics)
     model.fit(loader(), epochs=1, verbose=0, callbacks=[evaluator, keep])
     assert keep.seen["loss"] == reference  # evaluating after every batch did not disturb it
+
+
+def test_fit_over_zero_epochs_fails_and_end_training_runs_the_train_hooks():
+    import pytest
+    from paddle_suite.callbacks.hapi_fixes import end_training
+
+    class Hooks(Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_train_begin(self, logs=None):
+            self.seen.append("begin")
+
+        def on_train_end(self, logs=None):
+            self.seen.append("end")
+
+    model, _ = make_model([Accuracy()])
+    with pytest.raises(UnboundLocalError):  # hapi: on_end('train', logs) before logs exists
+        model.fit(paddle.io.DataLoader(Batches(), batch_size=4), epochs=0, verbose=0)
+    hooks = Hooks()
+    end_training(model, [hooks], steps=3)
+    assert hooks.seen == ["begin", "end"] and hooks.model is model

@@ -1,0 +1,261 @@
+"""Faults around real runs: configs only the libraries can reject, odd file names, a run
+directory two processes want, a kill during the final writes, a torn metrics line, resume
+with another model, file modes, a full disk, every LR schedule resumed exactly."""
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from paddle_suite import UserError, load_config, train
+from paddle_suite.checkpoint import load_weights
+from paddle_suite.cli import run
+from paddle_suite.data.datasets import mnist10k
+from paddle_suite.runlock import RunBusyError, RunLock
+
+from ..conftest import LENET, ROOT, tiny_overrides
+
+DIGITS = {"DataLoader.classes": "null", "Arch.class_num": 10, "Metric.topk": "[1]",
+          "DataLoader.Train.dataset": "{name: SklearnDigits, split: train, per_class: 8}",
+          "DataLoader.Eval.dataset": "{name: SklearnDigits, split: test}",
+          "DataLoader.Train.batch_size": 16, "Callbacks.VisualDL": "false"}
+
+
+def digits_cfg(out, epochs=2, **extra):
+    return load_config(LENET, tiny_overrides(out, epochs, **{**DIGITS, **extra}))
+
+
+def digits_argv(out, epochs=2, **extra):
+    argv = ["-c", str(LENET)]
+    for item in tiny_overrides(out, epochs, **{**DIGITS, **extra}):
+        argv += ["-o", item]
+    return argv
+
+
+@pytest.fixture
+def train_main():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("tools_train", ROOT / "tools" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def clear_error(code, err):
+    assert code == 2, err
+    assert "Traceback" not in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"DataLoader.Train.transforms": "[{RandomCrop: {size: 64}}, {ToCHW: {}}]"},
+     "DataLoader.Train.transforms: the transforms fail on the first sample"),
+    ({"DataLoader.Eval.transforms": "[{ToCHW: {}}, {Normalize: {mean: [0.5, 0.5, 0.5], "
+                                    "std: [0.5, 0.5, 0.5]}}]"},
+     "DataLoader.Eval.transforms: the transforms fail on the first sample"),
+    ({"DataLoader.Train.transforms": "[{Resize: {size: 0}}, {ToCHW: {}}]"},
+     "DataLoader.Train.transforms"),
+    ({"Arch.name": "SmallCNN", "Arch.image_size": 32}, "Arch: running the model on one sample"),
+    ({"Arch.name": "MLP", "Arch.image_size": 20}, "Arch: running the model on one sample"),
+    ({"Arch.in_channels": 3}, "Arch"),
+])
+def test_configs_only_the_libraries_can_reject_are_clear_errors(tmp_path, capsys, train_main,
+                                                                  extra, message):
+    code = run(train_main, digits_argv(tmp_path / "logs", 1, **extra))
+    err = capsys.readouterr().err
+    clear_error(code, err)
+    assert message in err
+    assert not (tmp_path / "logs").exists()  # no run directory left behind
+
+
+@pytest.mark.parametrize("make_output", [
+    lambda t: (t / "a-file").write_text("x") and t / "a-file",
+    lambda t: Path("/proc/self/no-such-dir"),
+])
+def test_an_output_dir_that_cannot_hold_runs_is_named(tmp_path, capsys, train_main, make_output):
+    output = make_output(tmp_path)
+    code = run(train_main, digits_argv(tmp_path, 1) + ["-o", f"Global.output_dir={output}"])
+    err = capsys.readouterr().err
+    clear_error(code, err)
+    assert "Global.output_dir: creating a run directory under" in err
+
+
+def test_training_reads_images_whose_names_are_not_utf8(tmp_path):
+    digits = mnist10k("test")
+    root = os.fsencode(tmp_path / "tree")
+    for label in (0, 1):
+        os.makedirs(root + b"/%d" % label)
+        for i in np.flatnonzero(digits.labels == label)[:12]:
+            ok, buf = cv2.imencode(".png", digits.images[i])
+            with open(root + b"/%d/d\xe9\xff-%d.png" % (label, i), "wb") as f:
+                f.write(buf.tobytes())
+    folder = f"{{name: ImageFolder, root: '{tmp_path / 'tree'}'}}"
+    for skip in ("false", "true"):
+        result = train(load_config(LENET, tiny_overrides(
+            tmp_path / skip, 1, **{"DataLoader.Train.dataset": folder,
+                                   "DataLoader.Eval.dataset": folder,
+                                   "DataLoader.classes": "null",
+                                   "DataLoader.skip_bad_samples": skip,
+                                   "Callbacks.VisualDL": "{images: false}"})))
+        assert result.summary["status"] == "completed"
+        assert result.summary["epochs_run"] == 1
+
+
+def test_a_second_writer_is_refused_and_a_stale_lock_is_taken_over(tmp_path, capsys,
+                                                                     train_main):
+    first = train(digits_cfg(tmp_path, 1))
+    again = digits_argv(tmp_path, 2) + ["-o", f"Global.checkpoints={first.run_dir}"]
+    capsys.readouterr()
+    with RunLock(first.run_dir):  # a live holder: this process
+        code = run(train_main, again)
+    err = capsys.readouterr().err
+    clear_error(code, err)
+    assert f"is in use by process {os.getpid()} on host" in err
+    assert len((first.run_dir / "metrics.jsonl").read_text().splitlines()) == 1  # untouched
+    (first.run_dir / ".lock").write_text('{"pid": 999999, "host": "gone", "since": "then"}')
+    assert run(train_main, again) == 0  # the holder died: its lock went with it
+    assert json.loads((first.run_dir / "summary.json").read_text())["epochs_run"] == 2
+
+
+def test_two_resumes_at_once_one_wins_the_other_is_refused(tmp_path):
+    first = train(digits_cfg(tmp_path, 1))
+    args = [sys.executable, str(ROOT / "tools" / "train.py")] + digits_argv(tmp_path, 4) + \
+        ["-o", f"Global.checkpoints={first.run_dir}"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outcomes = sorted((p.wait(timeout=300), p.stderr.read()) for p in procs)
+    assert [code for code, _ in outcomes] == [0, 2], outcomes
+    assert "is in use by process" in outcomes[1][1]
+    epochs = [json.loads(l)["epoch"] for l in (first.run_dir / "metrics.jsonl").read_text()
+              .splitlines()]
+    assert epochs == [1, 2, 3, 4]
+
+
+def test_resume_finishes_a_run_killed_while_writing_its_final_files(tmp_path, capsys,
+                                                                     train_main):
+    older = train(digits_cfg(tmp_path, 2))
+    newer = train(digits_cfg(tmp_path, 2))  # finished: --resume must pass it over
+    final = load_weights(older.run_dir / "checkpoints" / "final.pdparams")
+    (older.run_dir / "summary.json").unlink()  # as if killed before the final files
+    (older.run_dir / "checkpoints" / "final.pdparams").unlink()
+    os.utime(older.run_dir, (1, 1))  # directory times say nothing about which run is newer
+    os.utime(newer.run_dir / "config.yaml", None)
+    capsys.readouterr()
+    code = run(train_main, digits_argv(tmp_path, 2) + ["--resume"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"--resume: continuing {older.run_dir}, the newest unfinished run" in err
+    summary = json.loads((older.run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs_run"] == 2
+    again = load_weights(older.run_dir / "checkpoints" / "final.pdparams")
+    assert all(np.array_equal(final[k], again[k]) for k in final)
+    code = run(train_main, digits_argv(tmp_path, 2) + ["--resume"])
+    err = capsys.readouterr().err
+    clear_error(code, err)
+    assert "no unfinished run" in err
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"DataLoader.classes": "[0, 1, 2, 3, 4]", "Arch.class_num": 5},
+     "Arch: {'name': 'LeNet', 'class_num': 10"),
+    ({"Arch.name": "SmallCNN"}, "Arch: {'name': 'LeNet'"),
+    ({"Optimizer.name": "Momentum"}, "Optimizer.name: 'Adam' then, 'Momentum' now"),
+])
+def test_resume_with_another_model_or_optimizer_is_a_clear_error(tmp_path, capsys, train_main,
+                                                                  change, message):
+    first = train(digits_cfg(tmp_path, 1))
+    capsys.readouterr()
+    code = run(train_main, digits_argv(tmp_path, 2, **change)
+               + ["-o", f"Global.checkpoints={first.run_dir}"])
+    err = capsys.readouterr().err
+    clear_error(code, err)
+    assert "was trained with another configuration" in err and message in err
+
+
+def test_a_torn_metrics_line_does_not_block_resume(tmp_path):
+    first = train(digits_cfg(tmp_path, 1))
+    with open(first.run_dir / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 2, "train_lo')  # a write cut short by a crash
+    train(digits_cfg(tmp_path, 2, **{"Global.checkpoints": first.run_dir}))
+    rows = [json.loads(l) for l in (first.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+
+
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755),
+                                                        (0o027, 0o640, 0o750)])
+def test_files_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
+    old = os.umask(umask)
+    try:
+        result = train(digits_cfg(tmp_path, 1))
+    finally:
+        os.umask(old)
+    ckpt = result.run_dir / "checkpoints"
+    for path in [ckpt / "best.pdparams", ckpt / "final.pdparams", result.run_dir /
+                 "summary.json", result.run_dir / "per_class.json",
+                 *(ckpt / "resume").glob("epoch-*/*")]:
+        assert path.stat().st_mode & 0o777 == file_mode, path
+    for path in (ckpt / "resume").glob("epoch-*"):
+        assert path.stat().st_mode & 0o777 == dir_mode, path
+
+
+def test_a_full_disk_is_a_clear_error(tmp_path):
+    """RLIMIT_FSIZE makes every write past 64 KiB fail as a full disk would (EFBIG);
+    the LeNet checkpoint is about 250 KB."""
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "train.py")]
+                          + digits_argv(tmp_path, 1), capture_output=True, text=True,
+                          timeout=300, preexec_fn=limit,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "cannot write" in proc.stderr and "checkpoints written before are intact" in proc.stderr
+
+
+def test_top_k_with_step_evaluations_on_the_epoch_boundary_keeps_k_files(tmp_path):
+    steps = -(-80 // 16)  # 10 classes x 8 per class, batch 16
+    result = train(digits_cfg(tmp_path, 4, **{"Global.eval_steps": steps,
+                                              "Callbacks.Checkpoint": "{top_k: 2}"}))
+    files = sorted((result.run_dir / "checkpoints").glob("top-*.pdparams"))
+    assert len(files) == 2, files
+    rows = [json.loads(l) for l in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 4
+
+
+class StopAfter:
+    """Interrupt `fit` when epoch `n` begins (the checkpoint of epoch n-1 is on disk)."""
+
+    def __init__(self, n):
+        from paddle.callbacks import Callback
+
+        class _Stop(Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if epoch + 1 + self.params.get("initial_epoch", 0) == n:
+                    raise KeyboardInterrupt
+        self.callback = _Stop()
+
+
+@pytest.mark.parametrize("schedule", [
+    "{name: CosineWarmRestarts, learning_rate: 0.01, T_0: 1, T_mult: 2}",
+    "{name: CosineWarmRestarts, learning_rate: 0.01, T_0: 0.4, T_mult: 2, step_on: step}",
+    "{name: OneCycle, learning_rate: 0.01, step_on: step, warmup_epoch: 1}",
+    "{name: Cyclic, learning_rate: 0.001, max_learning_rate: 0.01, step_size_up: 1}",
+])
+def test_every_schedule_resumes_exactly(tmp_path, schedule):
+    extra = {"Optimizer.lr": schedule, "Optimizer.name": "Momentum"}
+    reference = train(digits_cfg(tmp_path / "ref", 4, **extra))
+    with pytest.raises(KeyboardInterrupt):
+        train(digits_cfg(tmp_path / "cut", 4, **extra), callbacks=[StopAfter(3).callback])
+    run_dir = next((tmp_path / "cut").glob("*/*"))
+    resumed = train(digits_cfg(tmp_path / "cut", 4, **{**extra, "Global.checkpoints": run_dir}))
+    a, b = (load_weights(r.run_dir / "checkpoints" / "final.pdparams")
+            for r in (reference, resumed))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert [r["lr"] for r in reference.history] == [r["lr"] for r in resumed.history]
