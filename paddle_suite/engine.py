@@ -6,10 +6,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import logging
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from paddle.static import InputSpec
 from .callbacks.factory import RunCallbacks
 from .callbacks.hapi_fixes import end_training
 from .callbacks.nan_guard import TrainingDiverged
-from .checkpoint import atomic_save, atomic_write_bytes, load_into
+from .checkpoint import atomic_save, load_into
 from .config import Config
 from .data import Data, build_data
 from .distributed import World, current_world, join_process_group, per_device_batch_size, \
@@ -30,9 +28,12 @@ from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics
 from .models import build_model
 from .optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
-from .resume import CheckpointError, local_optimizer_state, locate, run_dir_of
-from .rundir import attach_log_file, create_run_dir, is_finished, write_json
+from .replan import plan_of
+from .resume import locate, run_dir_of
+from .resuming import check_epochs_left, open_run, restore_checkpoint, signature
+from .rundir import attach_log_file, write_json
 from .runlock import RunLock
+from .setup_checks import check_forward, setup_stage
 from .tuning.diagnose import diagnose
 from .visual.report import write_report
 
@@ -86,6 +87,9 @@ class Built:
     clock: object = None
     world: World = World()
     batch: dict = field(default_factory=dict)
+    accumulated: object = None  # the AccumulatedLoss when accumulate_steps > 1
+    batches: int | None = None    # with Global.max_updates: train batches of the whole run
+    plan: dict | None = None      # what the LR schedule is planned for (replan.py)
 
 
 def build(cfg: Config, train: bool = True) -> Built:
@@ -127,57 +131,35 @@ def build(cfg: Config, train: bool = True) -> Built:
             section["lr"]["base_batch_size"], section["lr"]["scale_rule"]))
         built.batch["learning_rate"] = lr["learning_rate"]
         updates = -(-len(data.train_loader) // k)  # ceil: the last, partial group updates too
+        length = _plan_updates(cfg, built, len(data.train_loader), updates)
         with setup_stage("Optimizer", "building the optimizer and LR schedule"):
-            schedule, built.clock = build_schedule(lr, glob["epochs"], updates)
+            schedule, built.clock = build_schedule(lr, length, updates)
             built.schedule = ScaledLR(schedule)
             built.optimizer = build_optimizer(section, net.parameters(), built.schedule)
         if k > 1:
-            optimised_loss = AccumulatedLoss(loss, k)
+            optimised_loss = built.accumulated = AccumulatedLoss(loss, k)
             if len(data.train_loader) % k:
-                log.warning("Optimizer.accumulate_steps=%d does not divide the %d batches of an "
-                            "epoch: the last update of each epoch averages fewer batches.",
-                            k, len(data.train_loader))
+                log.info("Optimizer.accumulate_steps=%d does not divide the %d batches of an "
+                         "epoch: each epoch's last update is the mean gradient of its last %d "
+                         "batches (weighted by its real size).", k, len(data.train_loader),
+                         len(data.train_loader) % k)
     model.prepare(built.optimizer, optimised_loss, metrics)
     return built
 
 
-@contextlib.contextmanager
-def setup_stage(section: str, what: str):
-    """Report a failure while building from the config as a ConfigError naming the section.
-
-    Validation checks every key; this catches what only the libraries can tell (a crop larger
-    than the images, a value paddle rejects), so a bad config never ends in a traceback."""
-    try:
-        yield
-    except UserError:
-        raise
-    except MemoryError:
-        raise ConfigError(f"{section}: {what} ran out of memory; the configured sizes are too "
-                          "large for this machine.") from None
-    except Exception as exc:  # noqa: BLE001 - named and reported, see the docstring
-        detail = (str(exc).strip().splitlines() or [""])[0][:400]
-        raise ConfigError(f"{section}: {what} failed: {type(exc).__name__}: {detail} (run with "
-                          "--debug for the traceback).") from None
-
-
-def check_forward(net, sample: np.ndarray, class_num: int, split: str = "Train") -> None:
-    """Run the network on one real sample (eval mode, no gradient, no random draw) and check
-    it gives `class_num` scores: a model that cannot take the data fails here, before the
-    run directory exists."""
-    was_training = net.training
-    net.eval()
-    try:
-        with setup_stage("Arch", f"running the model on one sample of DataLoader.{split} "
-                                 f"(shape {list(sample.shape)} after its transforms)"), \
-                paddle.no_grad():
-            out = net(paddle.to_tensor(np.asarray(sample, dtype="float32")[None]))
-    finally:
-        if was_training:
-            net.train()
-    shape = list(getattr(out, "shape", []))
-    if shape != [1, class_num]:
-        raise ConfigError(f"Arch: the model gives outputs of shape {shape} for one sample; "
-                          f"expected [1, {class_num}] (Arch.class_num).")
+def _plan_updates(cfg: Config, built: Built, batches: int, updates: int) -> float:
+    """With `Global.max_updates`, set Global.epochs to the epochs it takes (the last one
+    partial) and the run's batch count; return the schedule's length in epochs."""
+    glob, k = cfg["Global"], cfg["Optimizer"]["accumulate_steps"]
+    if not glob["max_updates"]:
+        return glob["epochs"]
+    full, rest = divmod(glob["max_updates"], updates)
+    glob["epochs"] = full + (1 if rest else 0)
+    built.batches = full * batches + rest * k if rest else None
+    log.info("Global.max_updates %d = %d epoch(s) of %d updates%s; Global.epochs set to %d",
+             glob["max_updates"], full, updates, f" + {rest} updates" if rest else "",
+             glob["epochs"])
+    return glob["max_updates"] / updates
 
 
 def batch_sizes(cfg: Config, world: World) -> dict:
@@ -227,26 +209,16 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
         lock = RunLock(run_dir_of(glob["checkpoints"])).acquire()  # before reading it
     try:
         resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
-        _check_epochs_left(resume, glob["epochs"])
-        built = build(cfg, train=True)
-        resume_state = _restore(built, resume, cfg) if resume else None
+        built = build(cfg, train=True)  # sets Global.epochs from Global.max_updates
+        check_epochs_left(resume, glob["epochs"])
+        resume_state = restore_checkpoint(built, resume, cfg) if resume else None
         run_dir = None
         if built.world.primary:
-            run_dir, lock = _open_run(cfg, built, resume, lock)
+            run_dir, lock = open_run(cfg, built, resume, lock)
         return _train(cfg, built, run_dir, resume, resume_state, callbacks)
     finally:
         if lock is not None:
             lock.release()
-
-
-def _check_epochs_left(resume, epochs: int) -> None:
-    done = resume.epoch if resume else 0
-    if done >= epochs and is_finished(resume.run_dir):
-        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
-                          f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
-    if done > epochs:
-        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} has trained {done} "
-                          f"epochs already, more than the {epochs} asked for.")
 
 
 def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state,
@@ -256,17 +228,20 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
     glob = cfg["Global"]
     done = resume.epoch if resume else 0
     handler = attach_log_file(run_dir / "train.log") if run_dir else None
-    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra, signature(cfg))
+    saved = {"signature": signature(cfg), "plan": built.plan or plan_of(cfg)}
+    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra, saved)
     _log_start(cfg, built, run_dir)
     if done == glob["epochs"]:
         log.info("all %d epochs were trained before the run stopped; writing its final files",
                  done)
-    start, status, failure = time.perf_counter(), "failed", None
+    status, failure = "failed", None
     try:
         with _worker_failures():
             if done < glob["epochs"]:
+                left = built.batches - done * len(built.data.train_loader) \
+                    if built.batches else None  # max_updates ends inside an epoch
                 built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done,
-                                verbose=0, callbacks=callbacks.all,
+                                verbose=0, callbacks=callbacks.all, num_iters=left,
                                 accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
             else:
                 end_training(built.model, callbacks.all, len(built.data.train_loader))
@@ -286,7 +261,7 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
                         f"-o Global.checkpoints={run_dir}.") from None
     finally:
         summary = _finish(cfg, built, callbacks, run_dir, status, failure,
-                          time.perf_counter() - start)
+                          callbacks.keeper.wall_seconds())
         if handler is not None:
             logging.getLogger("paddle_suite").removeHandler(handler)
             handler.close()
@@ -328,59 +303,6 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
     return summary
 
 
-def signature(cfg: Config) -> dict:
-    """What a resume checkpoint must agree with: the network and the optimizer kind."""
-    arch = {k: v for k, v in cfg["Arch"].items() if k not in ("pretrained", "finetune")}
-    return {"Arch": arch, "Optimizer.name": cfg["Optimizer"]["name"]}
-
-
-def _restore(built: Built, resume, cfg: Config) -> dict:
-    """Load a resume checkpoint's weights and optimizer state; return its callback state.
-    A checkpoint of another model or optimizer is a clear error, not a crash."""
-    network, optimizer, resume_state = resume.load()
-    saved = resume_state.get("signature") if isinstance(resume_state, dict) else None
-    if saved is not None and saved != signature(cfg):
-        now = signature(cfg)
-        diff = [f"{k}: {saved.get(k)!r} then, {now[k]!r} now" for k in now
-                if saved.get(k) != now[k]]
-        raise CheckpointError(f"Global.checkpoints: {resume.run_dir} was trained with another "
-                              f"configuration ({'; '.join(diff)}). Resume needs the run's own "
-                              "Arch and optimizer; to start from its weights with a new one, "
-                              f"use -o Arch.pretrained={resume.run_dir} in a new run.")
-    own = {k: list(v.shape) for k, v in built.net.state_dict().items()}
-    theirs = {k: list(np.shape(v)) for k, v in network.items()}
-    if own != theirs:
-        wrong = sorted(set(own) ^ set(theirs)) or [k for k in own if own[k] != theirs[k]]
-        raise CheckpointError(f"Global.checkpoints: the weights in {resume.path} do not fit "
-                              f"the configured model (Arch): they differ at {wrong[:4]}. Resume "
-                              "needs the run's own Arch; to start from these weights with a "
-                              f"new head, use -o Arch.pretrained={resume.run_dir} in a new run.")
-    built.net.set_state_dict(network)
-    with setup_stage("Global.checkpoints", f"restoring the optimizer state of {resume.path}"):
-        built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
-    return resume_state
-
-
-def _open_run(cfg: Config, built: Built, resume, lock):
-    """(run directory, its lock): a new directory with its config.yaml, or the resumed one
-    (rows after its checkpoint dropped; `lock` already held). Nothing is written before
-    the lock is held."""
-    if resume is not None:
-        run_dir = resume.run_dir
-        _keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
-    else:
-        glob = cfg["Global"]
-        with setup_stage("Global.output_dir", f"creating a run directory under "
-                                              f"{glob['output_dir']}"):
-            run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
-        lock = RunLock(run_dir).acquire()
-        (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
-    if built.data.skipped:
-        write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
-                                                  "samples": built.data.skipped})
-    return run_dir, lock
-
-
 @contextlib.contextmanager
 def _worker_failures():
     """Turn paddle's report of a failed or killed DataLoader worker into a clear error."""
@@ -417,31 +339,6 @@ def _report(run_dir: Path, callbacks: RunCallbacks, built: Built) -> None:
         write_report(run_dir, probs, labels, built.data.class_names)
     except Exception as exc:  # noqa: BLE001 - a failed plot must not hide the run's result
         log.warning("could not write the run report: %s: %s", type(exc).__name__, exc)
-
-
-def _keep_rows_until(path: Path, epoch: int) -> None:
-    """Drop metrics.jsonl rows of epochs after `epoch` (written before a crash, redone now)."""
-    if not path.exists():
-        return
-    kept, torn = [], 0
-    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
-        row = _json_row(line)
-        if row is None:
-            torn += line.strip() != ""
-        elif isinstance(row.get("epoch"), int) and row["epoch"] <= epoch:
-            kept.append(line)
-    if torn:
-        log.warning("%s: dropped %d unreadable line(s) (a write cut short by a crash)", path,
-                    torn)
-    atomic_write_bytes(path, "".join(l + "\n" for l in kept).encode("utf-8"))
-
-
-def _json_row(line: str) -> dict | None:
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return None
-    return row if isinstance(row, dict) else None
 
 
 def _scalars(logs: dict) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np

@@ -64,15 +64,17 @@ class Hinge(nn.Layer):
 
 
 class AccumulatedLoss(nn.Layer):
-    """`loss / k`: with gradients summed over k batches, the update uses their mean
-    (Caffe's `iter_size`). Only the optimised loss is scaled; metrics use the raw loss."""
+    """`loss / n`, n the number of batches in the current accumulation group: with gradients
+    summed over the group, the update uses their mean (Caffe's `iter_size`). n is `k`, except
+    for an epoch's last, partial group, which `AccumulationGroups` sets to its real size so
+    that it is not down-weighted. Only the optimised loss is scaled; metrics use the raw one."""
 
     def __init__(self, loss: nn.Layer, k: int):
         super().__init__()
-        self.loss, self.k = loss, k
+        self.loss, self.k, self.group = loss, k, k
 
     def forward(self, logits, label):
-        return self.loss(logits, label) / self.k
+        return self.loss(logits, label) / self.group
 
 
 LOSSES = {"CrossEntropy": CrossEntropy, "MSE": MSE, "Hinge": Hinge}

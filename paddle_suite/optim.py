@@ -23,19 +23,27 @@ class Clock:
     """How many schedule ticks make an epoch, and how long training lasts."""
 
     epochs: int
-    steps_per_epoch: int
+    steps_per_epoch: int | None  # None: not known yet (validation before the data is read)
     step_on: str = "epoch"
 
     @property
     def per_epoch(self) -> int:
-        return self.steps_per_epoch if self.step_on == "step" else 1
+        if self.step_on != "step":
+            return 1
+        return self.steps_per_epoch or 1000  # a stand-in count while it is unknown
 
     def ticks(self, epochs: float, what: str) -> int:
-        """Convert a duration in epochs to whole ticks of this clock."""
+        """Convert a duration in epochs to whole ticks of this clock (checked to be whole
+        once the real number of updates per epoch is known)."""
         ticks = epochs * self.per_epoch
+        if self.step_on == "step" and self.steps_per_epoch is None:
+            return max(1, int(round(ticks)))
         if abs(ticks - round(ticks)) > 1e-9:
+            hint = ("use step_on: step for fractional epochs" if self.step_on == "epoch" else
+                    f"with {self.steps_per_epoch} updates per epoch it is {ticks:g} updates; "
+                    "give a multiple of 1 / that count")
             raise ConfigError(f"Optimizer.lr.{what}: {epochs} epochs is not a whole number of "
-                              f"{self.step_on}s; use step_on: step for fractional epochs.")
+                              f"{self.step_on}s; {hint}.")
         return int(round(ticks))
 
 
@@ -119,8 +127,16 @@ SCHEDULE_SKIP = ("lr", "clock", "epochs")
 
 def lr_common(learning_rate: float = 0.001, warmup_epoch: float = 0, warmup_start_lr: float = 0.0,
               step_on: Literal["epoch", "step"] = "epoch", base_batch_size: int | None = None,
-              scale_rule: Literal["linear", "sqrt"] = "linear"):
+              scale_rule: Literal["linear", "sqrt"] = "linear", replan: bool = False,
+              unit: Literal["epoch", "update"] = "epoch"):
     """Keys every `Optimizer.lr` section accepts besides `name` and the schedule's own.
+
+    `unit`: the unit of the schedule's durations (`step_size`, `milestones`, `T_0`,
+    `step_size_up/down`, `warmup_epoch`): epochs (default) or optimizer updates (Caffe's
+    `stepvalue` in iterations; needs `step_on: step`).
+
+    `replan` (when resuming with more epochs): build the schedule afresh over the remaining
+    epochs instead of continuing the one planned for the original length (replan.py).
 
     `base_batch_size` (off by default) turns on LR scaling: `learning_rate` is the LR tuned
     for that many samples per update, and the run uses learning_rate x (its global batch /
@@ -132,12 +148,34 @@ def lr_common(learning_rate: float = 0.001, warmup_epoch: float = 0, warmup_star
 LR_COMMON_KEYS = tuple(inspect.signature(lr_common).parameters)
 
 
-def build_schedule(section: dict, epochs: int, steps_per_epoch: int):
-    """Return (LR float or LRScheduler, Clock) for a validated `Optimizer.lr` section."""
+DURATIONS = ("step_size", "milestones", "T_0", "step_size_up", "step_size_down")
+
+
+def _in_epochs(value, per_epoch: int):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [v / per_epoch for v in value]
+    return value / per_epoch
+
+
+def build_schedule(section: dict, epochs: float, steps_per_epoch: int | None):
+    """Return (LR float or LRScheduler, Clock) for a validated `Optimizer.lr` section.
+
+    `epochs` is the training length the schedule spans (fractional with Global.max_updates).
+    Durations given in updates (`unit: update`) are turned into (fractional) epochs here, so
+    every schedule is built one way and lands on whole updates."""
+    if section.get("unit") == "update" and section["step_on"] != "step":
+        raise ConfigError("Optimizer.lr.unit: update (durations in updates) needs "
+                          "Optimizer.lr.step_on: step.")
     clock = Clock(epochs, steps_per_epoch, section["step_on"])
     common = ("name", *LR_COMMON_KEYS)
     options = {k: v for k, v in section.items() if k not in common}
     lr0, warm = section["learning_rate"], section["warmup_epoch"]
+    if section.get("unit") == "update":
+        options = {k: _in_epochs(v, clock.per_epoch) if k in DURATIONS else v
+                   for k, v in options.items()}
+        warm = warm / clock.per_epoch
     try:
         inner = SCHEDULES[section["name"]](lr0, clock, epochs - warm, **options)
     except (ValueError, TypeError, AssertionError) as exc:  # paddle's own argument checks

@@ -34,6 +34,8 @@ class GlobalOptions:
     eval_interval: int = 1                 # evaluate every N epochs (and after the last one)
     eval_steps: int = 0                    # also evaluate every N training steps (0: off)
     log_interval: int = 50                 # steps between progress/log lines
+    max_updates: int | None = None         # train exactly this many optimizer updates
+                                           # (Caffe's max_iter); replaces epochs
     checkpoints: str | None = None         # resume from (reserved for exact resume)
     pretrained_model: str | None = None    # weights to start from / to evaluate
     save_inference_dir: str | None = None
@@ -139,13 +141,16 @@ def _optimizer(raw, epochs: int) -> dict:
     _positive(common, "Optimizer.lr", ["base_batch_size"])
     if common["learning_rate"] <= 0:
         raise ConfigError("Optimizer.lr.learning_rate: must be positive.")
-    if not 0 <= common["warmup_epoch"] < epochs:
+    if common["unit"] == "epoch" and epochs and not 0 <= common["warmup_epoch"] < epochs:
         raise ConfigError(f"Optimizer.lr.warmup_epoch: must be in [0, Global.epochs={epochs}).")
+    if common["warmup_epoch"] < 0:
+        raise ConfigError("Optimizer.lr.warmup_epoch: must be >= 0.")
     if resolved["name"] == "AdamW" and reg is not None:
         raise ConfigError("Optimizer.regularizer: AdamW decays weights itself; set "
                           "Optimizer.weight_decay instead of a regularizer.")
     lr_section = {"name": schedule.pop("name"), **common, **schedule}
-    build_schedule(lr_section, epochs, steps_per_epoch=1000)  # dry run: paddle's own checks
+    build_schedule(lr_section, epochs or 10, steps_per_epoch=None)  # paddle's own checks; whole
+    # numbers of updates are checked when the run knows its real count (engine.build)
     return {**resolved, "accumulate_steps": accumulate, "lr": lr_section,
             "regularizer": _optional_named(reg, REGULARIZERS, "Optimizer.regularizer",
                                            "regularizer"),
@@ -188,14 +193,15 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
             raise ConfigError(f"{name}: expected a mapping of keys, got {data[name]!r}.")
     glob = check_kwargs(GlobalOptions, data.get("Global") or {}, "Global")
     glob["experiment"] = glob["experiment"] or default_experiment
-    _positive(glob, "Global", ["epochs", "log_interval"])
+    _positive(glob, "Global", ["epochs", "log_interval", "max_updates"])
     _global_ranges(glob)
     _positive(glob, "Global", ["eval_interval", "eval_steps"], minimum=0)
     if glob["dist_timeout"] <= 0:
         raise ConfigError("Global.dist_timeout: must be a positive number of seconds.")
     out = {"Global": glob, "Arch": _arch(data.get("Arch") or {"name": "LeNet"})}
     out["Loss"] = check_named(LOSSES, data.get("Loss") or {"name": "CrossEntropy"}, "Loss", "loss")[1]
-    out["Optimizer"] = _optimizer(data.get("Optimizer"), glob["epochs"])
+    out["Optimizer"] = _optimizer(data.get("Optimizer"),  # with max_updates: not known yet
+                                  None if glob["max_updates"] else glob["epochs"])
     out["DataLoader"] = _data(data.get("DataLoader"))
     out["Metric"] = check_kwargs(MetricOptions, data.get("Metric") or {}, "Metric")
     out["Infer"] = check_kwargs(InferOptions, data.get("Infer") or {}, "Infer")
@@ -210,7 +216,23 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
         raise ConfigError("Loss.label_smoothing: must be in [0, 1).")
     out["Callbacks"] = check_callbacks(data.get("Callbacks"), glob["epochs"],
                                        metric_names(out["Metric"], out["Arch"]["class_num"]))
+    _evaluated(out)
     return out
+
+
+def _evaluated(cfg: dict) -> None:
+    """Callbacks that act on evaluations need a run that evaluates."""
+    glob = cfg["Global"]
+    for name in ("EarlyStopping", "PlateauDecay"):
+        if name not in cfg["Callbacks"]:
+            continue
+        if cfg["DataLoader"]["Eval"] is None:
+            raise ConfigError(f"Callbacks.{name}: acts on evaluations, but DataLoader.Eval is "
+                              "not set; add an Eval data set (e.g. {name: HoldOut, fraction: "
+                              "0.1}) or leave the callback out.")
+        if glob["eval_interval"] == 0 and glob["eval_steps"] == 0:
+            raise ConfigError(f"Callbacks.{name}: acts on evaluations, but Global.eval_interval "
+                              "and Global.eval_steps are both 0, so none happens.")
 
 
 __all__ = ["validate", "GlobalOptions", "MetricOptions", "InferOptions", "SECTIONS"]

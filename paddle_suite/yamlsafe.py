@@ -78,7 +78,7 @@ def check_graph(root) -> int:
             if size > MAX_NODES:
                 raise YamlLimitError(f"the document expands to more than {MAX_NODES:,} values "
                                 f"(aliases counted at every use; from {_where(node)}); a config "
-                                "is never that large: is it an alias bomb?")
+                                "is never that large (an alias bomb)")
             if depth > MAX_DEPTH:
                 raise YamlLimitError(f"nesting deeper than {MAX_DEPTH} levels (at {_where(node)})")
             memo[key] = (size, depth)

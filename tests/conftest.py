@@ -17,6 +17,31 @@ from paddle_suite import load_config  # noqa: E402
 
 LENET = ROOT / "configs" / "lenet.yaml"
 
+# End-to-end checks that take many seconds each: marked `slow`, left out of the README's
+# test command (pyproject's addopts) and run by CI's second step (`pytest -m slow`).
+SLOW = (
+    "tests/integration/test_distributed.py",
+    "tests/integration/test_search_postgres.py",
+    "tests/integration/test_resume.py::test_runs_killed_at_random_moments",
+    "tests/integration/test_resume.py::test_kills_during_saving",
+    "tests/integration/test_interpret.py::test_saliency_works_for_a_three_channel_zoo_model",
+    "tests/integration/test_search.py::test_coarse_to_fine",
+    "tests/integration/test_search.py::test_a_tiny_random_search",
+    "tests/integration/test_search.py::test_two_workers_on_one_sqlite_study",
+    "tests/integration/test_search.py::test_a_killed_worker_trial",
+    "tests/integration/test_hostile_runs.py::test_two_resumes_at_once",
+    "tests/integration/test_hostile_runs.py::test_every_schedule_resumes_exactly",
+    "tests/integration/test_hostile_runs.py::test_a_full_disk",
+    "tests/integration/test_data_failures.py::test_paddle_dataloader_hangs",
+    "tests/unit/test_hostile_files.py::test_the_memory_bomb_stays_within_budget",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
 
 def tiny_overrides(out_dir, epochs=1, **extra):
     """Overrides for a fast real run: digits 0 and 1 only (about 1,700 training images)."""
@@ -27,6 +52,16 @@ def tiny_overrides(out_dir, epochs=1, **extra):
         **extra,
     }
     return [f"{k}={v}" for k, v in items.items()]
+
+
+@pytest.fixture
+def train_main():
+    """tools/train.py's main(argv), loaded from the file as the CLI runs it."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("tools_train", ROOT / "tools" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -22,40 +23,57 @@ class StopState:
     wait: int = 0
 
 
+def _reaches(value: float, threshold: float, mode: str) -> bool:
+    """Strictly better than `threshold` in the monitor's direction (Lightning's rule)."""
+    return value < threshold if mode == "min" else value > threshold
+
+
 def stopping_decision(state: StopState, value: float, epoch: int, monitor: Monitor, *,
                       patience: int, baseline: float | None = None,
-                      start_from_epoch: int = 0, stopping_threshold: float | None = None
+                      start_from_epoch: int = 0, stopping_threshold: float | None = None,
+                      divergence_threshold: float | None = None, check_finite: bool = True
                       ) -> tuple[StopState, bool, str | None]:
-    """Decide after one evaluation: returns (new state, stop?, reason).
+    """Decide after one evaluation at (1-based) `epoch`: returns (new state, stop?, reason).
 
-    - Evaluations before `start_from_epoch` are ignored (warm-up).
-    - An improvement (beyond min_delta) records a new best; the patience counter resets only
-      if the value also beats `baseline` (when one is set).
-    - `stopping_threshold`: stop as soon as the metric reaches it (below it for 'min',
-      above it for 'max').
-    - After `patience` evaluations in a row without improvement, stop.
+    In this order (Lightning's `_evaluate_stopping_criteria`, Keras' patience):
+    - evaluations at epochs <= `start_from_epoch` are ignored (Keras: that many warm-up
+      epochs);
+    - `check_finite`: a NaN or infinite value stops at once;
+    - `stopping_threshold`: stop once the value is strictly better than it (the value is
+      still recorded as the best when it improves);
+    - `divergence_threshold`: stop once the value is strictly worse than it;
+    - an improvement (beyond min_delta) records a new best, and resets the patience count
+      only when it also beats `baseline` (when set);
+    - otherwise the count grows; at `patience` evaluations without improvement it stops.
+      `patience: 0` stops at the first evaluation that does not improve. As in Keras, the
+      count never stops a run at its first epoch.
     """
-    if epoch < start_from_epoch:
+    if epoch <= start_from_epoch:
         return state, False, None
-    if stopping_threshold is not None and value == value and (
-            value <= stopping_threshold if monitor.mode == "min" else value >= stopping_threshold):
-        best = state.best if not monitor.improved(value, state.best) else value
-        return replace(state, best=best), True, (
-            f"{monitor.name} = {value:.6g} reached the stopping threshold {stopping_threshold:g} "
-            f"at epoch {epoch}")
-    if monitor.improved(value, state.best):
+    before = f" (best {state.best:.6g} at epoch {state.best_epoch})" if state.best is not None \
+        else ""
+    if check_finite and not math.isfinite(value):
+        return state, True, f"{monitor.name} = {value} is not finite{before}"
+    improved = monitor.improved(value, state.best)
+    if improved:
         state = replace(state, best=value, best_epoch=epoch)
-        if baseline is None or monitor.improved(value, baseline):
-            return replace(state, wait=0), False, None
+    if stopping_threshold is not None and _reaches(value, stopping_threshold, monitor.mode):
+        return state, True, (f"{monitor.name} = {value:.6g} reached the stopping threshold "
+                             f"{stopping_threshold:g} at epoch {epoch}")
+    if divergence_threshold is not None and _reaches(divergence_threshold, value, monitor.mode):
+        return state, True, (f"{monitor.name} = {value:.6g} passed the divergence threshold "
+                             f"{divergence_threshold:g} at epoch {epoch}{before}")
+    if improved and (baseline is None or monitor.improved(value, baseline)):
+        return replace(state, wait=0), False, None
     state = replace(state, wait=state.wait + 1)
-    if state.wait >= patience:
-        since = f"since epoch {state.best_epoch}" if state.best_epoch else "at all"
-        target = f" beyond the baseline {baseline:g}" if baseline is not None else ""
-        return state, True, (f"{monitor.name} did not improve{target} for {state.wait} "
-                             f"evaluations (best {state.best:.6g} {since})"
-                             if state.best is not None else
-                             f"{monitor.name} never improved for {state.wait} evaluations")
-    return state, False, None
+    if improved or state.wait < patience or epoch <= 1:
+        return state, False, None
+    since = f"since epoch {state.best_epoch}" if state.best_epoch else "at all"
+    target = f" beyond the baseline {baseline:g}" if baseline is not None else ""
+    return state, True, (f"{monitor.name} did not improve{target} for {state.wait} "
+                         f"evaluations (best {state.best:.6g} {since})"
+                         if state.best is not None else
+                         f"{monitor.name} never improved for {state.wait} evaluations")
 
 
 class EarlyStopping(Callback):
@@ -65,33 +83,41 @@ class EarlyStopping(Callback):
         monitor: an eval log key: 'loss' (the true mean eval loss with the suite's metrics),
             'acc', 'acc_top5', ... .
         mode: 'min' / 'max', or 'auto' (inferred for loss- and accuracy-like names).
-        patience: evaluations without improvement before stopping (>= 1; hapi's default 0
-            stops after the first evaluation).
+        patience: evaluations without improvement before stopping; 0 stops at the first
+            evaluation that does not improve (Keras' meaning).
         min_delta: the smallest change that counts as an improvement.
         baseline: the metric must beat this for the patience counter to reset.
-        start_from_epoch: ignore evaluations before this epoch (1-based).
-        stopping_threshold: stop as soon as the metric reaches this value.
-        restore_best_weights: at the end, put back the weights of the best evaluation.
+        start_from_epoch: ignore the evaluations of the first this many epochs.
+        stopping_threshold: stop as soon as the metric is strictly better than this.
+        divergence_threshold: stop as soon as the metric is strictly worse than this.
+        check_finite: stop as soon as the metric is NaN or infinite.
+        restore_best_weights: when training ends, however it ends (this callback, another
+            one, the last epoch), put back the weights of the best evaluation.
+    See docs/training_control.md for how each option compares with Keras and Lightning.
     The stop reason is logged and kept in `stop_reason`.
     """
 
     def __init__(self, monitor: str = "loss", mode: Literal["auto", "min", "max"] = "auto",
                  patience: int = 5, min_delta: float = 0.0, baseline: float | None = None,
                  start_from_epoch: int = 0, stopping_threshold: float | None = None,
+                 divergence_threshold: float | None = None, check_finite: bool = True,
                  restore_best_weights: bool = True):
         super().__init__()
-        if patience < 1:
-            raise ConfigError("Callbacks.EarlyStopping.patience: must be at least 1 (0 would stop after "
-                              "the first evaluation).")
+        if patience < 0:
+            raise ConfigError("patience: must be >= 0 (0 stops at the first evaluation that "
+                              "does not improve).")
+        if start_from_epoch < 0:
+            raise ConfigError("start_from_epoch: must be >= 0.")
         self.monitor = Monitor(monitor, mode, min_delta)
         self.patience, self.baseline = patience, baseline
         self.start_from_epoch, self.stopping_threshold = start_from_epoch, stopping_threshold
+        self.divergence_threshold, self.check_finite = divergence_threshold, check_finite
         self.restore_best_weights = restore_best_weights
         self.reset()
 
     def reset(self):
         self.state, self.stop_reason, self.best_weights, self.restored = StopState(), None, None, False
-        self.epoch = 0
+        self.epoch, self.last_epoch = 0, None
 
     def on_train_begin(self, logs=None):
         self.reset()
@@ -104,30 +130,42 @@ class EarlyStopping(Callback):
         if value is None:
             raise missing_metric("EarlyStopping", self.monitor.name, logs)
         epoch = int((logs or {}).get("epoch", self.epoch))
-        before = self.state.best
+        before = self.state.best_epoch
         self.state, stop, reason = stopping_decision(
             self.state, value, epoch, self.monitor, patience=self.patience,
             baseline=self.baseline, start_from_epoch=self.start_from_epoch,
-            stopping_threshold=self.stopping_threshold)
-        if self.restore_best_weights and self.state.best is not None and self.state.best != before:
-            self.best_weights = weights_copy(self.model.network)
+            stopping_threshold=self.stopping_threshold,
+            divergence_threshold=self.divergence_threshold, check_finite=self.check_finite)
+        if epoch > self.start_from_epoch:
+            self.last_epoch = epoch
+            if self.restore_best_weights and (self.state.best_epoch != before
+                                              or self.best_weights is None):
+                self.best_weights = weights_copy(self.model.network)
         if stop and not self.stop_reason:
             self.stop_reason = f"early stopping: {reason}"
             log.info(self.stop_reason)
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None and self.stop_reason:
-            self.model.network.set_state_dict(self.best_weights)
-            self.restored = True
-            log.info("early stopping: restored the weights of epoch %s (%s %.6g)",
-                     self.state.best_epoch, self.monitor.name, self.state.best)
+        """Restore the best weights whatever ended training (Keras' rule)."""
+        if not self.restore_best_weights or self.best_weights is None:
+            return
+        if self.state.best_epoch is None or self.state.best_epoch == self.last_epoch:
+            log.info("early stopping: the last evaluated weights (epoch %s) are the best; kept",
+                     self.last_epoch)
+            return
+        self.model.network.set_state_dict(self.best_weights)
+        self.restored = True
+        log.info("early stopping: restored the weights of epoch %s (%s %.6g); the run ended "
+                 "at epoch %s", self.state.best_epoch, self.monitor.name, self.state.best,
+                 self.last_epoch)
 
     def state_dict(self) -> dict:
         return {"best": self.state.best, "best_epoch": self.state.best_epoch,
                 "wait": self.state.wait, "stop_reason": self.stop_reason,
-                "best_weights": self.best_weights}
+                "best_weights": self.best_weights, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict) -> None:
         self.state = StopState(state["best"], state["best_epoch"], state["wait"])
         self.stop_reason, self.best_weights = state["stop_reason"], state["best_weights"]
+        self.last_epoch = state.get("last_epoch")

@@ -6,7 +6,7 @@ import time
 
 from paddle.callbacks import Callback
 
-from .hapi_fixes import preserved_logs
+from .hapi_fixes import preserved_logs, preserved_num_iters
 from .monitor import run_epoch
 
 
@@ -62,6 +62,10 @@ class Evaluator(Callback):
 
     def run(self, epoch: int) -> dict:
         """Evaluate now and notify the listeners; returns the eval logs."""
+        with preserved_num_iters(self.model):
+            return self._run(epoch)
+
+    def _run(self, epoch: int) -> dict:
         for hook in self.prepare:
             hook()
         for cb in self.listeners:

@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..metrics import PredictionCollector
 from ..schema import check_kwargs, choose, suggest
 from ..visual.tap import BatchTap
+from .accumulation import AccumulationGroups
 from .averaging import EMA, SWA
 from .checkpoints import CheckpointSaver
 from .data_parallel import AverageBatchNorm, EpochSeeds, MeanTrainLogs
@@ -84,9 +85,10 @@ def check_callbacks(section, epochs: int, metrics: list[str]) -> dict:
         try:  # constructors check ranges (patience >= 1, 0 < factor < 1, ...)
             if isinstance(target, type):
                 target(**{k: None for k in skip}, **resolved[name])
-        except ConfigError as exc:
+        except ConfigError as exc:  # the library speaks of its arguments: name the key
             text = str(exc)
-            raise ConfigError(text if text.startswith("Callbacks.") else f"{path}: {text}") \
+            key = text.split(":", 1)[0]
+            raise ConfigError(f"{path}.{text}" if key in resolved[name] else f"{path}: {text}") \
                 from None
     if resolved.get("Checkpoint", {}).get("top_k", 1) < 1:
         raise ConfigError("Callbacks.Checkpoint.top_k: must be at least 1.")
@@ -118,7 +120,7 @@ class RunCallbacks:
     """
 
     def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=(),
-                 signature: dict | None = None):
+                 saved: dict | None = None):
         """`run_dir` None (data-parallel ranks other than 0): the same training decisions,
         no files written."""
         glob, options = cfg["Global"], cfg["Callbacks"]
@@ -159,16 +161,19 @@ class RunCallbacks:
             evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
                                   glob["eval_steps"], built.metrics, [self.ema] if self.ema else [],
                                   [data.failures.check], [parallel[-1].average] if parallel else [])
-        guard = NaNGuard(lr_getter, world=world)
+        k = cfg["Optimizer"]["accumulate_steps"]
+        guard = NaNGuard(lr_getter, world=world, accumulate=k)
+        groups = AccumulationGroups(built.accumulated, k) if built.accumulated else None
         stateful = {"recorder": self.recorder, "saver": self.saver, "evaluator": evaluator,
                     "stepper": self.stepper, "nan_guard": guard, "early_stopping": self.early,
                     "plateau": self.plateau, "ema": self.ema, "swa": self.swa,
                     "snapshots": self.snapshots, "visualdl": self.visualdl}
-        keeper = ResumeState(ckpt_dir / "resume" if writes else None, built.optimizer,
-                             {k: v for k, v in stateful.items() if v is not None},
-                             resume, resume_state, glob["epochs"], signature)
+        self.keeper = keeper = ResumeState(
+            ckpt_dir / "resume" if writes else None, built.optimizer,
+            {k: v for k, v in stateful.items() if v is not None}, resume, resume_state,
+            glob["epochs"], saved)
         self.all = [c for c in (*parallel, ResetStopTraining(), DataFailureGuard([data.failures]),
-                                guard,
+                                groups, guard,
                                 self.ema, evaluator, *listeners,
                                 self.stepper, self.snapshots, self.swa, self.saliency,
                                 keeper) if c]

@@ -3,6 +3,9 @@
 - `Model.stop_training` is set to False only in `Model.__init__`: after one early-stopped
   `fit`, every later `fit` on the same model stops after its first epoch. `ResetStopTraining`
   clears it when training begins.
+- `Model.evaluate` sets `Model.num_iters` to its own argument (None), so an evaluation
+  inside `fit(num_iters=N)` cancels the iteration limit and training runs whole epochs.
+  `preserved_num_iters` puts the limit back after an evaluation.
 - `Model._run_one_epoch(..., logs={})` has a mutable default: train and eval passes write
   into ONE shared dict. Evaluating inside `on_epoch_end` (or mid-epoch) therefore replaces
   the train logs that later callbacks receive with eval values. `preserved_logs` restores
@@ -13,6 +16,17 @@ from __future__ import annotations
 import contextlib
 
 from paddle.callbacks import Callback
+
+
+@contextlib.contextmanager
+def preserved_num_iters(model):
+    """Keep `fit`'s iteration limit across a `Model.evaluate` call (see module doc)."""
+    limit = getattr(model, "num_iters", None)
+    try:
+        yield
+    finally:
+        if limit is not None:
+            model.num_iters = limit
 
 
 @contextlib.contextmanager

@@ -40,12 +40,15 @@ class Monitor:
     name: str = "acc"
     mode: Literal["auto", "min", "max"] = "auto"
     min_delta: float = 0.0
+    threshold_mode: Literal["abs", "rel"] = "abs"  # rel: min_delta is a fraction of best
 
     def __post_init__(self):
         if self.mode == "auto":
             self.mode = infer_mode(self.name)
         if self.min_delta < 0:
             raise ConfigError("min_delta: must be >= 0.")
+        if self.threshold_mode == "rel" and self.min_delta >= 1:
+            raise ConfigError("min_delta: a relative threshold must be below 1.")
 
     def read(self, logs: dict) -> float | None:
         """The monitored value from `logs`, or None when it is absent."""
@@ -59,6 +62,9 @@ class Monitor:
             return False
         if best is None:
             return True
+        if self.threshold_mode == "rel":  # PyTorch's ReduceLROnPlateau formula
+            return (current > best * (1 + self.min_delta) if self.mode == "max"
+                    else current < best * (1 - self.min_delta))
         if self.mode == "max":
             return current > best + self.min_delta
         return current < best - self.min_delta

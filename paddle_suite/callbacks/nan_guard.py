@@ -39,13 +39,15 @@ class NaNGuard(Callback):
     an all-reduce for one that already stopped.
     """
 
-    def __init__(self, lr_getter=None, window: int = 20, world: World = World()):
+    def __init__(self, lr_getter=None, window: int = 20, world: World = World(),
+                 accumulate: int = 1):
         super().__init__()
         self.lr_getter, self.window, self.world = lr_getter, window, world
+        self.accumulate = accumulate
         self.reset()
 
     def reset(self):
-        self.recent, self.global_step = [], 0
+        self.recent, self.global_step, self.updates = [], 0, 0
 
     def on_train_begin(self, logs=None):
         self.reset()
@@ -58,19 +60,24 @@ class NaNGuard(Callback):
         value = scalar((logs or {}).get("loss", 0.0))
         if not any_rank(not math.isfinite(value), self.world):
             self.recent = (self.recent + [value])[-self.window:]
+            if (step + 1) % self.accumulate == 0 or step + 1 == self.params.get("steps"):
+                self.updates += 1  # hapi updates after each group and the epoch's last batch
             return
         if math.isfinite(value):
             value = "non-finite on another process"
         lr = self.lr_getter() if self.lr_getter else None
         lr_text = f"{lr:.6g}" if lr is not None else "unknown"
+        update = self.updates + 1  # the update this batch belongs to
         raise TrainingDiverged(
             f"Training diverged: the loss became {value} at step {step + 1} of epoch "
-            f"{self.epoch} (update {self.global_step} of the run), learning rate "
-            f"{lr_text}. Likely cause: {likely_cause(self.global_step, self.recent, lr)}. "
+            f"{self.epoch} (update {update} of the run), learning rate "
+            f"{lr_text}. Likely cause: {likely_cause(update, self.recent, lr)}. "
             "Training stopped; the checkpoints written before this epoch are intact.")
 
     def state_dict(self) -> dict:
-        return {"recent": list(self.recent), "global_step": self.global_step}
+        return {"recent": list(self.recent), "global_step": self.global_step,
+                "updates": self.updates}
 
     def load_state_dict(self, state: dict) -> None:
         self.recent, self.global_step = list(state["recent"]), state["global_step"]
+        self.updates = state.get("updates", self.global_step)

@@ -24,13 +24,16 @@ class PlateauState:
 
 
 def plateau_decision(state: PlateauState, value: float, monitor: Monitor, *, patience: int,
-                     factor: float, floor_ratio: float, cooldown: int = 0
-                     ) -> tuple[PlateauState, str, str | None]:
+                     factor: float, floor_ratio: float, cooldown: int = 0,
+                     at_floor: str = "stop") -> tuple[PlateauState, str, str | None]:
     """Decide after one evaluation: returns (new state, action, reason).
 
-    action is 'keep', 'cut' (scale *= factor) or 'stop' (the cut reached floor_ratio).
-    An improvement resets the counter; during `cooldown` evaluations after a cut the counter
-    does not run; after `patience` evaluations without improvement the LR is cut.
+    action is 'keep', 'cut' (scale *= factor, never below floor_ratio) or 'stop' (a cut
+    reached floor_ratio and `at_floor` is 'stop'). An improvement resets the counter;
+    during `cooldown` evaluations after a cut the counter does not run (PyTorch's rule);
+    after `patience` evaluations without improvement the LR is cut (Keras' count; PyTorch
+    cuts after patience + 1). With `at_floor: continue` a cut due at the floor leaves the
+    LR there and training goes on (Keras' and PyTorch's `min_lr`).
     """
     if monitor.improved(value, state.best):
         state = replace(state, best=value, wait=0)
@@ -38,21 +41,27 @@ def plateau_decision(state: PlateauState, value: float, monitor: Monitor, *, pat
         state = replace(state, wait=state.wait + 1)
     if state.cooldown_left > 0:
         return replace(state, cooldown_left=state.cooldown_left - 1, wait=0), "keep", None
-    if state.wait < patience:
+    if state.wait < max(patience, 1):
         return state, "keep", None
-    scale = state.scale * factor
     reason = (f"{monitor.name} did not improve for {state.wait} evaluations "
               f"(best {state.best:.6g})")
+    at_bottom = state.scale <= floor_ratio * (1 + 1e-9)
+    scale = max(state.scale * factor, floor_ratio)
     state = replace(state, scale=scale, wait=0, cooldown_left=cooldown)
+    if at_bottom:  # only with at_floor: continue (a stop ends the run at the floor)
+        return state, "keep", None
     if scale <= floor_ratio * (1 + 1e-9):
-        return state, "stop", reason + f"; the LR reached {scale:.6g} x its start (floor " \
-                                       f"{floor_ratio:.6g})"
+        floor = f"; the LR reached its floor, {scale:.6g} x its start"
+        return state, ("stop" if at_floor == "stop" else "cut"), reason + floor
     return state, "cut", reason
 
 
 class PlateauDecay(Callback):
     """Multiply the LR by `factor` when the monitored eval metric plateaus; stop training once
-    the LR has fallen to `floor_ratio` times its starting value (default 1/1024).
+    the LR has fallen to `floor_ratio` times its starting value (default 1/1024), or with
+    `at_floor: continue` keep training at that floor (Keras' and PyTorch's `min_lr`). The
+    floor is never undershot. `threshold_mode: rel` makes `min_delta` a fraction of the best
+    value (PyTorch's default). See docs/training_control.md for the comparison with peers.
 
     Needs the optimizer's LR to be a `paddle_suite.optim.ScaledLR` (wrap a float or any
     schedule, warm-up included: the whole schedule is scaled). Acts in `on_eval_end`.
@@ -62,20 +71,24 @@ class PlateauDecay(Callback):
     def __init__(self, scaled_lr, monitor: str = "loss",
                  mode: Literal["auto", "min", "max"] = "auto", patience: int = 2,
                  factor: float = 0.5, floor_ratio: float = 1 / 1024, cooldown: int = 0,
-                 min_delta: float = 0.0):
+                 min_delta: float = 0.0, threshold_mode: Literal["abs", "rel"] = "abs",
+                 at_floor: Literal["stop", "continue"] = "stop"):
         super().__init__()
-        if patience < 1:
-            raise ConfigError("Callbacks.PlateauDecay.patience: must be at least 1.")
+        if patience < 0:
+            raise ConfigError("patience: must be >= 0 (0 and 1 both cut at the first "
+                              "evaluation that does not improve).")
         if not 0 < factor < 1:
-            raise ConfigError(f"Callbacks.PlateauDecay.factor: must be in (0, 1), got {factor}.")
+            raise ConfigError(f"factor: must be in (0, 1), got {factor}.")
         if not 0 < floor_ratio < 1:
-            raise ConfigError(f"Callbacks.PlateauDecay.floor_ratio: must be in (0, 1) (a floor at or "
-                              f"above the starting LR never lets it fall), got {floor_ratio}.")
+            raise ConfigError(f"floor_ratio: must be in (0, 1) (a floor at or above the "
+                              f"starting LR never lets it fall), got {floor_ratio}.")
         if cooldown < 0:
-            raise ConfigError("Callbacks.PlateauDecay.cooldown: must be >= 0.")
-        self.scaled_lr, self.monitor = scaled_lr, Monitor(monitor, mode, min_delta)
+            raise ConfigError("cooldown: must be >= 0.")
+        self.scaled_lr = scaled_lr
+        self.monitor = Monitor(monitor, mode, min_delta, threshold_mode)
         self.patience, self.factor, self.floor_ratio, self.cooldown = \
             patience, factor, floor_ratio, cooldown
+        self.at_floor = at_floor
         self.reset()
 
     def reset(self):
@@ -91,7 +104,7 @@ class PlateauDecay(Callback):
             raise missing_metric("PlateauDecay", self.monitor.name, logs)
         self.state, action, reason = plateau_decision(
             self.state, value, self.monitor, patience=self.patience, factor=self.factor,
-            floor_ratio=self.floor_ratio, cooldown=self.cooldown)
+            floor_ratio=self.floor_ratio, cooldown=self.cooldown, at_floor=self.at_floor)
         if action == "keep":
             return
         self.scaled_lr.set_scale(self.state.scale)

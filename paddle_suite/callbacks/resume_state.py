@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from paddle.callbacks import Callback
@@ -25,16 +26,24 @@ class ResumeState(Callback):
 
     def __init__(self, directory, optimizer, stateful: dict, resume: Resume | None = None,
                  callback_state: dict | None = None, total_epochs: int | None = None,
-                 signature: dict | None = None):
+                 saved: dict | None = None):
         super().__init__()
-        self.signature = signature  # saved with each checkpoint; checked when resuming
+        self.saved = dict(saved or {})  # e.g. the config signature and the LR plan
+        self.started, self.wall_before = time.perf_counter(), 0.0
         self.directory = Path(directory) if directory is not None else None
         self.optimizer = optimizer
         self.stateful, self.resume = stateful, resume
         self.callback_state, self.total_epochs = callback_state, total_epochs
 
+    def wall_seconds(self) -> float:
+        """Wall time of the whole run: every segment before a resume, and this one."""
+        return self.wall_before + time.perf_counter() - self.started
+
     def on_train_begin(self, logs=None):
         done = self.resume.epoch if self.resume else 0
+        self.started = time.perf_counter()
+        if self.resume:
+            self.wall_before = float(self.callback_state.get("wall_seconds", 0.0))
         self.params["initial_epoch"] = done  # shared with every callback: see run_epoch()
         self.params["total_epochs"] = self.total_epochs or done + self.params.get("epochs", 0)
         if not self.resume:
@@ -50,4 +59,5 @@ class ResumeState(Callback):
             return
         states = {name: cb.state_dict() for name, cb in self.stateful.items()}
         save_resume(self.directory, run_epoch(self, epoch), self.model.network, self.optimizer,
-                    {"callbacks": states, "rng": rng_state(), "signature": self.signature})
+                    {"callbacks": states, "rng": rng_state(),
+                     "wall_seconds": self.wall_seconds(), **self.saved})

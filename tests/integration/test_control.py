@@ -163,7 +163,7 @@ def test_snapshots_then_ensemble_tool(tiny_cfg, tmp_path):
     ("Callbacks.EarlyStopping={monitor: lss}", 'did you mean "loss"'),
     ("Callbacks.PlateauDecay={factor: 1.5}", "factor: must be in (0, 1)"),
     ("Callbacks.PlateauDecay={floor_ratio: 1.0}", "floor_ratio: must be in (0, 1)"),
-    ("Callbacks.EarlyStopping={patience: 0}", "patience: must be at least 1"),
+    ("Callbacks.EarlyStopping={patience: -1}", "patience: must be >= 0"),
     ("Optimizer.accumulate_steps=0", "accumulate_steps: must be at least 1"),
     ("Callbacks.EarlyStoping={}", 'did you mean "EarlyStopping"'),
 ])

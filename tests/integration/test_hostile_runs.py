@@ -13,18 +13,19 @@ import cv2
 import numpy as np
 import pytest
 
-from paddle_suite import UserError, load_config, train
+from paddle_suite import load_config, train
 from paddle_suite.checkpoint import load_weights
 from paddle_suite.cli import run
 from paddle_suite.data.datasets import mnist10k
-from paddle_suite.runlock import RunBusyError, RunLock
+from paddle_suite.runlock import RunLock
 
 from ..conftest import LENET, ROOT, tiny_overrides
 
 DIGITS = {"DataLoader.classes": "null", "Arch.class_num": 10, "Metric.topk": "[1]",
           "DataLoader.Train.dataset": "{name: SklearnDigits, split: train, per_class: 8}",
           "DataLoader.Eval.dataset": "{name: SklearnDigits, split: test}",
-          "DataLoader.Train.batch_size": 16, "Callbacks.VisualDL": "false"}
+          "DataLoader.Train.batch_size": 16, "Callbacks.VisualDL": "false",
+          "Optimizer.lr": "{name: Constant, learning_rate: 0.002}"}  # runs may be extended
 
 
 def digits_cfg(out, epochs=2, **extra):
@@ -36,15 +37,6 @@ def digits_argv(out, epochs=2, **extra):
     for item in tiny_overrides(out, epochs, **{**DIGITS, **extra}):
         argv += ["-o", item]
     return argv
-
-
-@pytest.fixture
-def train_main():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("tools_train", ROOT / "tools" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def clear_error(code, err):

@@ -137,11 +137,22 @@ def test_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, suit
         locate(run)
 
 
-def test_resuming_a_finished_run_asks_for_more_epochs(tmp_path):
-    run = train(load_config(LENET, tiny_overrides(tmp_path, epochs=1))).run_dir
+def test_training_a_finished_run_longer_never_runs_at_lr_zero_unannounced(tmp_path):
+    """The README's extension example: -o Global.checkpoints=<run> -o Global.epochs=<more>
+    on the default cosine schedule, which ends at LR 0 when its planned epochs are done."""
+    def extend(epochs, *more):
+        return train(load_config(LENET, tiny_overrides(tmp_path, epochs=epochs)
+                                 + [f"Global.checkpoints={run}", *more]))
+    first = train(load_config(LENET, tiny_overrides(tmp_path, epochs=1)))
+    run = first.run_dir
     with pytest.raises(UserError, match="already finished 1 epochs"):
-        train(load_config(LENET, tiny_overrides(tmp_path, epochs=1)
-                          + [f"Global.checkpoints={run}"]))
-    more = train(load_config(LENET, tiny_overrides(tmp_path, epochs=2)
-                             + [f"Global.checkpoints={run}"]))
-    assert more.run_dir == run and [r["epoch"] for r in more.history] == [1, 2]
+        extend(1)
+    with pytest.raises(UserError, match="Cosine schedule was planned for 1 epochs") as info:
+        extend(2)
+    assert "Optimizer.lr.replan=true" in str(info.value)
+    again = extend(2, "Optimizer.lr.replan=true")  # the same cosine over the extra epoch
+    assert again.run_dir == run and [r["epoch"] for r in again.history] == [1, 2]
+    assert again.history[1]["lr"] > 0  # its last update, still on the way down
+    assert again.summary["wall_seconds"] > first.summary["wall_seconds"]  # both segments
+    fixed = extend(3, "Optimizer.lr.name=Constant", "Optimizer.lr.learning_rate=3e-4")
+    assert fixed.history[2]["lr"] == pytest.approx(3e-4)

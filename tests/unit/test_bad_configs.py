@@ -32,15 +32,6 @@ def expectations(path: Path) -> list[str]:
 
 
 
-@pytest.fixture
-def train_main():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("tools_train", ROOT / "tools" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
 def check(code, err, expected, tmp_path):
     assert code == 2, err
     assert "Traceback" not in err and err.startswith("error: ")

@@ -35,18 +35,23 @@ def test_min_delta_baseline_start_epoch_and_threshold():
     acc = Monitor("acc", min_delta=0.01)
     # +0.005 steps are not improvements beyond min_delta
     assert first_stop([0.90, 0.905, 0.91, 0.915], acc, patience=2)[0] == 3
-    # improving but never beating the baseline 0.95: the counter is not reset
-    assert first_stop([0.90, 0.92, 0.94], Monitor("acc"), patience=3, baseline=0.95)[0] == 3
-    # evaluations before start_from_epoch do not count
-    assert first_stop([0.5, 0.5, 0.5, 0.5, 0.5], Monitor("loss"), patience=2,
-                      start_from_epoch=3)[0] == 5
+    # improving but never beating the baseline 0.95: the counter is not reset (Keras: an
+    # improving evaluation itself never stops the run)
+    assert first_stop([0.90, 0.92, 0.94], Monitor("acc"), patience=3, baseline=0.95)[0] is None
+    assert first_stop([0.90, 0.92, 0.94, 0.93], Monitor("acc"), patience=3,
+                      baseline=0.95)[0] == 4
+    # the first start_from_epoch epochs do not count (Keras: that many warm-up epochs)
+    assert first_stop([0.5] * 6, Monitor("loss"), patience=2, start_from_epoch=3)[0] == 6
     epoch, reason, _ = first_stop([0.5, 0.2, 0.04, 0.01], Monitor("loss"), patience=10,
                                   stopping_threshold=0.05)
     assert epoch == 3 and "reached the stopping threshold 0.05" in reason
 
 
 def test_nan_never_counts_as_an_improvement():
-    epoch, _, state = first_stop([0.5, float("nan"), float("nan")], Monitor("loss"), patience=2)
+    epoch, reason, state = first_stop([0.5, float("nan")], Monitor("loss"), patience=2)
+    assert epoch == 2 and "loss = nan is not finite (best 0.5 at epoch 1)" in reason
+    epoch, _, state = first_stop([0.5, float("nan"), float("nan")], Monitor("loss"), patience=2,
+                                 check_finite=False)
     assert epoch == 3 and state.best == 0.5
 
 
@@ -81,8 +86,8 @@ def test_plateau_keeps_the_lr_while_improving_and_honours_cooldown():
 
 def test_bad_control_options_are_clear_errors():
     from paddle_suite.callbacks import EarlyStopping, PlateauDecay
-    with pytest.raises(ConfigError, match="patience: must be at least 1"):
-        EarlyStopping(patience=0)
+    with pytest.raises(ConfigError, match="patience: must be >= 0"):
+        EarlyStopping(patience=-1)
     with pytest.raises(ConfigError, match=r"factor: must be in \(0, 1\)"):
         PlateauDecay(None, factor=1.0)
     with pytest.raises(ConfigError, match="floor_ratio"):

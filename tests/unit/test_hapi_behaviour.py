@@ -171,3 +171,32 @@ def test_fit_over_zero_epochs_fails_and_end_training_runs_the_train_hooks():
     hooks = Hooks()
     end_training(model, [hooks], steps=3)
     assert hooks.seen == ["begin", "end"] and hooks.model is model
+
+
+def test_evaluate_inside_fit_cancels_num_iters_and_preserved_num_iters_keeps_it():
+    from paddle_suite.callbacks.hapi_fixes import preserved_num_iters
+
+    class EvalEachEpoch(Callback):
+        def __init__(self, keep):
+            super().__init__()
+            self.keep, self.batches = keep, 0
+
+        def on_train_batch_end(self, step, logs=None):
+            self.batches += 1
+
+        def on_epoch_end(self, epoch, logs=None):
+            loader = paddle.io.DataLoader(Batches(), batch_size=4)
+            if self.keep:
+                with preserved_num_iters(self.model):
+                    self.model.evaluate(loader, verbose=0)
+            else:
+                self.model.evaluate(loader, verbose=0)
+
+    counts = []
+    for keep in (False, True):
+        model, _ = make_model([Accuracy()])
+        probe = EvalEachEpoch(keep)
+        model.fit(paddle.io.DataLoader(Batches(), batch_size=4), epochs=5, num_iters=4,
+                  verbose=0, callbacks=[probe])
+        counts.append(probe.batches)
+    assert counts == [6, 4]  # hapi: 2 whole epochs of 3 batches; fixed: the 4 asked for

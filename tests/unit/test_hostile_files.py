@@ -4,7 +4,6 @@ safetensors and manifests, images with odd names or huge headers, list files in 
 Every case must end in a UserError that names the file (the CLI turns it into one paragraph
 and exit status 2), never a crash, a traceback or unbounded memory.
 """
-import codecs
 import json
 import os
 import pickle

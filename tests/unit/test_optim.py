@@ -76,3 +76,34 @@ def test_every_optimizer_takes_a_step(name):
     net(paddle.ones([4, 3])).sum().backward()
     opt.step()
     assert (net.weight.numpy() != before).any()
+
+
+SCHEDULE_OPTIONS = {"CosineWarmRestarts": {"T_0": 2, "T_mult": 2},
+                    "Cyclic": {"max_learning_rate": 0.01, "step_size_up": 1}}
+
+
+def test_paddle_schedule_state_dict_loses_the_warm_restart_cycle():
+    """Paddle's LRScheduler.state_dict keeps last_epoch/last_lr only: a restored
+    CosineAnnealingWarmRestarts starts its cycle again (ScaledLR keeps every attribute)."""
+    def make():
+        return paddle.optimizer.lr.CosineAnnealingWarmRestarts(0.1, T_0=2, T_mult=2)
+    a, b = make(), make()
+    for _ in range(3):
+        a.step()
+    b.set_state_dict(a.state_dict())
+    assert trace(a, 4) != trace(b, 4)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("paddle_suite.optim").optim.SCHEDULES))
+@pytest.mark.parametrize("step_on, warmup", [("epoch", 0), ("step", 0), ("step", 1)])
+def test_every_schedule_continues_exactly_from_its_state(name, step_on, warmup):
+    from paddle_suite.optim import ScaledLR
+    section = lr_section(name, step_on, warmup, **SCHEDULE_OPTIONS.get(name, {}))
+    first, cut = (3, 4) if step_on == "epoch" else (23, 20)
+
+    def make():
+        return ScaledLR(build_schedule(section, 10, 5)[0], scale=0.5)
+    a, b = make(), make()
+    trace(a, first)
+    b.set_state_dict(a.state_dict())
+    assert trace(a, cut) == trace(b, cut)

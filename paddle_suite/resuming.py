@@ -1,0 +1,115 @@
+"""Continuing a run: its checkpoint checked against the config, its directory reopened.
+
+The lock on the run directory is taken before anything in it is read (runlock.py); a
+checkpoint of another model or optimizer is refused with what changed; the LR schedule is
+continued or re-planned (replan.py); `metrics.jsonl` keeps the rows up to the checkpoint,
+a line torn by a crash dropped.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import atomic_write_bytes
+from .errors import ConfigError
+from .replan import plan_of, replan, replan_decision
+from .resume import CheckpointError, local_optimizer_state
+from .rundir import create_run_dir, is_finished, write_json
+from .runlock import RunLock
+from .setup_checks import setup_stage
+
+log = logging.getLogger("paddle_suite")
+
+
+def check_epochs_left(resume, epochs: int) -> None:
+    done = resume.epoch if resume else 0
+    if done >= epochs and is_finished(resume.run_dir):
+        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
+                          f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
+    if done > epochs:
+        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} has trained {done} "
+                          f"epochs already, more than the {epochs} asked for.")
+
+
+def signature(cfg: dict) -> dict:
+    """What a resume checkpoint must agree with: the network and the optimizer kind."""
+    arch = {k: v for k, v in cfg["Arch"].items() if k not in ("pretrained", "finetune")}
+    return {"Arch": arch, "Optimizer.name": cfg["Optimizer"]["name"]}
+
+
+def restore_checkpoint(built, resume, cfg: dict) -> dict:
+    """Load a resume checkpoint's weights and optimizer state; return its callback state.
+    A checkpoint of another model or optimizer is a clear error, not a crash."""
+    network, optimizer, resume_state = resume.load()
+    saved = resume_state.get("signature") if isinstance(resume_state, dict) else None
+    if saved is not None and saved != signature(cfg):
+        now = signature(cfg)
+        diff = [f"{k}: {saved.get(k)!r} then, {now[k]!r} now" for k in now
+                if saved.get(k) != now[k]]
+        raise CheckpointError(f"Global.checkpoints: {resume.run_dir} was trained with another "
+                              f"configuration ({'; '.join(diff)}). Resume needs the run's own "
+                              "Arch and optimizer; to start from its weights with a new one, "
+                              f"use -o Arch.pretrained={resume.run_dir} in a new run.")
+    own = {k: list(v.shape) for k, v in built.net.state_dict().items()}
+    theirs = {k: list(np.shape(v)) for k, v in network.items()}
+    if own != theirs:
+        wrong = sorted(set(own) ^ set(theirs)) or [k for k in own if own[k] != theirs[k]]
+        raise CheckpointError(f"Global.checkpoints: the weights in {resume.path} do not fit "
+                              f"the configured model (Arch): they differ at {wrong[:4]}. Resume "
+                              "needs the run's own Arch; to start from these weights with a "
+                              f"new head, use -o Arch.pretrained={resume.run_dir} in a new run.")
+    decision = replan_decision(resume_state.get("plan"), cfg, resume.epoch)
+    built.net.set_state_dict(network)
+    with setup_stage("Global.checkpoints", f"restoring the optimizer state of {resume.path}"):
+        built.optimizer.set_state_dict(local_optimizer_state(optimizer, built.net))
+    built.plan = replan(built, cfg, resume.epoch) if decision == "replan" else \
+        resume_state.get("plan") or plan_of(cfg)
+    return resume_state
+
+
+def open_run(cfg: dict, built, resume, lock):
+    """(run directory, its lock): a new directory with its config.yaml, or the resumed one
+    (rows after its checkpoint dropped; `lock` already held). Nothing is written before
+    the lock is held."""
+    if resume is not None:
+        run_dir = resume.run_dir
+        keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
+    else:
+        glob = cfg["Global"]
+        with setup_stage("Global.output_dir", f"creating a run directory under "
+                                              f"{glob['output_dir']}"):
+            run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
+        lock = RunLock(run_dir).acquire()
+        (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+    if built.data.skipped:
+        write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
+                                                  "samples": built.data.skipped})
+    return run_dir, lock
+
+
+def keep_rows_until(path: Path, epoch: int) -> None:
+    """Drop metrics.jsonl rows of epochs after `epoch` (written before a crash, redone now)."""
+    if not path.exists():
+        return
+    kept, torn = [], 0
+    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
+        row = _json_row(line)
+        if row is None:
+            torn += line.strip() != ""
+        elif isinstance(row.get("epoch"), int) and row["epoch"] <= epoch:
+            kept.append(line)
+    if torn:
+        log.warning("%s: dropped %d unreadable line(s) (a write cut short by a crash)", path,
+                    torn)
+    atomic_write_bytes(path, "".join(l + "\n" for l in kept).encode("utf-8"))
+
+
+def _json_row(line: str) -> dict | None:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
