@@ -95,14 +95,24 @@ def atomic_save(obj, path: str | Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _latin1_encode(text, encoding="utf-8"):
+    """`_codecs.encode` as protocol-2 pickles use it (text -> bytes), and nothing else: other
+    codecs (zlib, bz2...) could expand a small file enormously."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise UnsafeFileError(f"refused to load: the file asks to encode with {encoding!r}.")
+    return text.encode("latin1")
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file, origin):
-        super().__init__(file)
+    def __init__(self, file, origin, encoding="ASCII"):
+        super().__init__(file, encoding=encoding)
         self.origin = origin
 
     def find_class(self, module, name):
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
+        if (module, name) == ("_codecs", "encode"):  # how protocol 2 writes bytes
+            return _latin1_encode
         raise UnsafeFileError(
             f"{self.origin}: refused to load: the file asks to run '{module}.{name}', which a "
             "weights file never needs. It may be malicious or not a weights file; convert "
@@ -148,6 +158,21 @@ def load_pickle(path: str | Path):
         raise UserError(f"{path}: not a readable weights or state file "
                         f"({type(exc).__name__}: {exc}).") from None
     return check_structure(obj, path)
+
+
+def load_pickle_bytes(data: bytes, origin: str):
+    """`load_pickle` for bytes already read (e.g. a member of an archive). Python 2 pickles
+    (the CIFAR batches) keep their strings as bytes."""
+    try:
+        obj = _RestrictedUnpickler(io.BytesIO(data), origin, encoding="bytes").load()
+    except UnsafeFileError:
+        raise
+    except RecursionError:
+        raise UserError(f"{origin}: refused to load: nested too deeply.") from None
+    except Exception as exc:  # truncated or not a pickle at all
+        raise UserError(f"{origin}: not a readable pickle ({type(exc).__name__}: {exc}).") \
+            from None
+    return check_structure(obj, origin)
 
 
 def _tensor_dict(state, path: Path) -> dict:

@@ -4,7 +4,10 @@ says, how many classes it has (`num_classes`)."""
 from __future__ import annotations
 
 import gzip
+import math
 import struct
+import tarfile
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +15,7 @@ import cv2
 import numpy as np
 import paddle
 
+from ..checkpoint import load_pickle_bytes
 from ..errors import DataError
 from ..imageio import read_image
 
@@ -59,18 +63,31 @@ class FileDataset(paddle.io.Dataset):
         return len(self.labels)
 
 
+MAX_DATA_FILE_BYTES = 1 << 30  # an IDX payload or a CIFAR batch larger than 1 GiB is refused
+
+
 def _read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (the MNIST format), gzipped or not."""
+    """Read an IDX file (the MNIST format), gzipped or not. The header's sizes are checked
+    before the data is read, and no more than they announce is read (a gzip bomb or a
+    header claiming terabytes is named, not loaded)."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            magic, = struct.unpack(">I", f.read(4))
-            dims = struct.unpack(">" + "I" * (magic & 0xFF), f.read(4 * (magic & 0xFF)))
-            data = np.frombuffer(f.read(), dtype=np.uint8)
-    except (OSError, EOFError, struct.error) as exc:
+            head = f.read(4)
+            if len(head) != 4 or head[:2] != b"\0\0" or head[2] != 0x08 or not 1 <= head[3] <= 4:
+                raise DataError(f"IDX file {path} has no valid unsigned-byte IDX header "
+                                f"(magic {head.hex() or 'missing'}).")
+            dims = struct.unpack(">" + "I" * head[3], f.read(4 * head[3]))
+            size = math.prod(dims)
+            if size > MAX_DATA_FILE_BYTES:
+                raise DataError(f"IDX file {path}: its header announces {size:,} bytes "
+                                f"(shape {list(dims)}), over the {MAX_DATA_FILE_BYTES >> 30} GiB "
+                                "limit.")
+            data = np.frombuffer(f.read(size), dtype=np.uint8)
+    except (OSError, EOFError, struct.error, zlib.error) as exc:
         raise DataError(f"Cannot read IDX file {path}: {exc}.") from None
-    if data.size != int(np.prod(dims)):
-        raise DataError(f"IDX file {path} is truncated: header says {dims}, "
+    if data.size != size:
+        raise DataError(f"IDX file {path} is truncated: header says {list(dims)}, "
                         f"found {data.size} bytes of data.")
     return data.reshape(dims)
 
@@ -106,6 +123,13 @@ def _vision_set(cls, split: str, download: bool, **files):
 
 
 def _mnist_like(cls, split, image_path, label_path, download):
+    if image_path and label_path:  # local IDX files: read with the bounded reader
+        images = _read_idx(_existing(Path(image_path), "image_path"))
+        labels = _read_idx(_existing(Path(label_path), "label_path"))
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataError(f"{image_path} / {label_path}: expected N images of H x W and N "
+                            f"labels, got shapes {list(images.shape)} and {list(labels.shape)}.")
+        return ArrayDataset(images[:, :, :, None], labels, f"{cls.__name__}/{split}", 10)
     ds = _vision_set(cls, split, download, image_path=image_path, label_path=label_path)
     images = np.stack(ds.images).reshape(-1, 28, 28, 1).astype(np.uint8)
     return ArrayDataset(images, np.concatenate(ds.labels), f"{cls.__name__}/{split}", 10)
@@ -124,24 +148,54 @@ def fashion_mnist(split: Literal["train", "test"] = "train", image_path: str | N
                        download)
 
 
-def _cifar(cls, classes, split, data_file, download):
-    # The CIFAR python archive is a pickle: paddle unpickles it. Use only the official file.
-    ds = _vision_set(cls, split, download, data_file=data_file)
-    images = np.stack([s for s, _ in ds.data]).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    labels = [int(l) for _, l in ds.data]
-    return ArrayDataset(np.ascontiguousarray(images), labels, f"{cls.__name__}/{split}", classes)
+def _cifar(classes: int, split: str, data_file: str | None, download: bool):
+    """Read the official CIFAR python archive without running code from it.
+
+    The archive's batches are pickles; paddle.vision unpickles them as they are, so a forged
+    archive could run code. Here each batch goes through the restricted unpickler (arrays,
+    numbers, bytes, lists and dicts only), with its size bounded."""
+    if not data_file:
+        raise DataError(f"Cifar{classes}: set data_file to the official python archive "
+                        f"(cifar-{classes}-python.tar.gz); nothing is downloaded here"
+                        + (" (download: true is not supported for CIFAR)." if download else "."))
+    path = _existing(Path(data_file), "data_file")
+    want = {10: ("data_batch", "test_batch"), 100: ("/train", "/test")}[classes]
+    key = b"labels" if classes == 10 else b"fine_labels"
+    images, labels = [], []
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in sorted(archive.getmembers(), key=lambda m: m.name):
+                name = want[0] if split == "train" else want[1]
+                if not member.isfile() or name not in member.name:
+                    continue
+                if member.size > MAX_DATA_FILE_BYTES:
+                    raise DataError(f"{path}: member {member.name} is {member.size:,} bytes, "
+                                    "over the limit for a CIFAR batch.")
+                batch = load_pickle_bytes(archive.extractfile(member).read(),
+                                          f"{path}:{member.name}")
+                images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32))
+                labels += [int(v) for v in batch[key]]
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable CIFAR archive ({exc}).") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path}: a batch does not have the CIFAR layout ({exc}).") from None
+    if not images:
+        raise DataError(f"{path}: no {split} batches in this archive (expected members "
+                        f"named like '{want[0] if split == 'train' else want[1]}').")
+    data = np.concatenate(images).transpose(0, 2, 3, 1)
+    return ArrayDataset(np.ascontiguousarray(data), labels, f"Cifar{classes}/{split}", classes)
 
 
 def cifar10(split: Literal["train", "test"] = "train", data_file: str | None = None,
             download: bool = False):
     """CIFAR-10 from the official python archive (cifar-10-python.tar.gz)."""
-    return _cifar(paddle.vision.datasets.Cifar10, 10, split, data_file, download)
+    return _cifar(10, split, data_file, download)
 
 
 def cifar100(split: Literal["train", "test"] = "train", data_file: str | None = None,
              download: bool = False):
     """CIFAR-100 (fine labels) from the official python archive (cifar-100-python.tar.gz)."""
-    return _cifar(paddle.vision.datasets.Cifar100, 100, split, data_file, download)
+    return _cifar(100, split, data_file, download)
 
 
 def sklearn_digits(split: Literal["train", "test"] = "train", per_class: int | None = None,

@@ -242,3 +242,57 @@ def test_a_missing_label_map_is_named(tmp_path):
     (tmp_path / "list.txt").write_text("a.png 0\n")
     with pytest.raises(UserError, match="Label map not found: .*labels.txt"):
         file_list(str(tmp_path), str(tmp_path / "list.txt"), str(tmp_path / "labels.txt"))
+
+
+# --- data archives ---------------------------------------------------------------------------
+
+def cifar_archive(tmp_path, batches: dict) -> Path:
+    import io
+    import tarfile
+    path = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for name, payload in batches.items():
+            data = payload if isinstance(payload, bytes) else pickle.dumps(payload, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_cifar_archive_is_read_without_paddles_unpickler(tmp_path):
+    from paddle_suite.data.datasets import cifar10
+    rng = np.random.default_rng(0)
+    batch = {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 3]}
+    path = cifar_archive(tmp_path, {"data_batch_1": batch, "data_batch_2": batch,
+                                    "test_batch": batch})
+    train, test = cifar10("train", str(path)), cifar10("test", str(path))
+    assert len(train) == 8 and len(test) == 4 and train[1][0].shape == (32, 32, 3)
+    assert train[0][0][0, 0, 0] == batch[b"data"][0, 0]  # CHW rows -> HWC pixels
+
+
+def test_a_forged_cifar_archive_runs_no_code(tmp_path):
+    from paddle_suite.data.datasets import cifar10
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    path = cifar_archive(tmp_path, {"data_batch_1": pickle.dumps(Payload(), protocol=2)})
+    with pytest.raises(UserError, match="refused to load: the file asks to run"):
+        cifar10("train", str(path))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("header, message", [
+    (b"\x00\x00\x08\x03" + struct.pack(">III", 100000, 100000, 1000), "over the 1 GiB limit"),
+    (b"\x00\x00\x0d\x01" + struct.pack(">I", 4), "no valid unsigned-byte IDX header"),
+    (b"\x00\x00\x08\x01" + struct.pack(">I", 400), "is truncated"),
+])
+def test_hostile_idx_files_are_named(tmp_path, header, message):
+    import gzip
+    from paddle_suite.data.datasets import mnist
+    images, labels = tmp_path / "images.gz", tmp_path / "labels.gz"
+    images.write_bytes(gzip.compress(header + b"\0" * 16))
+    labels.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + struct.pack(">I", 2) + b"\0\1"))
+    with pytest.raises(UserError, match=message):
+        mnist("train", str(images), str(labels))

@@ -107,3 +107,19 @@ def test_every_schedule_continues_exactly_from_its_state(name, step_on, warmup):
     trace(a, first)
     b.set_state_dict(a.state_dict())
     assert trace(a, cut) == trace(b, cut)
+
+
+def test_fractional_milestones_are_checked_against_the_real_updates_per_epoch():
+    section = lr_section("MultiStep", "step", milestones="[0.3333333333333333, 2]")
+    schedule, _ = build_schedule(section, 10, 6)  # 6 updates per epoch: 1/3 epoch = 2
+    assert schedule.milestones == [2, 12]
+    with pytest.raises(ConfigError, match="with 5 updates per epoch it is 1.66667 updates"):
+        build_schedule(section, 10, 5)
+
+
+def test_durations_in_updates_land_on_those_updates():
+    section = lr_section("MultiStep", "step", milestones="[7, 23]", unit="update")
+    schedule, _ = build_schedule(section, 10, 6)
+    assert schedule.milestones == [7, 23]
+    with pytest.raises(ConfigError, match="unit: update .* needs Optimizer.lr.step_on: step"):
+        build_schedule(lr_section("MultiStep", "epoch", milestones="[7]", unit="update"), 10, 6)
