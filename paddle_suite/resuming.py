@@ -81,7 +81,8 @@ def open_run(cfg: dict, built, resume, lock):
         glob = cfg["Global"]
         with setup_stage("Global.output_dir", f"creating a run directory under "
                                               f"{glob['output_dir']}"):
-            run_dir = create_run_dir(glob["output_dir"], glob["experiment"])
+            run_dir = create_run_dir(glob["output_dir"], glob["experiment"],
+                                     name=glob["run_name"])
         lock = RunLock(run_dir).acquire()
         (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
     if built.data.skipped:

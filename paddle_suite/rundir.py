@@ -10,15 +10,16 @@ from pathlib import Path
 from .checkpoint import atomic_write_bytes
 
 
-def create_run_dir(output_dir: str | Path, experiment: str, clock=time.localtime) -> Path:
-    """Create and return a new run directory named after the current time.
+def create_run_dir(output_dir: str | Path, experiment: str, clock=time.localtime,
+                   name: str | None = None) -> Path:
+    """Create and return a new run directory named `name` (default: the current time).
 
-    If the name exists (two runs in one second), `-2`, `-3`, ... is appended: an existing
-    run directory is never reused.
+    If the name exists (two runs in one second, a run name used again), `-2`, `-3`, ... is
+    appended: an existing run directory is never reused.
     """
     base = Path(output_dir) / experiment
     base.mkdir(parents=True, exist_ok=True)
-    stem = time.strftime("%Y%m%d-%H%M%S", clock())
+    stem = name or time.strftime("%Y%m%d-%H%M%S", clock())
     for n in range(1, 10_000):
         candidate = base / (stem if n == 1 else f"{stem}-{n}")
         try:

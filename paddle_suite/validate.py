@@ -27,6 +27,7 @@ class GlobalOptions:
     """Keys of the `Global` section."""
 
     experiment: str | None = None          # run directories go to <output_dir>/<experiment>/
+    run_name: str | None = None            # the run directory's name (default: start time)
     output_dir: str = "logs"
     epochs: int = 10
     device: Literal["auto", "cpu", "gpu"] = "auto"
@@ -74,6 +75,8 @@ def _global_ranges(glob: dict) -> None:
     if glob["epochs"] > MAX_EPOCHS:
         raise ConfigError(f"Global.epochs: {glob['epochs']} is more than {MAX_EPOCHS:,}.")
     check_name(glob["experiment"], "Global.experiment")
+    if glob["run_name"] is not None:
+        check_name(glob["run_name"], "Global.run_name")
 
 
 def check_name(name: str, path: str) -> str:

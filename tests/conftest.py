@@ -22,6 +22,7 @@ LENET = ROOT / "configs" / "lenet.yaml"
 SLOW = (
     "tests/integration/test_distributed.py",
     "tests/integration/test_search_postgres.py",
+    "tests/integration/test_visualdl_browser.py",
     "tests/integration/test_resume.py::test_runs_killed_at_random_moments",
     "tests/integration/test_resume.py::test_kills_during_saving",
     "tests/integration/test_interpret.py::test_saliency_works_for_a_three_channel_zoo_model",
@@ -34,6 +35,9 @@ SLOW = (
     "tests/integration/test_hostile_runs.py::test_a_full_disk",
     "tests/integration/test_data_failures.py::test_paddle_dataloader_hangs",
     "tests/unit/test_hostile_files.py::test_the_memory_bomb_stays_within_budget",
+    "tests/integration/test_tuning.py::test_sanity_and_lr_find_tools_run",
+    "tests/integration/test_train.py::test_transfer_table_has_every_mode_for_every_k",
+    "tests/integration/test_cli.py::test_train_then_eval_from_the_command_line",
 )
 
 

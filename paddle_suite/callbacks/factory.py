@@ -41,7 +41,8 @@ from .recorder import RunRecorder
 from .resume_state import ResumeState
 from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots
-from .visualdl_logger import VisualDLLogger, flat_hparams
+from ..visual.hparams import display_name, page_hparams
+from .visualdl_logger import VisualDLLogger
 
 
 def checkpoint(monitor: str = "acc", mode: Literal["auto", "min", "max"] = "auto",
@@ -58,7 +59,7 @@ CALLBACK_OPTIONS = {
     "Checkpoint": (checkpoint, ()),
     "Saliency": (SaliencyMaps, ("view", "directory", "visualdl")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
-                                  "class_names", "sample")),
+                                  "class_names", "sample", "display_name", "best")),
 }
 DEFAULTS = {"Checkpoint": {}, "VisualDL": {}}
 
@@ -187,9 +188,13 @@ class RunCallbacks:
             tap = BatchTap(loader.collate_fn or default_collate_fn)
             loader.collate_fn = tap
         view = built.data.eval or built.data.train
-        return VisualDLLogger(run_dir, flat_hparams(cfg), lr_getter, collector=self.collector,
-                              tap=tap, class_names=built.data.class_names,
-                              sample=view.fallback[0], **options)
+        overrides = getattr(cfg, "overrides", ())
+        return VisualDLLogger(run_dir, page_hparams(cfg, overrides), lr_getter,
+                              collector=self.collector, tap=tap,
+                              class_names=built.data.class_names, sample=view.fallback[0],
+                              display_name=display_name(cfg, run_dir.name, overrides),
+                              best=partial(lambda r: (r.monitor.name, r.best_value),
+                                           self.recorder), **options)
 
     def stop_reason(self) -> str | None:
         """Why a callback ended training early, if one did."""

@@ -37,8 +37,9 @@ class VisualDLLogger(Callback):
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
                  images: bool = True, histograms: bool = True, curves: bool = True,
                  image_count: int = 32, collector=None, tap=None, class_names=None,
-                 sample=None):
+                 sample=None, display_name: str = "", best=None):
         super().__init__()
+        self.display_name, self.best = display_name, best  # best(): (metric, best value)
         self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
         self.scalar_interval, self.image_count = scalar_interval, image_count
         self.images, self.histograms, self.curves = images, histograms, curves
@@ -48,14 +49,19 @@ class VisualDLLogger(Callback):
 
     # -- lifecycle -------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
-        self.writer = open_writer(self.logdir)
-        metric_tags = ["eval/acc", "eval/loss", "train/loss", "train/acc"]
+        self.writer = open_writer(self.logdir, self.display_name)
+        metric_tags = ["eval/acc", "eval/loss"]
+        if self.best is not None:
+            metric_tags.append(f"eval/best_{self.best()[0]}")
         write_hparams(self.writer, self.hparams, metric_tags)
         if self.tap is not None:
             self.tap.arm()
 
     def on_train_end(self, logs=None):
         self._remove_hooks()
+        name, value = self.best() if self.best is not None else (None, None)
+        if value is not None:
+            self.writer.add_scalar(f"eval/best_{name}", value, self.global_step)
         if self.curves and self.collector is not None and self.collector.last() is not None:
             self._confusion(*self.collector.last())
         if self.histograms:
@@ -180,43 +186,20 @@ class VisualDLLogger(Callback):
             write_png(logdir / "feature_maps" / f"{name}.png", grid[:, :, ::-1])
 
     def _confusion(self, probs, labels):
-        from ..visual.plots import confusion_figure, figure_to_array, pyplot
+        from ..visual.plots import (confusion_figure, figure_to_array, per_class_table_figure,
+                                    pyplot)
         names = [self._name(i) for i in range(probs.shape[1])]
         matrix = confusion_matrix(labels, probs.argmax(axis=1), probs.shape[1])
         fig = confusion_figure(matrix, names)
         self.writer.add_image("eval/confusion_matrix", figure_to_array(fig), self.global_step)
         pyplot().close(fig)
         rows = per_class_metrics(matrix, names)
-        table = "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n" + "\n".join(
-            f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | "
-            f"{r['support']} |" for r in rows)
-        self.writer.add_text("eval/per_class_metrics", table, self.global_step)
-
-
-def flat_hparams(cfg: dict) -> dict:
-    """The run's scalar hyper-parameters, flattened, for VisualDL's hparams page."""
-    out = {}
-
-    def walk(prefix, value):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(f"{prefix}.{key}" if prefix else key, item)
-        elif isinstance(value, (bool, int, float, str)):
-            out[prefix] = value
-        elif isinstance(value, list) and all(isinstance(v, (int, float, str)) for v in value):
-            out[prefix] = str(value)
-
-    for section in ("Arch", "Loss", "Optimizer"):
-        walk(section, cfg.get(section) or {})
-    train = (cfg.get("DataLoader") or {}).get("Train") or {}
-    out["DataLoader.Train.batch_size"] = train.get("batch_size")
-    out["DataLoader.Train.dataset"] = (train.get("dataset") or {}).get("name")
-    out["DataLoader.Train.augment"] = "+".join(
-        name for item in train.get("transforms") or [] for name in item
-        if name not in ("ToCHW", "Normalize")) or "none"
-    out["DataLoader.Train.mix"] = (train.get("mix") or {}).get("name", "none")
-    out["Global.epochs"] = cfg["Global"]["epochs"]
-    out["Global.seed"] = cfg["Global"]["seed"] if cfg["Global"]["seed"] is not None else -1
-    out["Callbacks"] = "+".join(sorted(k for k in cfg.get("Callbacks", {}) if k != "Checkpoint")) \
-        or "none"
-    return {k: v for k, v in out.items() if v is not None}
+        fig = per_class_table_figure(rows)  # VisualDL's Text tab folds tables into one line
+        self.writer.add_image("eval/per_class_metrics", figure_to_array(fig), self.global_step)
+        pyplot().close(fig)
+        worst = sorted(rows, key=lambda r: r["f1"])[:3]
+        self.writer.add_text("eval/per_class_summary", "lowest F1: " + "; ".join(
+            f"{r['class']} {r['f1']:.4f} (precision {r['precision']:.4f}, recall "
+            f"{r['recall']:.4f}, {r['support']} samples)" for r in worst)
+            + " (the table of every class is under Image: eval/per_class_metrics)",
+            self.global_step)

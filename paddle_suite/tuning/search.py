@@ -110,6 +110,7 @@ def _objective(search: dict, output_dir: str):
         cfg = load_config(search["base"], search["overrides"]
                           + [o for k, v in params.items() for o in overrides_for(k, v)]
                           + [f"Global.experiment={study_opts['name']}",
+                             f"Global.run_name=trial-{trial.number:03d}",
                              f"Global.output_dir={output_dir}",
                              f"Callbacks.Checkpoint.monitor={metric}"])
 

@@ -82,3 +82,19 @@ def figure_to_array(fig) -> np.ndarray:
     """An HWC uint8 RGB image of a matplotlib figure (for VisualDL's add_image)."""
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+
+
+def per_class_table_figure(rows: list[dict]):
+    """Per-class precision / recall / F1 / support as a table picture (one row a class)."""
+    plt = pyplot()
+    cells = [[str(r["class"]), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}",
+              str(r["support"])] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.28 * (len(cells) + 1)))
+    ax.axis("off")
+    table = ax.table(cellText=cells, colLabels=["class", "precision", "recall", "F1", "support"],
+                     loc="center", cellLoc="right", colLoc="right")
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    table.scale(1, 1.2)
+    fig.tight_layout()
+    return fig

@@ -33,10 +33,11 @@ def _import_visualdl():
 LOG_FILE = "vdlrecords.run.log"  # VisualDL reads only the newest file of a directory
 
 
-def open_writer(logdir):
+def open_writer(logdir, display_name: str = ""):
     """A `visualdl.LogWriter` appending to the run's single log file (so a resumed run keeps
-    its earlier records visible)."""
-    return _import_visualdl().LogWriter(logdir=str(logdir), file_name=LOG_FILE)
+    its earlier records visible); `display_name` is how VisualDL's run list shows the run."""
+    return _import_visualdl().LogWriter(logdir=str(logdir), file_name=LOG_FILE,
+                                        display_name=display_name)
 
 
 def write_hparams(writer, hparams: dict, metric_tags: list[str]) -> None:

@@ -97,7 +97,7 @@ def test_a_killed_worker_trial_is_failed_after_the_grace_period(tmp_path):
                  "high: 1.0e-2}\n")
     (worker,) = start_workers(path, 1, None, [tmp_path / "logs"])
     deadline = time.time() + 120
-    while not list((tmp_path / "logs" / "s2").glob("2*/metrics.jsonl")):
+    while not list((tmp_path / "logs" / "s2").glob("trial-*/metrics.jsonl")):
         assert time.time() < deadline and worker.poll() is None
         time.sleep(0.05)
     worker.send_signal(signal.SIGKILL)  # mid-trial: it stays RUNNING in the study

@@ -69,4 +69,4 @@ def test_two_workers_finish_one_study_with_the_exact_trial_count(postgres, tmp_p
     study = optuna.load_study(study_name="shared", storage=postgres)
     check_distinct_complete_trials(study, 4)  # same seed, yet no trial repeats another
     # both workers contributed: each wrote the run directories of its own two trials
-    assert all(len(list((tmp_path / f"worker{i}" / "shared").glob("2*"))) == 2 for i in range(2))
+    assert all(len(list((tmp_path / f"worker{i}" / "shared").glob("trial-*"))) == 2 for i in range(2))

@@ -41,7 +41,8 @@ def test_records_hold_scalars_hparams_images_histograms_and_curves(run):
     assert "gradients/features.0.weight" in tags["histogram"]
     assert {"pr/class_0_0", "pr/class_1_1"} <= set(tags["pr_curve"])
     assert {"roc/class_0_0", "roc/class_1_1"} <= set(tags["roc_curve"])
-    assert "eval/per_class_metrics" in tags["text"]
+    assert "eval/per_class_metrics" in tags["image"]  # a table picture: Text folds tables
+    assert "eval/per_class_summary" in tags["text"] and "eval/best_acc" in tags["scalar"]
     assert "weights/filters/features.0" in tags["image"] and "features/features.3" in tags["image"]
     assert "norms/weights/fc.2.weight" in tags["scalar"]
     assert "norms/gradients/fc.2.weight" in tags["scalar"]
@@ -75,6 +76,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start_visualdl(logdir):
+    """A real VisualDL server on 127.0.0.1 (a free port), once it answers: (process, port)."""
+    port = free_port()
+    script = Path(sys.executable).parent / "visualdl"  # the console script of this environment
+    server = subprocess.Popen([str(script if script.exists() else shutil.which("visualdl")),
+                               "--logdir", str(logdir), "--host", "127.0.0.1", "--port",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(150):
+        try:
+            get(port, "runs")
+            return server, port
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    pytest.fail("visualdl server did not answer")
+
+
 def get(port, path, **query):
     url = f"http://127.0.0.1:{port}/app/api/{path}"
     if query:
@@ -85,27 +103,17 @@ def get(port, path, **query):
 
 
 def test_visualdl_server_serves_the_run(run):
-    port = free_port()
-    script = Path(sys.executable).parent / "visualdl"  # the console script of this environment
-    server = subprocess.Popen([str(script if script.exists() else shutil.which("visualdl")),
-                               "--logdir",
-                               str(run.run_dir.parent), "--host", "127.0.0.1", "--port",
-                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_visualdl(run.run_dir.parent)
     try:
-        for _ in range(100):
-            try:
-                runs = get(port, "runs")["data"]
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("visualdl server did not answer")
-        assert len(runs) == 1
+        runs = get(port, "runs")["data"]
+        assert runs == [f"lenet_mnist/{run.run_dir.name} EMA={{decay: 0.9, warmup: true}} "
+                        "batch_size=128"]  # experiment/run and the last two overrides
         name = runs[0]
         points = get(port, "scalar/list", run=name, tag="eval/acc")["data"]
         assert [p[2] for p in points] == pytest.approx([r["eval_acc"] for r in run.history])
         hparams = get(port, "hparams/list")["data"]
-        assert hparams[0]["hparams"]["Arch.name"] == "LeNet"
+        assert hparams[0]["hparams"]["optimizer"] == "Adam"
+        assert not any("." in key for key in hparams[0]["hparams"])  # the page shows no dotted name
         assert get(port, "image/list", run=name, tag="input/first_batch")["data"]
         png = get(port, "image/image", run=name, tag="input/first_batch", index=0)
         assert png[:4] == b"\x89PNG"
