@@ -59,7 +59,8 @@ CALLBACK_OPTIONS = {
     "Checkpoint": (checkpoint, ()),
     "Saliency": (SaliencyMaps, ("view", "directory", "visualdl")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
-                                  "class_names", "sample", "display_name", "best")),
+                                  "class_names", "sample", "display_name", "best",
+                                  "speed")),
 }
 DEFAULTS = {"Checkpoint": {}, "VisualDL": {}}
 
@@ -194,7 +195,9 @@ class RunCallbacks:
                               class_names=built.data.class_names, sample=view.fallback[0],
                               display_name=display_name(cfg, run_dir.name, overrides),
                               best=partial(lambda r: (r.monitor.name, r.best_value),
-                                           self.recorder), **options)
+                                           self.recorder),
+                              speed=partial(lambda r: r.history[-1]["samples_per_second"],
+                                            self.recorder), **options)
 
     def stop_reason(self) -> str | None:
         """Why a callback ended training early, if one did."""

@@ -21,7 +21,9 @@ class VisualDLLogger(Callback):
     """Write everything a careful engineer wants to see in `visualdl --logdir logs`.
 
     - per step: `train/lr` (the LR of that update); every `scalar_interval` steps
-      `train/loss`, `train/acc`... (running epoch means); per epoch `train/samples_per_second`;
+      `train/loss`, `train/acc`... (running epoch means); per epoch `train/samples_per_second`
+      (the figure metrics.jsonl has, training time only); every scalar, the per-epoch ones
+      included, against the global step;
     - per evaluation: `eval/loss` (true mean), `eval/acc`..., keyed by the global step;
     - `hparams` with the metric tags, for VisualDL's hyper-parameter comparison page;
     - per epoch: a grid of the first training batch (after augmentation; needs a `tap`) with
@@ -37,8 +39,9 @@ class VisualDLLogger(Callback):
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
                  images: bool = True, histograms: bool = True, curves: bool = True,
                  image_count: int = 32, collector=None, tap=None, class_names=None,
-                 sample=None, display_name: str = "", best=None):
+                 sample=None, display_name: str = "", best=None, speed=None):
         super().__init__()
+        self.speed = speed  # speed(): the epoch's samples/s as metrics.jsonl has it
         self.display_name, self.best = display_name, best  # best(): (metric, best value)
         self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
         self.scalar_interval, self.image_count = scalar_interval, image_count
@@ -92,12 +95,12 @@ class VisualDLLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         import time
         number = run_epoch(self, epoch)
-        seconds = time.perf_counter() - self.epoch_start
-        self.writer.add_scalar("train/samples_per_second", self.samples / max(seconds, 1e-9),
-                               number)
+        speed = self.speed() if self.speed is not None else \
+            self.samples / max(time.perf_counter() - self.epoch_start, 1e-9)
+        self.writer.add_scalar("train/samples_per_second", speed, self.global_step)
         if self.histograms:
             self._histograms(number)
-            self._norms_and_filters(number)
+            self._norms_and_filters(self.global_step)
         if self.images and self.tap is not None and self.tap.batch is not None:
             images, labels = self.tap.batch[0], np.asarray(self.tap.batch[1])
             self.writer.add_image("input/first_batch", image_grid(images, self.image_count),

@@ -32,44 +32,72 @@ def finish_axes(ax, xlabel: str, ylabel: str | None = None, legend: bool = True)
         ax.legend()
 
 
-def learning_curves(rows: list[dict], path: str | Path) -> Path:
-    """Train vs eval loss and accuracy by epoch, and the LR by epoch, in one PNG."""
+def learning_curves_figure(rows: list[dict], title: str = "", classes: int | None = None,
+                           best_epoch: int | None = None):
+    """Loss and top-1 (train and eval) and the LR against the epoch: integer epoch ticks, the
+    chance level (ln C for the loss, 1/C for accuracy), the best epoch marked, `title`
+    (run name and key hyper-parameters) above."""
+    import math
+    from matplotlib.ticker import MaxNLocator
     plt = pyplot()
-    epochs = [r["epoch"] for r in rows]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for ax, key, title in ((axes[0], "loss", "loss"), (axes[1], "acc", "top-1 accuracy")):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    labels = {"train": "train (mean over each epoch, augmented)", "eval": "eval (end of epoch)"}
+    chance = {"loss": math.log(classes), "acc": 1.0 / classes} if classes else {}
+    for ax, key, name in ((axes[0], "loss", "loss"), (axes[1], "acc", "top-1 accuracy")):
         for prefix, style in (("train", "-"), ("eval", "o-")):
-            points = [(r["epoch"], r[f"{prefix}_{key}"]) for r in rows if f"{prefix}_{key}" in r]
+            points = [(r["epoch"], r[f"{prefix}_{key}"]) for r in rows
+                      if r.get(f"{prefix}_{key}") is not None]
             if points:
-                ax.plot(*zip(*points), style, label=prefix, markersize=3)
-        ax.set_title(title)
+                ax.plot(*zip(*points), style, label=labels[prefix], markersize=3)
+        if key in chance:
+            ax.axhline(chance[key], color="grey", linestyle="--", linewidth=1,
+                       label=f"chance ({'ln C' if key == 'loss' else '1/C'}, C={classes})")
+        if best_epoch:
+            ax.axvline(best_epoch, color="tab:green", linestyle=":", label=f"best epoch {best_epoch}")
+        ax.set_title(name)
         finish_axes(ax, "epoch")
-    lrs = [r.get("lr") for r in rows]
-    if any(v is not None for v in lrs):
-        axes[2].plot(epochs, lrs, "-")
-        if min(v for v in lrs if v is not None) > 0:
+    lrs = [(r["epoch"], r["lr"]) for r in rows if r.get("lr") is not None]
+    if lrs:
+        axes[2].plot(*zip(*lrs), "-", marker="." if len(lrs) < 30 else None)
+        if min(v for _, v in lrs) > 0:
             axes[2].set_yscale("log")
-    axes[2].set_title("learning rate (last update of the epoch)")
+    axes[2].set_title("learning rate (each epoch's last update)")
     finish_axes(axes[2], "epoch", legend=False)
-    return save_figure(fig, path)
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(rows: list[dict], path: str | Path, **options) -> Path:
+    """`learning_curves_figure` saved as a PNG."""
+    return save_figure(learning_curves_figure(rows, **options), path)
 
 
 def confusion_figure(matrix: np.ndarray, names: list[str]):
-    """A matplotlib figure of a confusion matrix (counts in the cells)."""
+    """A confusion matrix twice: counts, and each row as a share of its true class (the
+    per-class recall on the diagonal), with a colour scale."""
     plt = pyplot()
     size = max(4.0, 0.55 * len(names) + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(names)), names, rotation=90 if len(names) > 10 else 0)
-    ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    limit = matrix.max() / 2 if matrix.size else 0
-    if len(names) <= 30:
-        for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
-                    color="white" if value > limit else "black")
-    ax.set_title("confusion matrix (eval set)")
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1, size))
+    rows = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, rows, out=np.zeros(matrix.shape, float), where=rows > 0)
+    for ax, values, title, fmt in ((axes[0], matrix, "counts", "{:d}"),
+                                   (axes[1], share, "share of the true class", "{:.2f}")):
+        image = ax.imshow(values, cmap="Blues")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        ax.set_xticks(range(len(names)), names, rotation=90 if len(names) > 10 else 0)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        limit = values.max() / 2 if values.size else 0
+        if len(names) <= 30:
+            for (i, j), value in np.ndenumerate(values):
+                ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8,
+                        color="white" if value > limit else "black")
+        ax.set_title(f"confusion (eval set): {title}")
     fig.tight_layout()
     return fig
 

@@ -13,21 +13,56 @@ from .plots import learning_curves, save_confusion
 
 
 def read_rows(run_dir: Path) -> list[dict]:
+    """metrics.jsonl's rows (a line a crash cut short is left out)."""
     path = Path(run_dir) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines() \
+            if path.exists() else []:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and "epoch" in row:
+            rows.append(row)
+    return rows
+
+
+def run_config(run_dir: Path) -> dict:
+    """The run's resolved config.yaml ({} when absent or unreadable)."""
+    from ..yamlsafe import YamlError, load_yaml
+    try:
+        data = load_yaml((run_dir / "config.yaml").read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, YamlError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def key_hparams(cfg: dict) -> dict:
+    """The hyper-parameters VisualDL's page shows, for titles and the report."""
+    from .hparams import page_hparams
+    try:
+        return page_hparams(cfg)
+    except (KeyError, TypeError, AttributeError):
+        return {}
 
 
 def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarray | None,
                  class_names: list[str], weights: str = "the final weights") -> Path:
     """Write learning_curves.png, confusion_matrix.png, per_class.json/.csv and report.md."""
     run_dir = Path(run_dir)
-    rows = read_rows(run_dir)
-    lines = [f"# Run report: {run_dir.parent.name}/{run_dir.name}", ""]
+    rows, cfg = read_rows(run_dir), run_config(run_dir)
+    name = f"{run_dir.parent.name}/{run_dir.name}"
+    hparams = key_hparams(cfg)
+    lines = [f"# Run report: {name}", "",
+             "Config: [config.yaml](config.yaml) (every resolved value); key hyper-parameters: "
+             + ", ".join(f"{k} `{v}`" for k, v in hparams.items()), ""]
+    summary = {}
     summary_path = run_dir / "summary.json"
     if summary_path.exists():
-        summary = json.loads(summary_path.read_text())
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except ValueError:
+            summary = {}
         lines += ["| | |", "| --- | --- |"]
         for key in ("status", "stop_reason", "epochs_run", "best_metric", "best_value",
                     "best_epoch", "final_weights", "wall_seconds", "train_samples_per_second"):
@@ -36,8 +71,15 @@ def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarr
         for key, value in (summary.get("final_eval") or {}).items():
             lines.append(f"| final eval {key} | {value:.4f} |")
         lines.append("")
+        diagnosis = summary.get("diagnosis")
+        if diagnosis:
+            lines += ["## Diagnosis", "", _diagnosis_text(diagnosis), ""]
     if rows:
-        learning_curves(rows, run_dir / "learning_curves.png")
+        title = name + (" - " + ", ".join(f"{k}={v}" for k, v in list(hparams.items())[:5])
+                        if hparams else "")
+        classes = len(class_names) or (cfg.get("Arch") or {}).get("class_num")
+        learning_curves(rows, run_dir / "learning_curves.png", title=title, classes=classes,
+                        best_epoch=summary.get("best_epoch"))
         lines += ["## Learning curves", "", "![learning curves](learning_curves.png)", "",
                   "Per-epoch numbers: [metrics.jsonl](metrics.jsonl).", ""]
     if probs is not None and len(probs):
@@ -57,11 +99,36 @@ def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarr
         lines += [f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} "
                   f"| {r['support']} |" for r in table]
         lines += ["", "Also as [per_class.json](per_class.json) and [per_class.csv](per_class.csv).", ""]
+    lines += _more_pictures(run_dir)
     lines += ["Open every record of this run with `visualdl --logdir "
               f"{run_dir}` (or the whole `logs/` folder to compare runs).", ""]
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _diagnosis_text(findings) -> str:
+    """The diagnosis findings (tuning/diagnose.py) as Markdown bullets."""
+    items = findings if isinstance(findings, list) else [findings]
+    return "\n".join("- " + (" - ".join(str(v) for v in item.values())
+                              if isinstance(item, dict) else str(item)) for item in items)
+
+
+def _more_pictures(run_dir: Path) -> list[str]:
+    """Links to the other pictures a run wrote (filters, feature maps, saliency maps)."""
+    lines = []
+    if (run_dir / "filters.png").is_file():
+        lines += ["## Weights and features", "", "![first-layer filters](filters.png)", ""]
+        lines += [f"![{p.stem}]({p.relative_to(run_dir).as_posix()})"
+                  for p in sorted((run_dir / "feature_maps").glob("*.png"))]
+        lines.append("")
+    saliency = sorted((run_dir / "saliency").glob("epoch-*")) if (run_dir / "saliency").is_dir() \
+        else []
+    if saliency:
+        lines += ["## Saliency maps", ""] + [
+            f"![{p.parent.name}/{p.stem}]({p.relative_to(run_dir).as_posix()})"
+            for p in sorted(saliency[-1].glob("*.png"))] + [""]
+    return lines
 
 
 def report_for_run(run_dir: str | Path, weights: str | None = None) -> Path:

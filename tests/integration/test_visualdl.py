@@ -52,13 +52,50 @@ def test_records_hold_scalars_hparams_images_histograms_and_curves(run):
     assert len(lrs) == 2 * 14  # one point per update: 14 batches x 2 epochs
 
 
+def test_one_samples_per_second_figure_in_visualdl_and_metrics(run):
+    speeds = [x.value for x in reader(run.run_dir).get_data("scalar",
+                                                            "train/samples_per_second")]
+    assert speeds == pytest.approx([r["samples_per_second"] for r in run.history], rel=1e-6)
+    steps = [x.id for x in reader(run.run_dir).get_data("scalar", "train/samples_per_second")]
+    assert steps == [14, 28]  # the global step, as every other scalar
+
+
+def test_learning_curves_say_what_they_show(run):
+    from paddle_suite.visual.plots import confusion_figure, learning_curves_figure, pyplot
+    fig = learning_curves_figure(run.history, title="lenet_mnist/run - lr=0.002", classes=2,
+                                 best_epoch=run.summary["best_epoch"])
+    fig.canvas.draw()
+    loss, acc, lr = fig.axes
+    for ax in (loss, acc, lr):
+        ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert ticks and all(t.lstrip("−-").isdigit() for t in ticks), ticks  # whole epochs
+    legend = [t.get_text() for t in acc.get_legend().get_texts()]
+    assert "train (mean over each epoch, augmented)" in legend and "eval (end of epoch)" in legend
+    assert "chance (1/C, C=2)" in legend and f"best epoch {run.summary['best_epoch']}" in legend
+    assert "chance (ln C, C=2)" in [t.get_text() for t in loss.get_legend().get_texts()]
+    assert fig._suptitle.get_text() == "lenet_mnist/run - lr=0.002"
+    assert "each epoch's last update" in lr.get_title()
+    pyplot().close(fig)
+    import numpy as np
+    fig = confusion_figure(np.array([[8, 2], [1, 9]]), ["0", "1"])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["confusion (eval set): counts",
+                      "confusion (eval set): share of the true class"]
+    assert "0.80" in [t.get_text() for t in fig.axes[1].texts]  # row-normalised cells
+    pyplot().close(fig)
+
+
 def test_report_files_are_written_at_the_end_of_training(run):
     for name in ("learning_curves.png", "confusion_matrix.png", "per_class.json",
                  "per_class.csv", "report.md", "filters.png", "feature_maps/features.0.png"):
         assert (run.run_dir / name).is_file(), name
     per_class = json.loads((run.run_dir / "per_class.json").read_text())
     assert [c["class"] for c in per_class["classes"]] == ["0", "1"]
-    assert "![learning curves](learning_curves.png)" in (run.run_dir / "report.md").read_text()
+    report = (run.run_dir / "report.md").read_text()
+    assert "![learning curves](learning_curves.png)" in report
+    assert "[config.yaml](config.yaml)" in report and "lr `0.002`" in report
+    assert "## Diagnosis" in report and "![first-layer filters](filters.png)" in report
+    assert "![features.0](feature_maps/features.0.png)" in report
 
 
 def test_report_tool_rewrites_the_report_of_an_existing_run(run):
