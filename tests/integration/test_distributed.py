@@ -148,7 +148,10 @@ def test_global_batch_that_does_not_split_fails_on_every_rank(tmp_path):
     assert proc.returncode != 0
     logs = [p.read_text() for p in (tmp_path / "launcher").glob("workerlog.*")]
     assert any(message in text for text in logs)
-    assert not any("Traceback" in text for text in logs)
+    # no Python traceback; a rank the launcher stops with SIGTERM may print Paddle's own
+    # "C++ Traceback ... Termination signal" report, which is the launcher's doing
+    assert not any(re.search(r"^Traceback \(most recent call last\)", text, re.M)
+                   for text in logs)
     assert not (tmp_path / "logs").exists()
 
 
