@@ -195,9 +195,9 @@ class TrainResult:
 def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     """Train the model a config describes; everything about the run goes to its run directory.
 
-    Order: build (validates data, so a bad input leaves no run directory behind), create the
-    run directory (or reopen it to resume), write config.yaml, train, write summary.json and
-    the report. `callbacks` are added to the run's own (they receive every evaluation in
+    Order: lock a resumed run's directory (before anything in it is read), build (validates
+    data, so a bad input leaves no run directory behind), create the run directory (or
+    reopen the resumed one), write config.yaml, train, write summary.json and the report. `callbacks` are added to the run's own (they receive every evaluation in
     `on_eval_end`; one with a `stop_reason` that stops training gives the run's stop reason).
     """
     glob = cfg["Global"]
@@ -224,7 +224,7 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
 def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state,
            extra) -> TrainResult:
     """Fit, then write the summary; with every epoch already trained (a run killed while
-    writing its final files) only the end of training runs: `fit` over zero epochs."""
+    writing its final files) only the callbacks' end of training runs."""
     glob = cfg["Global"]
     done = resume.epoch if resume else 0
     handler = attach_log_file(run_dir / "train.log") if run_dir else None
