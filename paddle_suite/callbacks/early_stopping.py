@@ -117,7 +117,7 @@ class EarlyStopping(Callback):
 
     def reset(self):
         self.state, self.stop_reason, self.best_weights, self.restored = StopState(), None, None, False
-        self.epoch, self.last_epoch = 0, None
+        self.epoch, self.last_epoch, self.last_is_best = 0, None, False
 
     def on_train_begin(self, logs=None):
         self.reset()
@@ -130,16 +130,16 @@ class EarlyStopping(Callback):
         if value is None:
             raise missing_metric("EarlyStopping", self.monitor.name, logs)
         epoch = int((logs or {}).get("epoch", self.epoch))
-        before = self.state.best_epoch
+        before = self.state.best
         self.state, stop, reason = stopping_decision(
             self.state, value, epoch, self.monitor, patience=self.patience,
             baseline=self.baseline, start_from_epoch=self.start_from_epoch,
             stopping_threshold=self.stopping_threshold,
             divergence_threshold=self.divergence_threshold, check_finite=self.check_finite)
-        if epoch > self.start_from_epoch:
+        if epoch > self.start_from_epoch:  # an evaluation, not an epoch: several may share one
             self.last_epoch = epoch
-            if self.restore_best_weights and (self.state.best_epoch != before
-                                              or self.best_weights is None):
+            self.last_is_best = self.state.best != before or self.best_weights is None
+            if self.restore_best_weights and self.last_is_best:
                 self.best_weights = weights_copy(self.model.network)
         if stop and not self.stop_reason:
             self.stop_reason = f"early stopping: {reason}"
@@ -150,7 +150,7 @@ class EarlyStopping(Callback):
         """Restore the best weights whatever ended training (Keras' rule)."""
         if not self.restore_best_weights or self.best_weights is None:
             return
-        if self.state.best_epoch is None or self.state.best_epoch == self.last_epoch:
+        if self.last_is_best:
             log.info("early stopping: the last evaluated weights (epoch %s) are the best; kept",
                      self.last_epoch)
             return
@@ -163,9 +163,11 @@ class EarlyStopping(Callback):
     def state_dict(self) -> dict:
         return {"best": self.state.best, "best_epoch": self.state.best_epoch,
                 "wait": self.state.wait, "stop_reason": self.stop_reason,
-                "best_weights": self.best_weights, "last_epoch": self.last_epoch}
+                "best_weights": self.best_weights, "last_epoch": self.last_epoch,
+                "last_is_best": self.last_is_best}
 
     def load_state_dict(self, state: dict) -> None:
         self.state = StopState(state["best"], state["best_epoch"], state["wait"])
         self.stop_reason, self.best_weights = state["stop_reason"], state["best_weights"]
         self.last_epoch = state.get("last_epoch")
+        self.last_is_best = state.get("last_is_best", False)

@@ -98,6 +98,20 @@ def test_keras_restores_when_the_run_completes():
     assert run_keras_restore([0.5, 0.3, 0.4, 0.45], patience=10) == (4, 1.0)
 
 
+def test_best_weights_of_a_step_evaluation_are_restored_within_one_epoch():
+    """With Global.eval_steps several evaluations share an epoch number: the best of them,
+    not the epoch, decides what is restored."""
+    stopper = EarlyStopping(monitor="loss", patience=10)
+    model = WeightsAtEpoch()
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    for index, (epoch, loss) in enumerate([(1, 0.5), (1, 0.4), (2, 0.3), (2, 0.35)]):
+        model.set_epoch(index)
+        stopper.on_eval_end({"loss": [loss], "epoch": epoch})
+    stopper.on_train_end()
+    assert model.weight == 2.0 and stopper.restored  # the mid-epoch-2 evaluation
+
+
 # --- Lightning EarlyStopping ------------------------------------------------------------------
 
 @pytest.mark.parametrize("losses, patience, lightning_stop", [
