@@ -142,37 +142,37 @@ def check_structure(obj, origin, max_values: int = MAX_VALUES, max_depth: int = 
     return obj
 
 
+def _unpickle(file, origin, what: str, encoding: str = "ASCII"):
+    """Restricted unpickling of `file`, then `check_structure`; every failure a UserError."""
+    try:
+        obj = _RestrictedUnpickler(file, origin, encoding=encoding).load()
+    except UnsafeFileError:
+        raise
+    except RecursionError:
+        raise UserError(f"{origin}: refused to load: nested too deeply.") from None
+    except Exception as exc:  # truncated or not a pickle at all
+        raise UserError(f"{origin}: not a readable {what} ({type(exc).__name__}: {exc}).") \
+            from None
+    return check_structure(obj, origin)
+
+
 def load_pickle(path: str | Path):
     """Unpickle a file that may only contain arrays, numbers, strings and containers, of a
     bounded structure (`check_structure`). Memory stays within a small multiple of the file
     size."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            obj = _RestrictedUnpickler(f, path).load()
-    except UnsafeFileError:
-        raise
-    except RecursionError:
-        raise UserError(f"{path}: refused to load: nested too deeply.") from None
-    except Exception as exc:  # truncated or not a pickle at all
-        raise UserError(f"{path}: not a readable weights or state file "
-                        f"({type(exc).__name__}: {exc}).") from None
-    return check_structure(obj, path)
+        f = open(path, "rb")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror}).") from None
+    with f:
+        return _unpickle(f, path, "weights or state file")
 
 
 def load_pickle_bytes(data: bytes, origin: str):
     """`load_pickle` for bytes already read (e.g. a member of an archive). Python 2 pickles
     (the CIFAR batches) keep their strings as bytes."""
-    try:
-        obj = _RestrictedUnpickler(io.BytesIO(data), origin, encoding="bytes").load()
-    except UnsafeFileError:
-        raise
-    except RecursionError:
-        raise UserError(f"{origin}: refused to load: nested too deeply.") from None
-    except Exception as exc:  # truncated or not a pickle at all
-        raise UserError(f"{origin}: not a readable pickle ({type(exc).__name__}: {exc}).") \
-            from None
-    return check_structure(obj, origin)
+    return _unpickle(io.BytesIO(data), origin, "pickle", encoding="bytes")
 
 
 def _tensor_dict(state, path: Path) -> dict:

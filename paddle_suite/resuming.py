@@ -17,7 +17,7 @@ from .checkpoint import atomic_write_bytes
 from .errors import ConfigError
 from .replan import plan_of, replan, replan_decision
 from .resume import CheckpointError, local_optimizer_state
-from .rundir import create_run_dir, is_finished, write_json
+from .rundir import create_run_dir, is_finished, read_metric_rows, write_json
 from .runlock import RunLock
 from .setup_checks import setup_stage
 
@@ -95,22 +95,9 @@ def keep_rows_until(path: Path, epoch: int) -> None:
     """Drop metrics.jsonl rows of epochs after `epoch` (written before a crash, redone now)."""
     if not path.exists():
         return
-    kept, torn = [], 0
-    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
-        row = _json_row(line)
-        if row is None:
-            torn += line.strip() != ""
-        elif isinstance(row.get("epoch"), int) and row["epoch"] <= epoch:
-            kept.append(line)
+    rows, torn = read_metric_rows(path)
     if torn:
         log.warning("%s: dropped %d unreadable line(s) (a write cut short by a crash)", path,
                     torn)
-    atomic_write_bytes(path, "".join(l + "\n" for l in kept).encode("utf-8"))
-
-
-def _json_row(line: str) -> dict | None:
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return None
-    return row if isinstance(row, dict) else None
+    kept = [json.dumps(row, allow_nan=True) + "\n" for row in rows if row["epoch"] <= epoch]
+    atomic_write_bytes(path, "".join(kept).encode("utf-8"))

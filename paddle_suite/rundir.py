@@ -63,6 +63,25 @@ def latest_unfinished_run(output_dir: str | Path, experiment: str) -> tuple[Path
     return None, len(runs)
 
 
+def read_metric_rows(path: str | Path) -> tuple[list[dict], int]:
+    """(rows of a metrics.jsonl, how many lines could not be read): a line a crash cut
+    short is left out, not an error."""
+    path = Path(path)
+    rows, torn = [], 0
+    text = path.read_bytes().decode("utf-8", "replace") if path.exists() else ""
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            torn += line.strip() != ""
+            continue
+        if isinstance(row, dict) and isinstance(row.get("epoch"), int):
+            rows.append(row)
+        else:
+            torn += 1
+    return rows, torn
+
+
 def _json_safe(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None

@@ -159,13 +159,13 @@ def _cifar(classes: int, split: str, data_file: str | None, download: bool):
                         f"(cifar-{classes}-python.tar.gz); nothing is downloaded here"
                         + (" (download: true is not supported for CIFAR)." if download else "."))
     path = _existing(Path(data_file), "data_file")
-    want = {10: ("data_batch", "test_batch"), 100: ("/train", "/test")}[classes]
+    train, test = {10: ("data_batch", "test_batch"), 100: ("/train", "/test")}[classes]
+    name = train if split == "train" else test
     key = b"labels" if classes == 10 else b"fine_labels"
     images, labels = [], []
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in sorted(archive.getmembers(), key=lambda m: m.name):
-                name = want[0] if split == "train" else want[1]
                 if not member.isfile() or name not in member.name:
                     continue
                 if member.size > MAX_DATA_FILE_BYTES:
@@ -181,7 +181,7 @@ def _cifar(classes: int, split: str, data_file: str | None, download: bool):
         raise DataError(f"{path}: a batch does not have the CIFAR layout ({exc}).") from None
     if not images:
         raise DataError(f"{path}: no {split} batches in this archive (expected members "
-                        f"named like '{want[0] if split == 'train' else want[1]}').")
+                        f"named like '{name}').")
     data = np.concatenate(images).transpose(0, 2, 3, 1)
     return ArrayDataset(np.ascontiguousarray(data), labels, f"Cifar{classes}/{split}", classes)
 

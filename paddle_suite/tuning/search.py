@@ -208,9 +208,9 @@ def _storage(optuna, url: str, opts: dict, attempts: int = 5):
             return optuna.storages.RDBStorage(url, heartbeat_interval=opts["heartbeat"],
                                               grace_period=opts["grace_period"], **extra)
         except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
-            racing = type(exc).__name__ in ("IntegrityError", "OperationalError") and (
-                "IntegrityError" in type(exc).__name__ or "already exists" in str(exc)
-                or "locked" in str(exc))
+            kind, text = type(exc).__name__, str(exc)
+            racing = kind == "IntegrityError" or (
+                kind == "OperationalError" and ("already exists" in text or "locked" in text))
             if racing and attempt + 1 < attempts:
                 time.sleep(0.5 * (attempt + 1))
                 continue

@@ -7,24 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rundir import write_json
+from ..rundir import read_metric_rows, write_json
 from .curves import confusion_matrix, per_class_metrics
 from .plots import learning_curves, save_confusion
 
 
 def read_rows(run_dir: Path) -> list[dict]:
     """metrics.jsonl's rows (a line a crash cut short is left out)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    rows = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines() \
-            if path.exists() else []:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and "epoch" in row:
-            rows.append(row)
-    return rows
+    return read_metric_rows(Path(run_dir) / "metrics.jsonl")[0]
 
 
 def run_config(run_dir: Path) -> dict:
