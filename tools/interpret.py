@@ -1,7 +1,10 @@
 """Saliency maps for images with a trained model:
 python tools/interpret.py -c configs/lenet.yaml -o Global.pretrained_model=logs/lenet_mnist/<run>
     --method smoothgrad --images digits/ [--out interpret/] [--layer NAME] [--target CLASS]
-Methods: gradient, smoothgrad, intgrad, gradcam, scorecam, occlusion, lime."""
+    [--backend suite|interpretdl]
+Methods: gradient, smoothgrad, intgrad, gradcam, scorecam, occlusion, lime (the suite's own,
+the default backend); with --backend interpretdl (optional, see the README):
+smoothgrad, occlusion, scorecam."""
 import os
 import sys
 
@@ -18,13 +21,16 @@ def main(argv=None):
     parser.add_argument("--out", default="logs/interpret", help="output directory")
     parser.add_argument("--layer", help="conv layer for gradcam/scorecam (default: see docs)")
     parser.add_argument("--target", type=int, help="class to explain (default: the predicted)")
+    parser.add_argument("--backend", default="suite", choices=("suite", "interpretdl"),
+                        help="whose implementation computes the maps (default: suite)")
     args = parser.parse_args(argv)
     single_process("tools/interpret.py")
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.interpret.run import interpret_images
     cfg = load_config(args.config, args.override)
-    result = interpret_images(cfg, args.method, args.images, args.out, args.layer, args.target)
+    result = interpret_images(cfg, args.method, args.images, args.out, args.layer, args.target,
+                              args.backend)
     for row in result["written"]:
         print(f"{row['output']}  (class {row['class']}, p={row['probability']:.3f})")
     for row in result["failed"]:

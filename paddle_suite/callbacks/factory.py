@@ -57,7 +57,7 @@ CALLBACK_OPTIONS = {
     "SWA": (SWA, ("directory", "bn_loader", "eval_loader", "sync_buffers")),
     "Snapshots": (Snapshots, ("directory", "lr_getter")),
     "Checkpoint": (checkpoint, ()),
-    "Saliency": (SaliencyMaps, ("view", "directory", "visualdl")),
+    "Saliency": (SaliencyMaps, ("view", "directory", "visualdl", "class_names")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
                                   "class_names", "sample", "display_name", "best",
                                   "speed")),
@@ -152,7 +152,7 @@ class RunCallbacks:
         self.saliency = _maybe(SaliencyMaps, options.get("Saliency") if writes else None,
                                view=data.eval or data.train,
                                directory=run_dir / "saliency" if writes else None,
-                               visualdl=self.visualdl)
+                               visualdl=self.visualdl, class_names=data.class_names)
         self.extra = list(extra)
         listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
                                  self.recorder, self.saver, self.early, self.plateau,

@@ -23,13 +23,26 @@ def _clean(logs: dict, prefix: str) -> dict:
     return out
 
 
+def thin_trace(points: list, limit: int) -> list:
+    """At most `limit` of `points`, evenly spread, the first and the last kept; LRs to 6
+    significant digits."""
+    if len(points) > limit:
+        keep = sorted({round(i * (len(points) - 1) / (limit - 1)) for i in range(limit)})
+        points = [points[i] for i in keep]
+    return [[batch, float(f"{lr:.6g}")] for batch, lr in points]
+
+
 class RunRecorder(Callback):
     """Append one JSON line per epoch to `path` and track the best eval value of `monitor`.
 
-    Each line: epoch, lr (the LR of the epoch's last update), train_* (epoch means of the
-    training metrics), eval_* (the epoch's evaluation, when one ran), seconds (train time
-    of the epoch, evaluation excluded), samples_per_second. Put it after the Evaluator.
+    Each line: epoch, lr (the LR of the epoch's last update), lr_trace ([batch, lr] at each
+    batch where the LR changed, at most `TRACE_POINTS` kept evenly) and batches (the epoch's
+    batch count), train_* (epoch means of the training metrics), eval_* (the epoch's
+    evaluation, when one ran), seconds (train time of the epoch, evaluation excluded),
+    samples_per_second. Put it after the Evaluator.
     """
+
+    TRACE_POINTS = 200
 
     def __init__(self, path: str | Path | None, monitor: Monitor, lr_getter=None):
         super().__init__()
@@ -47,11 +60,14 @@ class RunRecorder(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = self.batch_end = time.perf_counter()
-        self.epoch_samples, self.lr = 0, None
+        self.epoch_samples, self.lr, self.batches, self.lr_trace = 0, None, 0, []
 
     def on_train_batch_begin(self, step, logs=None):
         if self.lr_getter is not None:
             self.lr = self.lr_getter()
+            if not self.lr_trace or self.lr_trace[-1][1] != self.lr:
+                self.lr_trace.append([self.batches, self.lr])
+        self.batches += 1
 
     def on_train_batch_end(self, step, logs=None):
         self.batch_end = time.perf_counter()
@@ -68,6 +84,8 @@ class RunRecorder(Callback):
         number = run_epoch(self, epoch)
         row = {"epoch": number,
                "lr": self.lr,
+               "lr_trace": thin_trace(self.lr_trace, self.TRACE_POINTS),
+               "batches": self.batches,
                **_clean(logs, "train")}
         if self.last_eval.get("epoch") == number:
             row.update(_clean(self.last_eval, "eval"))

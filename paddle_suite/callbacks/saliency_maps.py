@@ -5,21 +5,24 @@ from pathlib import Path
 
 from paddle.callbacks import Callback
 
-from ..imageio import write_png
+import numpy as np
+
 from ..errors import ConfigError
 from ..interpret.saliency import METHODS, overlay, saliency
+from ..visual.pictures import prediction_text, saliency_figure
+from ..visual.plots import figure_to_array, save_figure
 from .monitor import run_epoch
 
 
 class SaliencyMaps(Callback):
     """Every `every` epochs (and after the last), explain the model's prediction for the
-    first `count` images of `view` with `method`; write overlays to
-    `<directory>/epoch-NNN/` and, when a VisualDL logger is given, to its log
+    first `count` images of `view` with `method`; write a picture of each (input, map with
+    its colour scale, overlay; predicted and true class) to `<directory>/epoch-NNN/` and, when a VisualDL logger is given, to its log
     (`saliency/<method>/<i>`). Acts in `on_epoch_end`.
     """
 
     def __init__(self, view=None, directory=None, visualdl=None, method: str = "smoothgrad",
-                 every: int = 5, count: int = 8):
+                 every: int = 5, count: int = 8, class_names: list[str] | None = None):
         super().__init__()
         if method not in METHODS:
             raise ConfigError(f"Callbacks.Saliency.method: unknown method {method!r}. "
@@ -28,7 +31,7 @@ class SaliencyMaps(Callback):
             raise ConfigError("Callbacks.Saliency: every and count must be at least 1.")
         self.view, self.visualdl, self.method = view, visualdl, method
         self.directory = Path(directory) if directory else None
-        self.every, self.count = every, count
+        self.every, self.count, self.class_names = every, count, list(class_names or [])
 
     def on_epoch_end(self, epoch, logs=None):
         number = run_epoch(self, epoch)
@@ -38,9 +41,10 @@ class SaliencyMaps(Callback):
         folder.mkdir(parents=True, exist_ok=True)
         writer = self.visualdl.writer if self.visualdl is not None else None
         for i in range(min(self.count, len(self.view))):
-            image, _ = self.view.load(i)
-            sal, _, _ = saliency(self.method, self.model.network, image)
-            picture = overlay(image, sal)
-            write_png(folder / f"{i:02d}.png", picture[:, :, ::-1])
+            image, label = self.view.load(i)
+            sal, _, probs = saliency(self.method, self.model.network, image)
+            fig = saliency_figure(image, sal, overlay(image, sal), self.method,
+                                  prediction_text(self.class_names, probs, int(np.asarray(label).reshape(-1)[0])))
             if writer is not None:
-                writer.add_image(f"saliency/{self.method}/{i}", picture, number)
+                writer.add_image(f"saliency/{self.method}/{i}", figure_to_array(fig), number)
+            save_figure(fig, folder / f"{i:02d}.png")

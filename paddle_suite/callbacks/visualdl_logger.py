@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 from paddle.callbacks import Callback
 
-from ..imageio import write_png
 from ..visual.curves import confusion_matrix, per_class_metrics
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
-from ..visual.weights import feature_maps, filter_grid, first_conv, layer_norms, tile
+from ..visual.weights import conv_outputs, filter_grid, first_conv, layer_norms, tile
 from .monitor import run_epoch, scalar
 
 
@@ -175,18 +174,25 @@ class VisualDLLogger(Callback):
                                   epoch)
 
     def _pictures_of_weights(self):
+        """filters.png and feature_maps/<layer>.png (also VisualDL images `features/<layer>`):
+        enlarged, on a stated colour scale, with the prediction for the sample image."""
         from pathlib import Path
+        from ..visual.pictures import feature_maps_figure, filters_figure, prediction_text
+        from ..visual.plots import figure_to_array, save_figure
         conv = first_conv(self.model.network)
         if conv is None:
             return
         logdir = Path(self.logdir)
-        write_png(logdir / "filters.png", filter_grid(conv[1].weight.numpy())[:, :, ::-1])
+        save_figure(filters_figure(conv[1].weight.numpy(), conv[0]), logdir / "filters.png")
         if self.sample is None:
             return
         (logdir / "feature_maps").mkdir(exist_ok=True)
-        for name, grid in feature_maps(self.model.network, self.sample).items():
-            self.writer.add_image(f"features/{name}", grid, self.global_step)
-            write_png(logdir / "feature_maps" / f"{name}.png", grid[:, :, ::-1])
+        outputs, probs = conv_outputs(self.model.network, self.sample)
+        names = [self._name(i) for i in range(len(probs))]
+        for name, maps in outputs.items():
+            fig = feature_maps_figure(self.sample, maps, name, prediction_text(names, probs))
+            self.writer.add_image(f"features/{name}", figure_to_array(fig), self.global_step)
+            save_figure(fig, logdir / "feature_maps" / f"{name}.png")
 
     def _confusion(self, probs, labels):
         from ..visual.plots import (confusion_figure, figure_to_array, per_class_table_figure,

@@ -8,11 +8,14 @@ from pathlib import Path
 
 from ..config import Config
 from ..data.datasets import IMAGE_EXTENSIONS
-from ..imageio import read_image, write_png
+from ..imageio import read_image
 from ..data.transforms import build_transforms
 from ..engine import build
 from ..errors import UserError
-from .saliency import METHODS, _layer, saliency, overlay
+from ..visual.pictures import prediction_text, saliency_figure
+from ..visual.plots import figure_to_array, save_figure
+from .interpretdl_backend import backend_for
+from .saliency import METHODS, _layer, overlay
 
 log = logging.getLogger("paddle_suite")
 
@@ -34,12 +37,17 @@ def expand_images(patterns: list[str]) -> list[Path]:
 
 
 def interpret_images(cfg: Config, method: str, images: list[str], out_dir: str | Path,
-                     layer: str | None = None, target: int | None = None) -> dict:
-    """Write `<out>/<image stem>_<method>.png` overlays (and VisualDL images) for each image.
+                     layer: str | None = None, target: int | None = None,
+                     backend: str = "suite") -> dict:
+    """Write `<out>/<image stem>_<method>.png` (the input, the map on its colour scale, the
+    overlay, the prediction) and VisualDL images for each image. `backend`: "suite" (the
+    methods of `saliency.py`) or "interpretdl" (see `interpretdl_backend.py`).
 
     Unreadable images are named and skipped; returns {"written": [...], "failed": [...]}.
     """
-    if method not in METHODS:
+    explain = backend_for(backend)
+    title = method if backend == "suite" else f"{method} (InterpretDL)"
+    if backend == "suite" and method not in METHODS:
         raise UserError(f"--method {method!r}: unknown interpretation method. Methods: "
                         f"{', '.join(METHODS)}.")
     if not cfg["Global"]["pretrained_model"]:
@@ -64,14 +72,17 @@ def interpret_images(cfg: Config, method: str, images: list[str], out_dir: str |
                 failed.append({"image": str(path), "error": str(exc)})
                 log.warning("skipped: %s", exc)
                 continue
-            if method in ("gradcam", "scorecam"):
+            if method in ("gradcam", "scorecam") and backend == "suite":
                 _layer(net, layer, image)  # a wrong --layer is an error before any work
-            sal, cls, probs = saliency(method, net, image, target, layer=layer)
-            picture = overlay(image, sal)
-            name = out / f"{path.stem}_{method}.png"
-            write_png(name, picture[:, :, ::-1])
-            writer.add_image(f"saliency/{method}/{path.stem}", picture, index)
-            label = built.data.class_names[cls] if cls < len(built.data.class_names) else cls
+            sal, cls, probs = explain(method, net, image, target, layer=layer)
+            names = built.data.class_names
+            fig = saliency_figure(image, sal, overlay(image, sal), title,
+                                  prediction_text(names, probs)
+                                  + (f"; explained: class {names[cls] if cls < len(names) else cls}"
+                                     if target is not None else ""))
+            writer.add_image(f"saliency/{method}/{path.stem}", figure_to_array(fig), index)
+            name = save_figure(fig, out / f"{path.stem}_{method}.png")
+            label = names[cls] if cls < len(names) else cls
             written.append({"image": str(path), "output": str(name), "class": str(label),
                             "probability": float(probs[cls])})
     finally:

@@ -34,9 +34,10 @@ def _scores(net, batch: np.ndarray) -> np.ndarray:
 
 
 def _input_gradient(net, images: np.ndarray, target: int) -> np.ndarray:
+    """d score[target] / d input, by `paddle.grad`: the parameters' gradients are left as
+    they are (a backward() here would add to them, and the next training update with them)."""
     x = paddle.to_tensor(images.astype(np.float32), stop_gradient=False)
-    net(x)[:, target].sum().backward()
-    return x.grad.numpy()
+    return paddle.grad(net(x)[:, target].sum(), x)[0].numpy()
 
 
 def gradient(net, image, target, **_):
@@ -45,11 +46,13 @@ def gradient(net, image, target, **_):
 
 
 def smoothgrad(net, image, target, samples: int = 32, noise: float = 0.15, seed: int = 0, **_):
-    """Mean |gradient| over copies of the image with Gaussian noise (noise x value range)."""
+    """|mean gradient| over copies of the image with Gaussian noise (noise x value range),
+    summed over channels: Smilkov et al.'s average of the gradients, then its magnitude (as
+    the PAIR saliency library and InterpretDL do)."""
     rng = np.random.default_rng(seed)
     sigma = noise * (image.max() - image.min())
     noisy = image[None] + rng.normal(0.0, sigma, (samples, *image.shape)).astype(np.float32)
-    return _normalise(np.abs(_input_gradient(net, noisy, target)).mean(axis=0).sum(axis=0))
+    return _normalise(np.abs(_input_gradient(net, noisy, target).mean(axis=0)).sum(axis=0))
 
 
 def intgrad(net, image, target, steps: int = 48, baseline: float | None = None, **_):
@@ -98,12 +101,10 @@ def _layer(net, name: str | None, image: np.ndarray):
     return dict(net.named_sublayers())[name]
 
 
-def _activations(net, layer, images, keep_grad: bool):
+def _activations(net, layer, images):
     store = {}
 
     def hook(_, __, output):
-        if keep_grad:
-            output.retain_grads()  # the activation is not a leaf: keep its gradient
         store["a"] = output
     handle = layer.register_forward_post_hook(hook)
     try:
@@ -120,9 +121,8 @@ def _upsample(maps: np.ndarray, size) -> np.ndarray:
 
 def gradcam(net, image, target, layer: str | None = None, **_):
     """ReLU(sum_k mean(d score/d A_k) A_k) at a conv layer (default: the last), upsampled."""
-    out, act = _activations(net, _layer(net, layer, image), image[None], keep_grad=True)
-    out[:, target].sum().backward()
-    weights = act.grad.numpy()[0].mean(axis=(1, 2))
+    out, act = _activations(net, _layer(net, layer, image), image[None])
+    weights = paddle.grad(out[:, target].sum(), act)[0].numpy()[0].mean(axis=(1, 2))
     cam = np.maximum((weights[:, None, None] * act.numpy()[0]).sum(axis=0), 0)
     return _normalise(_upsample(cam, image.shape[1:]))
 
@@ -131,7 +131,7 @@ def scorecam(net, image, target, layer: str | None = None, batch: int = 32, **_)
     """Each activation map of a conv layer, upsampled and scaled to [0, 1], masks the input;
     the target's softmax score under each mask weighs that map."""
     with paddle.no_grad():
-        _, act = _activations(net, _layer(net, layer, image), image[None], keep_grad=False)
+        _, act = _activations(net, _layer(net, layer, image), image[None])
     maps = np.stack([_normalise(_upsample(a, image.shape[1:])) for a in act.numpy()[0]])
     base = np.full_like(image, image.min())
     masked = base[None] + maps[:, None] * (image - base)[None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import paddle
 
 from ..config import Config
@@ -34,14 +35,40 @@ def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int =
     return {**result, "run_dir": str(run_dir)}
 
 
-def _plot(result: dict, path: Path) -> None:
-    from ..visual.plots import finish_axes, pyplot, save_figure
+def plot_range(smoothed) -> tuple[float, float] | None:
+    """The y-range that shows the useful part of an LR range test: from just below the
+    smoothed loss's minimum to just above its highest value before that minimum (the
+    divergence after it runs off the top)."""
+    values = np.asarray(smoothed, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return None
+    lowest = int(np.argmin(values))
+    low, high = float(values[lowest]), float(values[:lowest + 1].max())
+    margin = max(high - low, abs(low) * 0.05, 1e-6) * 0.08
+    return low - margin, high + margin
+
+
+def lr_find_figure(result: dict):
+    """Raw and smoothed loss against the LR (log scale), the suggestion marked, the y-range
+    from `plot_range`."""
+    from ..visual.plots import finish_axes, pyplot
     fig, ax = pyplot().subplots(figsize=(7, 4))
-    ax.plot(result["lrs"], result["losses"], alpha=0.3, label="loss")
-    ax.plot(result["lrs"], result["smoothed"], label="smoothed")
+    ax.plot(result["lrs"], result["losses"], alpha=0.3, label="loss (each update)")
+    ax.plot(result["lrs"], result["smoothed"], label="smoothed (EMA, 0.9)")
     if result["suggested_lr"]:
         ax.axvline(result["suggested_lr"], color="red", linestyle="--",
-                   label=f"steepest descent: {result['suggested_lr']:.2e}")
+                   label=f"suggested: {result['suggested_lr']:.2e}")
+    limits = plot_range(result["smoothed"])
+    if limits:
+        ax.set_ylim(*limits)
     ax.set_xscale("log")
+    ax.set_title("LR range test" + (" (stopped: the loss diverged)"
+                                    if result.get("stopped_early") else ""))
     finish_axes(ax, "learning rate", "training loss")
-    save_figure(fig, path)
+    return fig
+
+
+def _plot(result: dict, path: Path) -> None:
+    from ..visual.plots import save_figure
+    save_figure(lr_find_figure(result), path)

@@ -15,8 +15,10 @@ def pyplot():
 
 
 def save_figure(fig, path: str | Path) -> Path:
-    """Lay out, save as PNG (100 dpi) and close a figure."""
-    fig.tight_layout()
+    """Lay out (unless the figure has a layout engine of its own), save as PNG (100 dpi)
+    and close a figure."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     fig.savefig(path, dpi=100)
     pyplot().close(fig)
     return Path(path)
@@ -56,19 +58,45 @@ def learning_curves_figure(rows: list[dict], title: str = "", classes: int | Non
             ax.axvline(best_epoch, color="tab:green", linestyle=":", label=f"best epoch {best_epoch}")
         ax.set_title(name)
         finish_axes(ax, "epoch")
-    lrs = [(r["epoch"], r["lr"]) for r in rows if r.get("lr") is not None]
-    if lrs:
-        axes[2].plot(*zip(*lrs), "-", marker="." if len(lrs) < 30 else None)
-        if min(v for _, v in lrs) > 0:
-            axes[2].set_yscale("log")
-    axes[2].set_title("learning rate (each epoch's last update)")
-    finish_axes(axes[2], "epoch", legend=False)
+    _lr_panel(axes[2], rows)
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def lr_points(rows: list[dict]) -> tuple[list, list, bool]:
+    """(x, lr, per_update): the LR at every recorded change, x in epochs (epoch k's batch b
+    at k - 1 + b / batches), held until the next change; rows without a trace give each
+    epoch's last LR (per_update False)."""
+    if rows and all("lr_trace" in r and r.get("batches") for r in rows):
+        xs, lrs = [], []
+        for r in rows:
+            for batch, lr in r["lr_trace"]:
+                xs.append(r["epoch"] - 1 + batch / r["batches"])
+                lrs.append(lr)
+        if lrs:
+            xs.append(rows[-1]["epoch"])
+            lrs.append(lrs[-1])
+        return xs, lrs, True
+    points = [(r["epoch"], r["lr"]) for r in rows if r.get("lr") is not None]
+    return [x for x, _ in points], [y for _, y in points], False
+
+
+def _lr_panel(ax, rows: list[dict]) -> None:
+    xs, lrs, per_update = lr_points(rows)
+    if lrs:
+        if per_update:
+            ax.step(xs, lrs, where="post")
+        else:
+            ax.plot(xs, lrs, "-", marker="." if len(lrs) < 30 else None)
+        if min(lrs) > 0:
+            ax.set_yscale("log")
+    ax.set_title("learning rate (every update)" if per_update
+                 else "learning rate (each epoch's last update)")
+    finish_axes(ax, "epoch", legend=False)
 
 
 def learning_curves(rows: list[dict], path: str | Path, **options) -> Path:

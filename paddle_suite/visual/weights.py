@@ -1,4 +1,5 @@
-"""Pictures of what a network learned: first-layer filters, feature maps, weight norms."""
+"""What a network learned, as arrays: first-layer filters as an image grid, conv outputs,
+weight norms (the readable figures are in `pictures.py`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,8 @@ def filter_grid(weight: np.ndarray) -> np.ndarray:
     return tile(images, min_tile=40)
 
 
-def feature_maps(net: nn.Layer, image: np.ndarray, limit: int = 32) -> dict:
-    """The outputs of every Conv2D for one CHW image: {layer name: grid of its channels}."""
+def conv_outputs(net: nn.Layer, image: np.ndarray) -> tuple[dict, np.ndarray]:
+    """({conv layer name: its output [C, H, W]}, softmax probabilities) for one CHW image."""
     outputs, hooks = {}, []
     for name, layer in net.named_sublayers():
         if isinstance(layer, nn.Conv2D):
@@ -56,13 +57,14 @@ def feature_maps(net: nn.Layer, image: np.ndarray, limit: int = 32) -> dict:
     net.eval()
     try:
         with paddle.no_grad():
-            net(paddle.to_tensor(np.asarray(image, np.float32)[None]))
+            logits = net(paddle.to_tensor(np.asarray(image, np.float32)[None]))
+            probs = paddle.nn.functional.softmax(logits, axis=-1).numpy()[0]
     finally:
         for hook in hooks:
             hook.remove()
         if was_training:
             net.train()
-    return {name: tile(maps[0, :limit]) for name, maps in outputs.items()}
+    return {name: maps[0] for name, maps in outputs.items()}, probs
 
 
 def layer_norms(net: nn.Layer) -> dict:

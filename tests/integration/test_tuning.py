@@ -54,6 +54,14 @@ def test_lr_range_test_sweeps_stops_at_divergence_and_writes_its_files(tmp_path)
     assert os.path.isfile(os.path.join(run_dir, "lr_find.png"))
     assert json.load(open(os.path.join(run_dir, "lr_find.json")))["suggested_lr"] == \
         result["suggested_lr"]
+    from paddle_suite.tuning.lr_find import lr_find_figure
+    from paddle_suite.visual.plots import pyplot
+    fig = lr_find_figure(result)
+    low, high = fig.axes[0].get_ylim()
+    smoothed = np.array(result["smoothed"])
+    assert low < smoothed.min() < high and high < max(result["losses"])  # divergence clipped
+    assert high >= smoothed[:int(np.argmin(smoothed)) + 1].max()  # the descent fully shown
+    pyplot().close(fig)
 
 
 def test_diagnosis_is_in_the_summary_and_the_tool_prints_it(tmp_path):

@@ -74,7 +74,9 @@ def test_learning_curves_say_what_they_show(run):
     assert "chance (1/C, C=2)" in legend and f"best epoch {run.summary['best_epoch']}" in legend
     assert "chance (ln C, C=2)" in [t.get_text() for t in loss.get_legend().get_texts()]
     assert fig._suptitle.get_text() == "lenet_mnist/run - lr=0.002"
-    assert "each epoch's last update" in lr.get_title()
+    assert lr.get_title() == "learning rate (every update)"
+    assert len(lr.lines[0].get_xdata()) == 2 * 14 + 1  # cosine per update: 14 batches x 2
+    assert [r["batches"] for r in run.history] == [14, 14]
     pyplot().close(fig)
     import numpy as np
     fig = confusion_figure(np.array([[8, 2], [1, 9]]), ["0", "1"])

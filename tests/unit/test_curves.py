@@ -65,15 +65,48 @@ def test_visualdl_own_curves_are_broken_on_this_stack():
     assert not np.allclose(theirs["tpr"], ours["tpr"])  # TP / (TN + FP): not a TPR
 
 
-def test_filter_grid_and_feature_maps_show_every_channel():
+def test_filter_grid_and_conv_outputs_show_every_channel():
     import paddle
     from paddle_suite.models import LeNet
-    from paddle_suite.visual.weights import feature_maps, filter_grid, tile
+    from paddle_suite.visual.weights import conv_outputs, filter_grid, tile
     paddle.seed(0)
     net = LeNet()
     grid = filter_grid(net.features[0].weight.numpy())  # 6 filters of 1x3x3
     assert grid.dtype == np.uint8 and grid.shape[2] == 3
-    maps = feature_maps(net, np.random.default_rng(0).random((1, 28, 28)).astype("float32"))
-    assert set(maps) == {"features.0", "features.3"}
-    assert maps["features.0"].std() > 0  # not a blank picture
+    maps, probs = conv_outputs(net, np.random.default_rng(0).random((1, 28, 28)).astype("float32"))
+    assert {k: v.shape for k, v in maps.items()} == {"features.0": (6, 28, 28),
+                                                     "features.3": (16, 10, 10)}
+    assert probs.shape == (10,) and abs(probs.sum() - 1) < 1e-5
     assert tile(np.zeros((5, 4, 4))).shape == (2 * (48 + 2) + 2, 3 * (48 + 2) + 2, 3)  # 2x3
+
+
+def test_filter_and_feature_map_figures_are_enlarged_with_one_colour_scale(tmp_path):
+    """Each cell at least ~100 px, one colour bar shared by all cells and symmetric about
+    zero for weights, the layer and the prediction in the title."""
+    import cv2
+    import paddle
+    from paddle_suite.models import LeNet
+    from paddle_suite.visual.pictures import (feature_maps_figure, filters_figure,
+                                              prediction_text)
+    from paddle_suite.visual.plots import save_figure
+    paddle.seed(0)
+    net = LeNet()
+    weight = net.features[0].weight.numpy()
+    fig = filters_figure(weight, "features.0")
+    bars = [ax for ax in fig.axes if ax.get_ylabel() == "weight"]
+    bound = float(np.abs(weight.mean(axis=1)).max())
+    assert len(bars) == 1 and bars[0].get_ylim() == pytest.approx((-bound, bound))
+    assert "features.0" in fig._suptitle.get_text() and "6 of 3x3" in fig._suptitle.get_text()
+    cells = [ax for ax in fig.axes if ax.get_title().startswith("#")]
+    assert len(cells) == 6
+    path = save_figure(fig, tmp_path / "filters.png")
+    height, width = cv2.imread(str(path)).shape[:2]
+    assert width >= 3 * 100 and height >= 2 * 100  # 3 x 2 cells of at least 100 px
+    image = np.random.default_rng(0).random((1, 28, 28)).astype("float32")
+    probs = np.array([0.1, 0.7, 0.2])
+    fig = feature_maps_figure(image, np.random.default_rng(1).random((16, 10, 10)), "features.3",
+                              prediction_text(["zero", "one", "two"], probs, true=2))
+    assert fig._suptitle.get_text().endswith("predicted one (p=0.700), true two")
+    assert len([ax for ax in fig.axes if ax.get_title().startswith("channel ")]) == 16
+    assert len([ax for ax in fig.axes if ax.get_ylabel() == "activation"]) == 1
+    save_figure(fig, tmp_path / "maps.png")
