@@ -8,7 +8,7 @@ from paddle.callbacks import Callback
 from ..visual.curves import confusion_matrix, per_class_metrics
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
 from ..visual.weights import conv_outputs, filter_grid, first_conv, layer_norms, tile
-from .monitor import run_epoch, scalar
+from .monitor import scalar
 
 
 def image_grid(batch, count: int) -> np.ndarray:
@@ -33,6 +33,8 @@ class VisualDLLogger(Callback):
     - at the end: the confusion matrix as an image and per-class precision/recall/F1 as text,
       and the feature maps of every conv layer for `sample` (a CHW image); the filters and
       feature maps are also written as PNGs into `logdir` (filters.png, feature_maps/).
+    Every record is keyed by the global step (training batches so far, resumed runs
+    included), so all charts and sliders share one x-axis.
     """
 
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
@@ -93,20 +95,19 @@ class VisualDLLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         import time
-        number = run_epoch(self, epoch)
         speed = self.speed() if self.speed is not None else \
             self.samples / max(time.perf_counter() - self.epoch_start, 1e-9)
         self.writer.add_scalar("train/samples_per_second", speed, self.global_step)
         if self.histograms:
-            self._histograms(number)
+            self._histograms(self.global_step)
             self._norms_and_filters(self.global_step)
         if self.images and self.tap is not None and self.tap.batch is not None:
             images, labels = self.tap.batch[0], np.asarray(self.tap.batch[1])
             self.writer.add_image("input/first_batch", image_grid(images, self.image_count),
-                                  number)
+                                  self.global_step)
             hard = labels.argmax(-1) if labels.ndim == 2 and labels.shape[1] > 1 else labels
             names = [self._name(int(l)) for l in hard.reshape(-1)[:self.image_count]]
-            self.writer.add_text("input/first_batch_labels", " ".join(names), number)
+            self.writer.add_text("input/first_batch_labels", " ".join(names), self.global_step)
         if self.tap is not None:
             self.tap.arm()
 

@@ -18,7 +18,6 @@ import contextlib
 import io
 
 import numpy as np
-import paddle
 from paddle import nn
 
 from ..errors import UserError
