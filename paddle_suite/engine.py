@@ -34,7 +34,8 @@ from .resuming import check_epochs_left, open_run, restore_checkpoint, signature
 from .rundir import attach_log_file, write_json
 from .runlock import RunLock
 from .setup_checks import check_forward, setup_stage
-from .tuning.diagnose import diagnose
+from .tuning.diagnose import diagnose, setup_of
+from .visual.mistakes import raw_image
 from .visual.report import write_report
 
 log = logging.getLogger("paddle_suite")
@@ -289,7 +290,8 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
     summary["batch_size"] = {k: v for k, v in built.batch.items() if k != "learning_rate"}
     if status == "completed":
         summary.update(_final_weights(built, callbacks, run_dir))
-    summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"])
+    summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"],
+                                    setup=setup_of(cfg))
     summary.update(_transfer_summary(built.net))
     if run_dir is not None:
         try:
@@ -336,7 +338,10 @@ def _report(run_dir: Path, callbacks: RunCallbacks, built: Built) -> None:
     try:
         last = callbacks.collector.last()
         probs, labels = last if last is not None else (None, None)
-        write_report(run_dir, probs, labels, built.data.class_names)
+        view = built.data.eval
+        same = view is not None and probs is not None and len(probs) == len(view)
+        write_report(run_dir, probs, labels, built.data.class_names,
+                     image_of=(lambda i: raw_image(view, i)) if same else None)
     except Exception as exc:  # noqa: BLE001 - a failed plot must not hide the run's result
         log.warning("could not write the run report: %s: %s", type(exc).__name__, exc)
 

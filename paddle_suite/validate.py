@@ -167,7 +167,7 @@ def _loader(raw, path: str, schema, registry) -> dict | None:
     section["dataset"] = check_named(registry, section["dataset"], f"{path}.dataset", "data set",
                                      skip=DATASET_SKIP)[1]
     section["transforms"] = check_transforms(section["transforms"], f"{path}.transforms")
-    _positive(section, path, ["batch_size", "global_batch_size"])
+    _positive(section, path, ["batch_size", "global_batch_size", "max_samples"])
     _positive(section, path, ["num_workers"], minimum=0)
     if section.get("mix") is not None:
         section["mix"] = check_kwargs(mix_options, section["mix"], f"{path}.mix")

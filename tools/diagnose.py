@@ -17,18 +17,15 @@ def main(argv=None):
                         help="accuracy below which a small gap means underfitting")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
-    import yaml
     from paddle_suite.errors import UserError
-    from paddle_suite.tuning.diagnose import diagnose
-    from paddle_suite.visual.report import read_rows
+    from paddle_suite.tuning.diagnose import diagnose, setup_of
+    from paddle_suite.visual.report import read_rows, run_config
     run_dir = Path(args.run_dir)
     if not (run_dir / "metrics.jsonl").is_file():
         raise UserError(f"{run_dir}: no metrics.jsonl here; pass a run directory under logs/.")
-    classes = None
-    if (run_dir / "config.yaml").is_file():
-        classes = (yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get(
-            "Arch", {}).get("class_num")
-    for finding in diagnose(read_rows(run_dir), classes, args.target_acc):
+    cfg = run_config(run_dir)
+    classes = (cfg.get("Arch") or {}).get("class_num")
+    for finding in diagnose(read_rows(run_dir), classes, args.target_acc, setup_of(cfg)):
         print(f"{finding['case']}: {finding['evidence']}.\n  -> {finding['action']}")
 
 

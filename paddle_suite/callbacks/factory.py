@@ -60,7 +60,7 @@ CALLBACK_OPTIONS = {
     "Saliency": (SaliencyMaps, ("view", "directory", "visualdl", "class_names")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
                                   "class_names", "sample", "display_name", "best",
-                                  "speed")),
+                                  "speed", "eval_view")),
 }
 DEFAULTS = {"Checkpoint": {}, "VisualDL": {}}
 
@@ -193,6 +193,7 @@ class RunCallbacks:
         return VisualDLLogger(run_dir, page_hparams(cfg, overrides), lr_getter,
                               collector=self.collector, tap=tap,
                               class_names=built.data.class_names, sample=view.fallback[0],
+                              eval_view=built.data.eval,
                               display_name=display_name(cfg, run_dir.name, overrides),
                               best=partial(lambda r: (r.monitor.name, r.best_value),
                                            self.recorder),

@@ -40,7 +40,8 @@ class VisualDLLogger(Callback):
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
                  images: bool = True, histograms: bool = True, curves: bool = True,
                  image_count: int = 32, collector=None, tap=None, class_names=None,
-                 sample=None, display_name: str = "", best=None, speed=None):
+                 sample=None, display_name: str = "", best=None, speed=None,
+                 eval_view=None):
         super().__init__()
         self.speed = speed  # speed(): the epoch's samples/s as metrics.jsonl has it
         self.display_name, self.best = display_name, best  # best(): (metric, best value)
@@ -48,7 +49,7 @@ class VisualDLLogger(Callback):
         self.scalar_interval, self.image_count = scalar_interval, image_count
         self.images, self.histograms, self.curves = images, histograms, curves
         self.collector, self.tap, self.class_names = collector, tap, class_names or []
-        self.sample = sample
+        self.sample, self.eval_view = sample, eval_view  # eval_view: images for top losses
         self.writer, self.global_step, self.hooks, self.grads = None, 0, [], {}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -213,3 +214,21 @@ class VisualDLLogger(Callback):
             f"{r['recall']:.4f}, {r['support']} samples)" for r in worst)
             + " (the table of every class is under Image: eval/per_class_metrics)",
             self.global_step)
+        self._mistakes(probs, labels, matrix, names)
+
+    def _mistakes(self, probs, labels, matrix, names):
+        """Text `eval/most_confused`; image `eval/top_losses` when the eval images are known."""
+        from ..visual.mistakes import most_confused, raw_image, top_losses, top_losses_figure
+        from ..visual.plots import figure_to_array, pyplot
+        pairs = most_confused(matrix, names, limit=5)
+        if pairs:
+            self.writer.add_text("eval/most_confused", "most confused (true -> predicted): "
+                                 + "; ".join(f"{p['true']} -> {p['predicted']} {p['count']}x "
+                                             f"({p['share']:.1%})" for p in pairs),
+                                 self.global_step)
+        view = self.eval_view
+        if view is not None and len(view) == len(labels):
+            items = top_losses(probs, labels)
+            fig = top_losses_figure([raw_image(view, i["index"]) for i in items], items, names)
+            self.writer.add_image("eval/top_losses", figure_to_array(fig), self.global_step)
+            pyplot().close(fig)

@@ -32,10 +32,13 @@ DATASET_SKIP = ("channels", "skipped")
 
 def train_loader(dataset: dict, transforms: list | None = None, batch_size: int = 64,
                  shuffle: bool = True, drop_last: bool = False, num_workers: int = 0,
-                 mix: dict | None = None, global_batch_size: int | None = None):
+                 mix: dict | None = None, global_batch_size: int | None = None,
+                 max_samples: int | None = None):
     """Keys of `DataLoader.Train`. `batch_size` is per device (per process); with
     `global_batch_size` set, each of the N launched processes loads global_batch_size / N
-    instead, so a config means the same update whatever the number of devices."""
+    instead, so a config means the same update whatever the number of devices.
+    `max_samples` trains on a random subset of that many samples, drawn with
+    `Global.seed` (the same subset every run; e.g. to see how a recipe fares on less data)."""
 
 
 def eval_loader(dataset: dict, transforms: list | None = None, batch_size: int = 256,
@@ -210,6 +213,7 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
             views["Eval"] = View(train_base, keep[local_held], build_transforms(esec["transforms"]),
                                  relabel)
             keep = keep[local_train]
+        keep = _subset(keep, tsec.get("max_samples"), seed)
         views["Train"] = View(train_base, keep, build_transforms(tsec["transforms"]), relabel)
     if esec and evaluate and not _is_holdout(esec):
         eval_base = _base(esec["dataset"], channels, skipped)
@@ -228,6 +232,14 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
                 _loader(ev, esec, False, class_num, box, world) if ev is not None else None,
                 names, box,
                 skipped or [])
+
+
+def _subset(keep: np.ndarray, count: int | None, seed: int) -> np.ndarray:
+    """`count` of the indices `keep`, drawn with `seed`, in their original order."""
+    if count is None or count >= len(keep):
+        return keep
+    chosen = np.random.default_rng(seed).choice(len(keep), size=count, replace=False)
+    return keep[np.sort(chosen)]
 
 
 def _probe(view: View, path: str) -> None:

@@ -1,15 +1,30 @@
 """Read learning curves (metrics.jsonl rows) and say what they show, with the usual action.
 
-`diagnose(rows)` is a pure function of the per-epoch rows; each finding is a dict with
-`case`, `evidence` and `action`. The cases are the classic ones: loss explosion / NaN, a
-loss that stays flat from the start (bad init or an LR far too low), a plateau at a constant
-LR (decay it), an LR decayed too early (the curve was still falling fast), a large
-train/eval gap (overfitting: regularise or add data), a small gap at low accuracy
-(underfitting: a bigger model or longer training), or healthy curves.
+`diagnose(rows, num_classes, target_acc, setup)` is a pure function of the per-epoch rows
+(and, in `setup`, the run's init scheme); each finding is a dict with `case`, `evidence` and
+`action`, the most likely cause first. The cases, checked in this order:
+
+- `not learning`: a symmetric init (zeros, constant) kept every unit identical, so the
+  loss stays at ln C;
+- `LR too high`: a loss became NaN or infinite, rose far above its best, or the network
+  collapsed to a constant output: the loss settled at ln C (uniform scores) and the
+  accuracy at chance after the first epoch's loss had been far above it;
+- `LR too low`: the loss falls every epoch but has not even halved, and accuracy is low;
+- `LR decayed too early`: the LR fell below a tenth of its start in the first third of the
+  run, after which the loss fell less than 2% (and less than before);
+- `overfitting`: a large train/eval accuracy gap;
+- `plateau`: neither the eval nor the train loss improved for 5 epochs at a constant LR;
+- `underfitting`: a small gap at low accuracy once the loss has flattened (a bigger model,
+  less regularisation);
+- `healthy` when nothing fires.
+
+Each rule is checked against real runs of these set-ups in bench/advice_panel.py.
 """
 from __future__ import annotations
 
 import math
+
+SYMMETRIC_INITS = ("zeros", "constant")
 
 
 def _series(rows, key):
@@ -20,43 +35,65 @@ def _finding(case, evidence, action):
     return {"case": case, "evidence": evidence, "action": action}
 
 
-def _explosion(rows):
+def _at_chance(rows, chance_loss, num_classes) -> bool:
+    """The last epoch's losses within 1% of ln C and its accuracy within 5 points of 1/C,
+    and no eval accuracy above that in the second half of the run."""
+    train, evals = _series(rows, "train_loss"), _series(rows, "eval_loss")
+    accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
+    if not train or chance_loss is None or not accs:
+        return False
+    last = [train[-1]] + evals[-1:]
+    ceiling = 1.0 / num_classes + 0.05
+    return all(abs(v - chance_loss) <= 0.01 * chance_loss for v in last) and \
+        max(accs[len(accs) // 2:]) <= ceiling
+
+
+def _symmetric(rows, chance_loss, num_classes, setup):
+    init = (setup or {}).get("init")
+    if init in SYMMETRIC_INITS and _at_chance(rows, chance_loss, num_classes):
+        return _finding("not learning", f"Arch.init {init!r} gives every unit of a layer the "
+                        f"same weights; they get the same gradients and stay the same, and "
+                        f"the loss stays at ln C = {chance_loss:.4g}",
+                        "use a random init (Arch.init: {name: xavier}, or the layers' "
+                        "defaults); tools/sanity_check.py shows it before training")
+    return None
+
+
+def _lr_too_high(rows, chance_loss, num_classes):
     losses = _series(rows, "train_loss") + _series(rows, "eval_loss")
+    action = ("lower the learning rate 10x (tools/lr_find.py suggests one), add warm-up or "
+              "gradient clipping")
     if any(not math.isfinite(v) for v in losses):
-        return _finding("loss explosion", "a loss became NaN or infinite",
-                        "lower the learning rate (10x), add warm-up or gradient clipping; "
-                        "check the data for NaN/Inf")
+        return _finding("LR too high", "a loss became NaN or infinite", action +
+                        "; check the data for NaN/Inf")
     train = _series(rows, "train_loss")
     if len(train) >= 3 and train[-1] > 3 * min(train) and train[-1] > train[0]:
-        return _finding("loss explosion", f"train loss rose from {min(train):.4g} to "
-                        f"{train[-1]:.4g}", "lower the learning rate or clip gradients")
+        return _finding("LR too high", f"train loss rose from {min(train):.4g} to "
+                        f"{train[-1]:.4g}", action)
+    if _at_chance(rows, chance_loss, num_classes) and train[0] > 1.1 * chance_loss:
+        return _finding("LR too high", f"the network collapsed to a constant output: the "
+                        f"first epoch's train loss was {train[0]:.4g}, then the loss settled "
+                        f"at ln C = {chance_loss:.4g} (uniform scores) and the accuracy at "
+                        f"chance; its units died and pass no gradient", action)
     return None
 
 
-def _flat_start(rows, chance_loss):
+def _falling(values) -> float:
+    """The share of epochs whose value is below the previous one's."""
+    pairs = list(zip(values, values[1:]))
+    return sum(b < a for a, b in pairs) / len(pairs) if pairs else 0.0
+
+
+def _lr_too_low(rows, target_acc):
     train = _series(rows, "train_loss")
-    if len(train) < 3 or chance_loss is None:
+    accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
+    if len(train) < 3 or not accs or accs[-1] >= target_acc:
         return None
-    if abs(train[2] - train[0]) < 0.02 * train[0] and abs(train[0] - chance_loss) < \
-            0.15 * chance_loss:
-        return _finding("loss flat at the start", f"train loss stayed at {train[0]:.4g} "
-                        f"(chance level log(C) = {chance_loss:.4g}) for 3 epochs",
-                        "the network is not learning: check the initialisation (symmetric or "
-                        "too small weights), raise the learning rate, run tools/sanity_check.py")
-    return None
-
-
-def _plateau(rows, window=5):
-    evals = [(r["epoch"], r["eval_loss"], r.get("lr")) for r in rows if "eval_loss" in r]
-    if len(evals) < window + 2:
-        return None
-    recent = evals[-window:]
-    best_before = min(v for _, v, _ in evals[:-window])
-    lrs = {lr for *_, lr in recent}
-    if min(v for _, v, _ in recent) >= best_before * 0.999 and len(lrs) == 1:
-        return _finding("plateau", f"eval loss has not improved for {window} epochs at a "
-                        f"constant LR {recent[-1][2]:.3g}",
-                        "decay the learning rate (e.g. Callbacks.PlateauDecay) or stop earlier")
+    if _falling(train) >= 0.8 and train[-1] > 0.5 * train[0]:
+        return _finding("LR too low", f"the train loss fell every epoch, but only from "
+                        f"{train[0]:.4g} to {train[-1]:.4g}, and accuracy is {accs[-1]:.4f}",
+                        "raise the learning rate (10x, or run tools/lr_find.py); training "
+                        "longer at this LR would get there slowly")
     return None
 
 
@@ -65,18 +102,22 @@ def _decay_too_early(rows):
     losses = _series(rows, "eval_loss") or _series(rows, "train_loss")
     if len(lrs) < 6 or len(losses) < 6 or lrs[0] <= 0:
         return None
-    early = len(lrs) // 3
-    if lrs[early] < 0.1 * max(lrs[:2]):
-        drop = (losses[max(early - 2, 0)] - losses[early]) / max(abs(losses[early]), 1e-12)
-        if drop > 0.05:
-            return _finding("LR decayed too early", f"by epoch {early + 1} the LR was already "
-                            f"below 10% of its start while the loss was still falling "
-                            f"{drop:.0%} per 2 epochs", "decay later or more slowly (longer "
-                            "schedule, larger step_size / T_max, or plateau-driven decay)")
+    start = max(lrs[:2])
+    decayed = next((i for i, lr in enumerate(lrs) if lr < 0.1 * start), None)
+    if decayed is None or decayed > len(lrs) // 3:
+        return None
+    before = (losses[0] - losses[decayed]) / max(abs(losses[0]), 1e-12)
+    after = (losses[decayed] - losses[-1]) / max(abs(losses[decayed]), 1e-12)
+    if after < 0.02 and before > after:
+        return _finding("LR decayed too early", f"by epoch {decayed + 1} the LR was below 10% "
+                        f"of its start; the loss fell {before:.0%} before that and "
+                        f"{max(after, 0):.1%} in the {len(losses) - decayed - 1} epochs after",
+                        "decay later or more slowly (longer schedule, larger step_size / "
+                        "T_max, or plateau-driven decay)")
     return None
 
 
-def _gap(rows, target_acc):
+def _overfitting(rows):
     last = [r for r in rows if "eval_acc" in r and "train_acc" in r]
     if not last:
         return None
@@ -87,21 +128,61 @@ def _gap(rows, target_acc):
                         f"{r['eval_acc']:.4f} (gap {gap:.3f})", "more regularisation "
                         "(weight decay, dropout, augmentation, label smoothing) or more data; "
                         "keep the best epoch (EarlyStopping)")
-    if gap < 0.02 and r["eval_acc"] < target_acc:
+    return None
+
+
+def _plateau(rows, window=5):
+    evals = [(r["eval_loss"], r.get("train_loss"), r.get("lr")) for r in rows
+             if "eval_loss" in r]
+    if len(evals) < window + 2:
+        return None
+    recent, earlier = evals[-window:], evals[:-window]
+    lrs = {lr for *_, lr in recent}
+    eval_stuck = min(v for v, _, _ in recent) >= min(v for v, _, _ in earlier) * 0.999
+    trains = [t for _, t, _ in evals if t is not None]
+    train_stuck = not trains or min(trains[-window:]) >= 0.97 * min(trains[:-window])
+    if eval_stuck and train_stuck and len(lrs) == 1:
+        return _finding("plateau", f"neither the eval nor the train loss improved for "
+                        f"{window} epochs at a constant LR {recent[-1][2]:.3g}",
+                        "decay the learning rate (e.g. Callbacks.PlateauDecay or a "
+                        "schedule) or stop earlier")
+    return None
+
+
+def _underfitting(rows, target_acc):
+    last = [r for r in rows if "eval_acc" in r and "train_acc" in r]
+    if not last:
+        return None
+    r = last[-1]
+    if r["train_acc"] - r["eval_acc"] < 0.02 and r["eval_acc"] < target_acc:
         return _finding("underfitting", f"train {r['train_acc']:.4f} and eval "
-                        f"{r['eval_acc']:.4f} are close but low", "a bigger model, longer "
-                        "training or a higher learning rate; less regularisation")
+                        f"{r['eval_acc']:.4f} are close but low, and the loss has flattened",
+                        "a bigger model or longer training; less regularisation")
     return None
 
 
 def diagnose(rows: list[dict], num_classes: int | None = None,
-             target_acc: float = 0.9) -> list[dict]:
-    """What the per-epoch curves show; at least one finding ('healthy' when nothing fires)."""
-    chance = math.log(num_classes) if num_classes and num_classes > 1 else None
-    findings = [f for f in (_explosion(rows), _flat_start(rows, chance), _plateau(rows),
-                            _decay_too_early(rows), _gap(rows, target_acc)) if f]
+             target_acc: float = 0.9, setup: dict | None = None) -> list[dict]:
+    """What the per-epoch curves show, the most likely cause first; at least one finding
+    ('healthy' when nothing fires). `setup`: {"init": Arch.init's scheme name or None}."""
     if not rows:
         return [_finding("no data", "metrics.jsonl has no rows", "train for at least one epoch")]
+    chance = math.log(num_classes) if num_classes and num_classes > 1 else None
+    findings = [f for f in (_symmetric(rows, chance, num_classes, setup),
+                            _lr_too_high(rows, chance, num_classes),
+                            _lr_too_low(rows, target_acc),
+                            _decay_too_early(rows), _overfitting(rows),
+                            _plateau(rows), _underfitting(rows, target_acc)) if f]
+    if findings and findings[0]["case"] in ("not learning", "LR too high"):
+        findings = findings[:1]  # the other rules read a broken run's curves as slow learning
+    if any(f["case"] == "LR too low" for f in findings):
+        findings = [f for f in findings if f["case"] != "underfitting"]  # still falling
     return findings or [_finding("healthy", "losses fall, the gap is small and accuracy is "
                                  f"at least {target_acc:.0%}", "train longer or tune for the "
                                  "last points of accuracy")]
+
+
+def setup_of(cfg: dict) -> dict:
+    """The facts `diagnose` uses from a (resolved) config."""
+    init = (cfg.get("Arch") or {}).get("init")
+    return {"init": init.get("name") if isinstance(init, dict) else init}

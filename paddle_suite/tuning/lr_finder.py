@@ -2,9 +2,10 @@
 
 Train from the initial weights for a few hundred updates while the LR grows exponentially
 from `lr_min` to `lr_max`; smooth the loss with an exponential moving average (bias
-corrected); stop when it exceeds `diverge` x its best; suggest the LR where the smoothed loss
-falls fastest (the steepest negative slope against log LR). The algorithm (`suggest`,
-`schedule`) is pure; `LRSweep` is a thin callback that drives `paddle.Model.fit`.
+corrected); stop when it exceeds `diverge` x its best. Suggest an LR by one of four rules
+(fastai's `valley`, `steep`, `minimum`, `slide`; `valley` by default, the one that lands
+within 3x of the best constant LR of a grid search in bench/advice_panel.py). The rules and
+`schedule` are pure; `LRSweep` is a thin callback that drives `paddle.Model.fit`.
 """
 from __future__ import annotations
 
@@ -28,14 +29,66 @@ def smooth(losses, beta: float = 0.9) -> np.ndarray:
     return np.asarray(out)
 
 
-def suggest(lrs, smoothed, skip_start: float = 0.1) -> float | None:
-    """The LR at the steepest descent of the smoothed loss (None if too few points)."""
+def steep(lrs, smoothed, skip_start: float = 0.1) -> float | None:
+    """The LR at the steepest descent of the smoothed loss against log LR, the first 10% of
+    the sweep skipped (Lightning's rule and fastai's `steep`)."""
     lrs, smoothed = np.asarray(lrs), np.asarray(smoothed)
     start = int(len(lrs) * skip_start)
     if len(lrs) - start < 5:
         return None
     slopes = np.gradient(smoothed[start:], np.log(lrs[start:]))
     return float(lrs[start + int(np.argmin(slopes))])
+
+
+def minimum(lrs, smoothed) -> float | None:
+    """A tenth of the LR where the smoothed loss is lowest (fastai's `minimum`)."""
+    if len(lrs) < 5:
+        return None
+    return float(np.asarray(lrs)[int(np.argmin(smoothed))] / 10)
+
+
+def valley(lrs, smoothed) -> float | None:
+    """fastai's `valley` (by ESRI): within the longest decreasing subsequence of the smoothed
+    loss, the point about halfway from its start to its end (start + 1/3 + 1/6 of its length)."""
+    values = np.asarray(smoothed, dtype=float)
+    n = len(values)
+    if n < 5:
+        return None
+    length, previous = np.ones(n, dtype=int), np.full(n, -1)
+    for i in range(1, n):
+        lower = np.flatnonzero(values[:i] > values[i])
+        if lower.size:
+            best = lower[np.argmax(length[lower])]
+            length[i], previous[i] = length[best] + 1, best
+    end = int(np.argmax(length))
+    start = end
+    while previous[start] >= 0:
+        start = int(previous[start])
+    third = (end - start) / 3
+    return float(np.asarray(lrs)[start + int(third) + int(third / 2)])
+
+
+def slide(lrs, smoothed, lr_diff: int = 15, threshold: float = 0.005) -> float | None:
+    """fastai's `slide` (by Novetta): from the end of the sweep, slide a window of `lr_diff`
+    points toward lower LRs while the loss slope differs across the window by more than
+    `threshold`; suggest the window's low end where it stops."""
+    values = np.asarray(smoothed, dtype=float)
+    if len(values) <= lr_diff + 1:
+        return None
+    slopes = np.gradient(values)
+    right = len(values) - 1
+    while right - lr_diff > 0 and abs(slopes[right] - slopes[right - lr_diff]) > threshold:
+        right -= 1
+    return float(np.asarray(lrs)[right - lr_diff])
+
+
+RULES = {"valley": valley, "steep": steep, "minimum": minimum, "slide": slide}
+DEFAULT_RULE = "valley"   # within 3x of a grid search on three set-ups: bench/advice_panel.py
+
+
+def suggest(lrs, smoothed, rule: str = DEFAULT_RULE) -> float | None:
+    """The suggested LR by `rule` (one of RULES; None if the sweep is too short)."""
+    return RULES[rule](lrs, smoothed)
 
 
 class _Diverged(Exception):
@@ -79,4 +132,6 @@ def run_range_test(model, loader, optimizer, lr_min=1e-6, lr_max=1.0, steps=200,
     smoothed = smooth(losses, beta) if losses else np.array([])
     return {"lrs": list(map(float, lrs)), "losses": list(map(float, losses)),
             "smoothed": list(map(float, smoothed)), "suggested_lr": suggest(lrs, smoothed),
+            "suggestions": {name: rule(lrs, smoothed) for name, rule in RULES.items()},
+            "rule": DEFAULT_RULE,
             "stopped_early": len(losses) < steps}

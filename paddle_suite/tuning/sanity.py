@@ -67,14 +67,14 @@ def symmetry(net) -> dict:
     return verdict("symmetric initialisation", "pass", "every layer's units differ")
 
 
-def overfit_tiny(cfg: Config, images, labels, steps: int) -> dict:
-    """Train a fresh copy on the tiny batch, regularisation off; 100% is expected."""
-    bare = build(cfg, train=False)
-    net = bare.net
+def memorise(cfg: Config, images, labels, lr: float, steps: int) -> tuple[float, int]:
+    """(train accuracy, updates used) of a fresh copy of the config's model trained on one
+    tiny batch at constant `lr`, regularisation off, stopping at 100%."""
+    net = build(cfg, train=False).net
     section = {**cfg["Optimizer"], "regularizer": None}
     if section["name"] == "AdamW":
         section["weight_decay"] = 0.0
-    optimizer = build_optimizer(section, net.parameters(), cfg["Optimizer"]["lr"]["learning_rate"])
+    optimizer = build_optimizer(section, net.parameters(), lr)
     x = paddle.to_tensor(images)
     model = paddle.Model(net)
     model.prepare(optimizer, CrossEntropy())
@@ -88,12 +88,33 @@ def overfit_tiny(cfg: Config, images, labels, steps: int) -> dict:
                 net.train()
             if acc == 1.0:
                 break
-    detail = f"{acc:.0%} train accuracy on {len(labels)} samples after {used} updates"
+    return acc, used
+
+
+PROBE_FACTORS = (0.1, 10.0, 0.01, 100.0)   # nearest first
+
+
+def overfit_tiny(cfg: Config, images, labels, steps: int) -> dict:
+    """Memorise the tiny batch at the config's LR; 100% is expected. If it fails, try 10x
+    and 100x lower and higher LRs, so the advice can say which way the LR is wrong."""
+    lr = cfg["Optimizer"]["lr"]["learning_rate"]
+    acc, used = memorise(cfg, images, labels, lr, steps)
+    detail = f"{acc:.0%} train accuracy on {len(labels)} samples after {used} updates at LR {lr:g}"
     if acc == 1.0:
         return verdict("overfit a tiny subset", "pass", detail)
-    return verdict("overfit a tiny subset", "fail" if acc < 0.9 else "warn", detail,
-                   "a network that cannot memorise a few samples has a bug (labels, loss, "
-                   "data pipeline) or a bad init/LR: try a higher LR and check the labels")
+    status = "fail" if acc < 0.9 else "warn"
+    for factor in PROBE_FACTORS:
+        probe, probe_used = memorise(cfg, images, labels, lr * factor, steps)
+        if probe == 1.0:
+            way = "high" if factor < 1 else "low"
+            return verdict("overfit a tiny subset", status, detail + f"; 100% in {probe_used} "
+                           f"updates at LR {lr * factor:g}",
+                           f"the LR {lr:g} is too {way}: try about {lr * factor:g} "
+                           f"(tools/lr_find.py narrows it down)")
+    return verdict("overfit a tiny subset", status, detail + f"; not at LRs {lr / 100:g} to "
+                   f"{lr * 100:g} either", "a network that cannot memorise a few samples at "
+                   "any LR has a bug (labels, loss, data pipeline) or a broken init (see the "
+                   "symmetric-initialisation check)")
 
 
 def health(net, images, labels) -> dict:

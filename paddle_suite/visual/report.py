@@ -37,8 +37,10 @@ def key_hparams(cfg: dict) -> dict:
 
 
 def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarray | None,
-                 class_names: list[str], weights: str = "the final weights") -> Path:
-    """Write learning_curves.png, confusion_matrix.png, per_class.json/.csv and report.md."""
+                 class_names: list[str], weights: str = "the final weights",
+                 image_of=None) -> Path:
+    """Write learning_curves.png, confusion_matrix.png, per_class.json/.csv, top_losses.png
+    (when `image_of(i)` gives eval image i as stored) and report.md."""
     run_dir = Path(run_dir)
     rows, cfg = read_rows(run_dir), run_config(run_dir)
     name = f"{run_dir.parent.name}/{run_dir.name}"
@@ -88,13 +90,35 @@ def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarr
                   "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} "
                   f"| {r['support']} |" for r in table]
-        lines += ["", "Also as [per_class.json](per_class.json) and [per_class.csv](per_class.csv).", ""]
+        lines += ["", "Also as [per_class.json](per_class.json) and [per_class.csv](per_class.csv) "
+                  "(recall is the class's accuracy).", ""]
+        lines += _mistakes(run_dir, probs, labels, matrix, class_names, image_of)
     lines += _more_pictures(run_dir)
     lines += ["Open every record of this run with `visualdl --logdir "
               f"{run_dir}` (or the whole `logs/` folder to compare runs).", ""]
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _mistakes(run_dir: Path, probs, labels, matrix, names, image_of) -> list[str]:
+    """The most confused class pairs as a table, the top losses as a picture."""
+    from .mistakes import most_confused, top_losses, top_losses_figure
+    from .plots import save_figure
+    lines = ["## Mistakes", ""]
+    pairs = most_confused(matrix, names)
+    if pairs:
+        lines += ["Most confused (true → predicted):", "", "| true | predicted | count | share of "
+                  "the true class |", "| --- | --- | --- | --- |"]
+        lines += [f"| {p['true']} | {p['predicted']} | {p['count']} | {p['share']:.1%} |"
+                  for p in pairs]
+        lines.append("")
+    if image_of is not None:
+        items = top_losses(probs, labels)
+        save_figure(top_losses_figure([image_of(i["index"]) for i in items], items, names),
+                    run_dir / "top_losses.png")
+        lines += ["![the eval images with the highest loss](top_losses.png)", ""]
+    return lines if len(lines) > 2 else []
 
 
 def _diagnosis_text(findings) -> str:
@@ -141,5 +165,8 @@ def report_for_run(run_dir: str | Path, weights: str | None = None) -> Path:
     logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
     built.data.failures.check()
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return write_report(run_dir, z / z.sum(axis=1, keepdims=True), built.data.eval.labels,
-                        built.data.class_names, weights=chosen.name)
+    from .mistakes import raw_image
+    view = built.data.eval
+    return write_report(run_dir, z / z.sum(axis=1, keepdims=True), view.labels,
+                        built.data.class_names, weights=chosen.name,
+                        image_of=lambda i: raw_image(view, i))

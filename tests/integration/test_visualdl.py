@@ -43,6 +43,7 @@ def test_records_hold_scalars_hparams_images_histograms_and_curves(run):
     assert {"roc/class_0_0", "roc/class_1_1"} <= set(tags["roc_curve"])
     assert "eval/per_class_metrics" in tags["image"]  # a table picture: Text folds tables
     assert "eval/per_class_summary" in tags["text"] and "eval/best_acc" in tags["scalar"]
+    assert "eval/top_losses" in tags["image"]
     assert "weights/filters/features.0" in tags["image"] and "features/features.3" in tags["image"]
     assert "norms/weights/fc.2.weight" in tags["scalar"]
     assert "norms/gradients/fc.2.weight" in tags["scalar"]
@@ -98,6 +99,8 @@ def test_report_files_are_written_at_the_end_of_training(run):
     assert "[config.yaml](config.yaml)" in report and "lr `0.002`" in report
     assert "## Diagnosis" in report and "![first-layer filters](filters.png)" in report
     assert "![features.0](feature_maps/features.0.png)" in report
+    assert "![the eval images with the highest loss](top_losses.png)" in report
+    assert (run.run_dir / "top_losses.png").is_file()
 
 
 def test_report_tool_rewrites_the_report_of_an_existing_run(run):

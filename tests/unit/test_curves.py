@@ -110,3 +110,18 @@ def test_filter_and_feature_map_figures_are_enlarged_with_one_colour_scale(tmp_p
     assert len([ax for ax in fig.axes if ax.get_title().startswith("channel ")]) == 16
     assert len([ax for ax in fig.axes if ax.get_ylabel() == "activation"]) == 1
     save_figure(fig, tmp_path / "maps.png")
+
+
+def test_top_losses_are_the_most_confidently_wrong_first():
+    from paddle_suite.visual.mistakes import most_confused, top_losses
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.01, 0.99], [0.5, 0.5]])
+    labels = np.array([0, 0, 1, 0, 1])
+    items = top_losses(probs, labels, k=3)
+    assert [i["index"] for i in items] == [3, 1, 2]  # -ln 0.01, -ln 0.2, -ln 0.4
+    assert items[0] == {"index": 3, "loss": pytest.approx(-np.log(0.01)), "true": 0,
+                        "predicted": 1, "probability": 0.99, "true_probability": 0.01}
+    matrix = np.array([[5, 3, 0], [1, 7, 0], [4, 0, 2]])
+    pairs = most_confused(matrix, ["a", "b", "c"])
+    assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [
+        ("c", "a", 4), ("a", "b", 3), ("b", "a", 1)]
+    assert pairs[0]["share"] == pytest.approx(4 / 6)

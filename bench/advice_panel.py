@@ -1,0 +1,140 @@
+"""Is the suite's tuning advice right? Two panels on the bundled MNIST subset.
+
+    OMP_NUM_THREADS=2 python bench/advice_panel.py [--part lr|cases|all] [--epochs 2]
+
+1. LR finder against a grid (`--part lr`): for each set-up (LeNet/Adam, LeNet/SGD with
+   momentum, MLP/Adam), the LR range test's suggestion by each rule (valley, steep, minimum,
+   slide) beside the best constant LR of a half-decade grid (each LR trained `--epochs`
+   epochs at constant LR from the same seed; best final eval top-1). The error of a rule is
+   its suggestion / the grid's best, as a factor (1.0 = exact; within 3x passes).
+2. Diagnosis against known causes (`--part cases`): deliberately broken and healthy set-ups,
+   each with the verdict a careful engineer would give; `tools/sanity_check.py`'s checks
+   and the run summary's diagnosis must name it.
+
+Prints Markdown tables (copied into BENCHMARKS.md) and exits 1 if any expectation fails.
+"""
+import argparse
+import logging
+import math
+import os
+import sys
+import tempfile
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import paddle  # noqa: F401
+
+from paddle_suite import load_config, train  # noqa: E402
+from paddle_suite.tuning.diagnose import diagnose  # noqa: E402
+from paddle_suite.tuning.lr_find import lr_find  # noqa: E402
+from paddle_suite.tuning.lr_finder import RULES  # noqa: E402
+from paddle_suite.tuning.sanity import run_checks  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+LENET = os.path.join(ROOT, "configs", "lenet.yaml")
+QUIET = ["Callbacks.VisualDL=false", "Global.log_interval=100000"]
+SETUPS = {
+    "LeNet / Adam": [],
+    "LeNet / SGD momentum 0.9": ["Optimizer.name=Momentum", "Optimizer.momentum=0.9"],
+    "MLP / Adam": ["Arch.name=MLP"],
+}
+GRID = [10 ** (e / 2) for e in range(-10, 0)]   # 1e-5 ... 3.2e-1, half-decade steps
+
+
+def _config(out: str, extra: list[str]):
+    return load_config(LENET, [f"Global.output_dir={out}", *QUIET, *extra])
+
+
+def grid_best(extra: list[str], epochs: int, out: str) -> tuple[float, list]:
+    """(best LR, [(lr, final eval top-1)]) over GRID at constant LR."""
+    scores = []
+    for lr in GRID:
+        cfg = _config(out, [*extra, f"Global.epochs={epochs}",
+                            f"Optimizer.lr={{name: Constant, learning_rate: {lr}}}"])
+        acc = train(cfg).history[-1].get("eval_acc", float("nan"))
+        scores.append((lr, acc if math.isfinite(acc) else 0.0))
+    return max(scores, key=lambda s: s[1])[0], scores
+
+
+def lr_panel(epochs: int, out: str) -> bool:
+    rows, ok = [], True
+    for name, extra in SETUPS.items():
+        best, scores = grid_best(extra, epochs, out)
+        found = lr_find(_config(out, extra))
+        cells = []
+        for rule in RULES:
+            lr = found["suggestions"][rule]
+            factor = max(lr / best, best / lr) if lr else math.inf
+            cells.append(f"{lr:.2e} ({factor:.1f}x)" if lr else "none")
+            if rule == found["rule"]:
+                ok &= factor <= 3
+        grid = ", ".join(f"{lr:.0e}: {acc:.3f}" for lr, acc in scores)
+        rows.append(f"| {name} | {best:.1e} | " + " | ".join(cells) + f" | {grid} |")
+    print(f"| set-up | grid's best LR ({epochs} epochs, constant) | "
+          + " | ".join(RULES) + " | grid (LR: eval top-1) |")
+    print("|" + " --- |" * (len(RULES) + 3))
+    print("\n".join(rows))
+    return ok
+
+
+# name: (overrides, expected diagnosis case, expected failing sanity check or None)
+CASES = {
+    "healthy (default recipe, 8 epochs)": (["Global.epochs=8"], "healthy", None),
+    "LR far too high (Adam 0.1)": (["Global.epochs=6", "Optimizer.lr.learning_rate=0.1"],
+                                   "LR too high", "overfit a tiny subset"),
+    "LR far too low (Adam 1e-6)": (["Global.epochs=6", "Optimizer.lr.learning_rate=1.0e-6"],
+                                   "LR too low", "overfit a tiny subset"),
+    "all-zero init": (["Global.epochs=6", "Arch.init={name: zeros}"], "not learning",
+                      "symmetric initialisation"),
+    "constant init": (["Global.epochs=6", "Arch.init={name: constant, value: 0.05}"],
+                      "not learning", "symmetric initialisation"),
+    "no regularisation, 500 training images": (
+        ["Global.epochs=30", "Loss.label_smoothing=0", "Optimizer.regularizer=null",
+         "DataLoader.Train.transforms=[{ToCHW: {}}, {Normalize: {mean: [0.5], std: [0.5]}}]",
+         "DataLoader.Train.max_samples=500", "Optimizer.lr={name: Constant, learning_rate: 0.002}"],
+        "overfitting", None),
+    "LR decayed too early (step /10 at epoch 1)": (
+        ["Global.epochs=8", "Optimizer.lr={name: Step, learning_rate: 0.0005, step_size: 1, "
+                            "gamma: 0.1}"], "LR decayed too early", None),
+    "plateau at a constant LR": (
+        ["Global.epochs=16", "Optimizer.lr={name: Constant, learning_rate: 0.004}"],
+        "plateau", None),
+}
+
+
+def cases_panel(out: str) -> bool:
+    ok = True
+    print("| set-up | expected | run summary's diagnosis | sanity check failing/warning |")
+    print("| --- | --- | --- | --- |")
+    for name, (extra, case, check) in CASES.items():
+        cfg = _config(out, extra)
+        result = train(cfg)
+        cases = [f["case"] for f in result.summary.get("diagnosis") or diagnose(result.history)]
+        checks = run_checks(_config(out, extra))
+        flagged = [c["check"] for c in checks if c["verdict"] != "pass"]
+        right = case in cases[:1] and (check in flagged if check else not flagged)
+        ok &= right
+        print(f"| {name} | {case}; {check or 'all pass'} | {', '.join(cases)} | "
+              f"{', '.join(flagged) or 'all pass'} | {'ok' if right else 'WRONG'} |")
+    return ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--part", choices=("lr", "cases", "all"), default="all")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per grid point")
+    args = parser.parse_args()
+    logging.getLogger("paddle_suite").setLevel(logging.WARNING)
+    ok = True
+    with tempfile.TemporaryDirectory() as out:
+        if args.part in ("lr", "all"):
+            ok &= lr_panel(args.epochs, out)
+        if args.part in ("cases", "all"):
+            print()
+            ok &= cases_panel(out)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
