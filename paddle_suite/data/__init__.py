@@ -197,11 +197,34 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
                world: World = World()) -> Data:
     """Build the data sets and loaders of a validated config, checking labels on the way.
     With several processes (`world`), each loader reads its process's shard."""
+    loaders = cfg["DataLoader"]
+    class_num, classes = cfg["Arch"]["class_num"], loaders["classes"]
+    tsec, esec = loaders.get("Train"), loaders.get("Eval")
+    skipped = [] if loaders["skip_bad_samples"] else None
+    views = make_views(cfg, train, evaluate, skipped)
+    for name, view in views.items():
+        known = len(classes) if classes else view.base.num_classes
+        if skipped is not None:
+            _drop_bad_samples(view, class_num, skipped)
+        check_labels(view, class_num, f"DataLoader.{name}.dataset", known)
+        _probe(view, f"DataLoader.{name}.transforms")
+    tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
+    names = _class_names(tv or ev, class_num, classes)
+    box = FailureBox()
+    return Data(tv, ev, _loader(tv, tsec, True, class_num, box, world) if tv is not None else None,
+                _loader(ev, esec, False, class_num, box, world) if ev is not None else None,
+                names, box,
+                skipped or [])
+
+
+def make_views(cfg: dict, train: bool = True, evaluate: bool = True,
+               skipped: list | None = None) -> dict[str, View]:
+    """{"Train": View, "Eval": View} of a validated config (class subset, hold-out split and
+    `max_samples` applied), before any sample is read or checked."""
     loaders, arch = cfg["DataLoader"], cfg["Arch"]
-    class_num, channels, classes = arch["class_num"], arch.get("in_channels", 1), loaders["classes"]
+    channels, classes = arch.get("in_channels", 1), loaders["classes"]
     tsec, esec = loaders.get("Train"), loaders.get("Eval")
     seed = cfg["Global"]["seed"]
-    skipped = [] if loaders["skip_bad_samples"] else None
     views = {}
     train_base = (_base(tsec["dataset"], channels, skipped)
                   if tsec and (train or _is_holdout(esec)) else None)
@@ -219,19 +242,7 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
         eval_base = _base(esec["dataset"], channels, skipped)
         keep, relabel = _select(eval_base, classes, "DataLoader.Eval.dataset")
         views["Eval"] = View(eval_base, keep, build_transforms(esec["transforms"]), relabel)
-    for name, view in views.items():
-        known = len(classes) if classes else view.base.num_classes
-        if skipped is not None:
-            _drop_bad_samples(view, class_num, skipped)
-        check_labels(view, class_num, f"DataLoader.{name}.dataset", known)
-        _probe(view, f"DataLoader.{name}.transforms")
-    tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
-    names = _class_names(tv or ev, class_num, classes)
-    box = FailureBox()
-    return Data(tv, ev, _loader(tv, tsec, True, class_num, box, world) if tv is not None else None,
-                _loader(ev, esec, False, class_num, box, world) if ev is not None else None,
-                names, box,
-                skipped or [])
+    return views
 
 
 def _subset(keep: np.ndarray, count: int | None, seed: int) -> np.ndarray:

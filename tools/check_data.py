@@ -1,0 +1,64 @@
+"""Look at the data before training:
+python tools/check_data.py -c configs/lenet.yaml [--run logs/lenet_mnist/<run-id>] [--out DIR]
+
+Reads every sample of the train and eval sets once and reports unreadable files, the mix of
+image sizes and channels, class counts (class_counts.png), a labelled row of samples per
+class (samples.png), exact duplicates within a set and across train and eval (leakage),
+duplicates whose labels disagree and, with --run, the samples that trained model most
+confidently puts in another class (likely label errors, suspects.png). Everything also goes
+to data_check.json. Exit status 1 when something should be fixed before training
+(unreadable files, leakage, disagreeing duplicates)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+
+SHOWN = 5  # examples printed per finding
+
+
+def main(argv=None):
+    parser = base_parser(__doc__)
+    parser.add_argument("--run", help="a trained run directory: list likely label errors")
+    parser.add_argument("--out", help="output directory (default: a new "
+                        "<output_dir>/<experiment>_data_check/<time>)")
+    parser.add_argument("--suspects", type=int, default=16, help="likely label errors to list")
+    args = parser.parse_args(argv)
+    single_process("tools/check_data.py")
+    quiet_paddle()
+    from paddle_suite import load_config
+    from paddle_suite.data.check import check_data
+    found = check_data(load_config(args.config, args.override), args.out, args.run,
+                       args.suspects)
+    for name, info in found["sets"].items():
+        shapes = ", ".join(f"{k} x{v}" for k, v in info["shapes"].items())
+        counts = info["class_counts"]
+        print(f"{name}: {info['samples']} samples; sizes (HxWxC) {shapes}; classes "
+              f"{len(counts)}, {min(counts.values())} to {max(counts.values())} per class")
+        for bad in info["unreadable"][:SHOWN]:
+            print(f"  unreadable: {bad['problem']}")
+        if len(info["unreadable"]) > SHOWN:
+            print(f"  ... {len(info['unreadable'])} unreadable in all")
+    dups = found["duplicates"]
+    for name, groups in dups["within"].items():
+        print(f"{name}: {len(groups)} group(s) of identical images, e.g. "
+              + "; ".join(" = ".join(e["where"] for e in g) for g in groups[:SHOWN]))
+    _groups("leakage: identical images in train and eval", dups["across"])
+    _groups("identical images with different labels", dups["conflicting_labels"])
+    for row in found.get("suspects", []):
+        print(f"likely label error: {row['where']} labelled {row['label']}, the model says "
+              f"{row['predicted']} (p={row['probability']:.3f})")
+    print(f"pictures and data_check.json in {found['out_dir']}")
+    return 1 if found["problems"] else 0
+
+
+def _groups(title: str, groups: list) -> None:
+    if groups:
+        print(f"{title}: {len(groups)}, e.g. " + "; ".join(
+            " = ".join(f"{e['where']} ({e['set']}, label {e['label']})" for e in g)
+            for g in groups[:SHOWN]))
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
