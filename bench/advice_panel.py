@@ -39,7 +39,7 @@ SETUPS = {
     "LeNet / SGD momentum 0.9": ["Optimizer.name=Momentum", "Optimizer.momentum=0.9"],
     "MLP / Adam": ["Arch.name=MLP"],
 }
-GRID = [10 ** (e / 2) for e in range(-10, 0)]   # 1e-5 ... 3.2e-1, half-decade steps
+GRID = [10 ** (e / 2) for e in range(-9, 0)]   # 3.2e-5 ... 3.2e-1, half-decade steps
 
 
 def _config(out: str, extra: list[str]):

@@ -34,7 +34,7 @@ from .resuming import check_epochs_left, open_run, restore_checkpoint, signature
 from .rundir import attach_log_file, write_json
 from .runlock import RunLock
 from .setup_checks import check_forward, setup_stage
-from .tuning.diagnose import diagnose, setup_of
+from .tuning.diagnose import diagnose, output_spread, setup_of
 from .visual.mistakes import raw_image
 from .visual.report import write_report
 
@@ -290,8 +290,11 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
     summary["batch_size"] = {k: v for k, v in built.batch.items() if k != "learning_rate"}
     if status == "completed":
         summary.update(_final_weights(built, callbacks, run_dir))
+    last = callbacks.collector.last() if callbacks.collector is not None else None
+    if last is not None:
+        summary["eval_output_spread"] = output_spread(last[0])
     summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"],
-                                    setup=setup_of(cfg))
+                                    setup=setup_of(cfg, summary))
     summary.update(_transfer_summary(built.net))
     if run_dir is not None:
         try:

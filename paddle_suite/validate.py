@@ -113,12 +113,18 @@ def _arch(raw) -> dict:
     if init is not None:
         init = dict(init)
         bias = check_value(init.pop("bias", 0.0), float, "Arch.init.bias")
+        head_scale = init.pop("head_scale", None)
+        if head_scale is not None:
+            head_scale = check_value(head_scale, float, "Arch.init.head_scale")
+            if not 0 <= head_scale <= 1:
+                raise ConfigError(f"Arch.init.head_scale: expected a factor in [0, 1] for the "
+                                  f"last Linear layer's initial weights, got {head_scale}.")
         if init.get("name") == "default":
             init = {"name": "default"}
         else:
             init = check_named(INITS, init, "Arch.init", "init scheme",
                                skip=("fan_in", "fan_out", "shape", "rng"))[1]
-        init["bias"] = bias
+        init["bias"], init["head_scale"] = bias, head_scale
     return {**resolved, "init": init}  # (pretrained, finetune) stay in resolved
 
 

@@ -23,9 +23,14 @@ def main(argv=None):
     run_dir = Path(args.run_dir)
     if not (run_dir / "metrics.jsonl").is_file():
         raise UserError(f"{run_dir}: no metrics.jsonl here; pass a run directory under logs/.")
+    import json
     cfg = run_config(run_dir)
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = {}
     classes = (cfg.get("Arch") or {}).get("class_num")
-    for finding in diagnose(read_rows(run_dir), classes, args.target_acc, setup_of(cfg)):
+    for finding in diagnose(read_rows(run_dir), classes, args.target_acc, setup_of(cfg, summary if isinstance(summary, dict) else {})):
         print(f"{finding['case']}: {finding['evidence']}.\n  -> {finding['action']}")
 
 

@@ -47,14 +47,29 @@ def count_parameters(arch: dict) -> int:
     return count
 
 
+def scale_head(net: paddle.nn.Layer, factor: float) -> None:
+    """Multiply the last Linear layer's initial weights by `factor` and zero its bias, so the
+    untrained network's scores are near uniform and its initial loss near ln C (as timm's
+    `head_init_scale`); the layers below keep their init."""
+    linear = [layer for layer in net.sublayers() if isinstance(layer, paddle.nn.Linear)]
+    if not linear:
+        raise ConfigError("Arch.init.head_scale: the model has no Linear layer to scale.")
+    head = linear[-1]
+    head.weight.set_value(head.weight.numpy() * factor)
+    if head.bias is not None:
+        head.bias.set_value(np.zeros(head.bias.shape, dtype="float32"))
+
+
 def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:
     """Build the network of a validated `Arch` section: weight init, then pretrained weights
     (a path or run directory in `Arch.pretrained`), then the fine-tuning state."""
     net = MODELS[arch["name"]](**_constructor_options(arch))
     init = arch.get("init")
     if init and init.get("name") != "default":
-        extra = {k: v for k, v in init.items() if k not in ("name", "bias")}
+        extra = {k: v for k, v in init.items() if k not in ("name", "bias", "head_scale")}
         apply_init(net, init["name"], seed=seed, bias=init.get("bias", 0.0), **extra)
+    if init and init.get("head_scale") is not None:
+        scale_head(net, init["head_scale"])
     if isinstance(arch.get("pretrained"), str):
         net.pretrained_report = load_pretrained(net, arch["pretrained"])
     if arch.get("finetune"):

@@ -7,8 +7,9 @@
 - `not learning`: a symmetric init (zeros, constant) kept every unit identical, so the
   loss stays at ln C;
 - `LR too high`: a loss became NaN or infinite, rose far above its best, or the network
-  collapsed to a constant output: the loss settled at ln C (uniform scores) and the
-  accuracy at chance after the first epoch's loss had been far above it;
+  collapsed to a constant output: the loss settled at ln C and the accuracy at chance, and
+  the network gives every eval image the same scores (`setup["output_spread"]`) or the
+  first epoch's loss had been far above ln C;
 - `LR too low`: the loss falls every epoch but has not even halved, and accuracy is low;
 - `LR decayed too early`: the LR fell below a tenth of its start in the first third of the
   run, after which the loss fell less than 2% (and less than before);
@@ -59,7 +60,10 @@ def _symmetric(rows, chance_loss, num_classes, setup):
     return None
 
 
-def _lr_too_high(rows, chance_loss, num_classes):
+CONSTANT_OUTPUT = 1e-3  # output spread below this: the same scores for every input
+
+
+def _lr_too_high(rows, chance_loss, num_classes, setup):
     losses = _series(rows, "train_loss") + _series(rows, "eval_loss")
     action = ("lower the learning rate 10x (tools/lr_find.py suggests one), add warm-up or "
               "gradient clipping")
@@ -70,11 +74,16 @@ def _lr_too_high(rows, chance_loss, num_classes):
     if len(train) >= 3 and train[-1] > 3 * min(train) and train[-1] > train[0]:
         return _finding("LR too high", f"train loss rose from {min(train):.4g} to "
                         f"{train[-1]:.4g}", action)
-    if _at_chance(rows, chance_loss, num_classes) and train[0] > 1.1 * chance_loss:
-        return _finding("LR too high", f"the network collapsed to a constant output: the "
-                        f"first epoch's train loss was {train[0]:.4g}, then the loss settled "
-                        f"at ln C = {chance_loss:.4g} (uniform scores) and the accuracy at "
-                        f"chance; its units died and pass no gradient", action)
+    if not _at_chance(rows, chance_loss, num_classes):
+        return None
+    spread = (setup or {}).get("output_spread")
+    constant = isinstance(spread, (int, float)) and spread < CONSTANT_OUTPUT
+    if constant or train[0] > 1.1 * chance_loss:
+        how = (f"every eval image gets the same scores (spread {spread:.1e})" if constant
+               else f"the first epoch's train loss was {train[0]:.4g}")
+        return _finding("LR too high", f"the network collapsed to a constant output: {how}; "
+                        f"the loss settled at ln C = {chance_loss:.4g} and the accuracy at "
+                        f"chance. Its units died, so no gradient flows back", action)
     return None
 
 
@@ -164,12 +173,13 @@ def _underfitting(rows, target_acc):
 def diagnose(rows: list[dict], num_classes: int | None = None,
              target_acc: float = 0.9, setup: dict | None = None) -> list[dict]:
     """What the per-epoch curves show, the most likely cause first; at least one finding
-    ('healthy' when nothing fires). `setup`: {"init": Arch.init's scheme name or None}."""
+    ('healthy' when nothing fires). `setup` (see `setup_of`): {"init": Arch.init's scheme
+    name, "output_spread": the last evaluation's `output_spread`}, each optional."""
     if not rows:
         return [_finding("no data", "metrics.jsonl has no rows", "train for at least one epoch")]
     chance = math.log(num_classes) if num_classes and num_classes > 1 else None
     findings = [f for f in (_symmetric(rows, chance, num_classes, setup),
-                            _lr_too_high(rows, chance, num_classes),
+                            _lr_too_high(rows, chance, num_classes, setup),
                             _lr_too_low(rows, target_acc),
                             _decay_too_early(rows), _overfitting(rows),
                             _plateau(rows), _underfitting(rows, target_acc)) if f]
@@ -182,7 +192,18 @@ def diagnose(rows: list[dict], num_classes: int | None = None,
                                  "last points of accuracy")]
 
 
-def setup_of(cfg: dict) -> dict:
-    """The facts `diagnose` uses from a (resolved) config."""
+def output_spread(probs) -> float:
+    """How much the predicted probabilities vary across samples: the largest, over classes,
+    of their standard deviation. About 0 when the network gives every input the same
+    scores (dead units: no gradient reaches the layers below)."""
+    import numpy as np
+    probs = np.asarray(probs, dtype=np.float64)
+    return float(probs.std(axis=0).max()) if probs.ndim == 2 and len(probs) > 1 else float("nan")
+
+
+def setup_of(cfg: dict, summary: dict | None = None) -> dict:
+    """The facts `diagnose` uses beside the curves: the init scheme from a (resolved) config
+    and the eval output spread from a run summary."""
     init = (cfg.get("Arch") or {}).get("init")
-    return {"init": init.get("name") if isinstance(init, dict) else init}
+    return {"init": init.get("name") if isinstance(init, dict) else init,
+            "output_spread": (summary or {}).get("eval_output_spread")}

@@ -91,12 +91,13 @@ def memorise(cfg: Config, images, labels, lr: float, steps: int) -> tuple[float,
     return acc, used
 
 
-PROBE_FACTORS = (0.1, 10.0, 0.01, 100.0)   # nearest first
+PROBE_FACTORS = (0.1, 10.0, 0.01, 100.0, 0.001, 1000.0)   # nearest first
 
 
 def overfit_tiny(cfg: Config, images, labels, steps: int) -> dict:
-    """Memorise the tiny batch at the config's LR; 100% is expected. If it fails, try 10x
-    and 100x lower and higher LRs, so the advice can say which way the LR is wrong."""
+    """Memorise the tiny batch at the config's LR; 100% is expected. If it fails, try LRs
+    10x, 100x and 1000x lower and higher (nearest first), so the advice can say which way
+    the LR is wrong."""
     lr = cfg["Optimizer"]["lr"]["learning_rate"]
     acc, used = memorise(cfg, images, labels, lr, steps)
     detail = f"{acc:.0%} train accuracy on {len(labels)} samples after {used} updates at LR {lr:g}"
@@ -111,8 +112,8 @@ def overfit_tiny(cfg: Config, images, labels, steps: int) -> dict:
                            f"updates at LR {lr * factor:g}",
                            f"the LR {lr:g} is too {way}: try about {lr * factor:g} "
                            f"(tools/lr_find.py narrows it down)")
-    return verdict("overfit a tiny subset", status, detail + f"; not at LRs {lr / 100:g} to "
-                   f"{lr * 100:g} either", "a network that cannot memorise a few samples at "
+    return verdict("overfit a tiny subset", status, detail + f"; not at LRs {lr / 1000:g} to "
+                   f"{lr * 1000:g} either", "a network that cannot memorise a few samples at "
                    "any LR has a bug (labels, loss, data pipeline) or a broken init (see the "
                    "symmetric-initialisation check)")
 

@@ -1,5 +1,6 @@
-"""The transfer-learning table: from scratch / predict-only / train-head / train-all, for k
-labelled images per class, mean ± std over seeds (final eval top-1, not the best epoch)."""
+"""The transfer-learning table: from scratch / predict-only / frozen features + logistic
+regression / train-head / train-all, for k labelled images per class, mean ± std over seeds
+(final eval top-1, not the best epoch)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,9 @@ import numpy as np
 
 from ..config import load_config
 from ..engine import evaluate, train
+from .feature_linear import feature_linear
 
-MODES = ("scratch", "predict_only", "train_head", "train_all")
+MODES = ("scratch", "predict_only", "features_linear", "train_head", "train_all")
 
 
 def _overrides(mode: str, pretrained: str, k: int, seed: int, output_dir: str) -> list[str]:
@@ -18,6 +20,8 @@ def _overrides(mode: str, pretrained: str, k: int, seed: int, output_dir: str) -
               "Callbacks.VisualDL=false", f"Global.experiment=transfer_k{k}_{mode}"]
     if mode == "scratch":
         return common + ["Arch.finetune=null", "Arch.pretrained=null"]
+    if mode == "features_linear":
+        return common + [f"Arch.pretrained={pretrained}", "Arch.finetune=null"]
     return common + [f"Arch.pretrained={pretrained}", f"Arch.finetune.mode={mode}"]
 
 
@@ -32,6 +36,8 @@ def transfer_table(config: str | Path, pretrained: str, ks=(5, 10, 50), seeds=(0
                 cfg = load_config(config, _overrides(mode, pretrained, k, seed, output_dir))
                 if mode == "predict_only":
                     accs.append(evaluate(cfg)["acc"])
+                elif mode == "features_linear":
+                    accs.append(feature_linear(cfg)["acc"])
                 else:
                     accs.append(train(cfg).summary["final_eval"]["acc"])
             results[(k, mode)] = accs

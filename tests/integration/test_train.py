@@ -109,6 +109,12 @@ def test_transfer_from_mnist_to_sklearn_digits_with_a_frozen_backbone(tmp_path):
     assert summary["pretrained"]["loaded"] == 10 and not summary["pretrained"]["skipped_shape"]
     assert summary["finetune"] == {"trainable": 2, "frozen": 8, "lr_mult": {}}
     assert summary["final_eval"]["acc"] > 0.5  # 100 labelled UCI digits, only the head trained
+    from paddle_suite.tuning.feature_linear import feature_linear
+    frozen = feature_linear(load_config(config, [f"Global.output_dir={tmp_path}",
+                                                 f"Arch.pretrained={source.run_dir}",
+                                                 "Arch.finetune=null"]))
+    assert frozen["features"] == 84  # LeNet's head reads 84 numbers
+    assert frozen["train_acc"] == 1.0 and frozen["acc"] > 0.5  # a linear fit on frozen features
 
 
 def test_transfer_table_has_every_mode_for_every_k(tmp_path):

@@ -33,6 +33,18 @@ def test_sanity_checks_pass_on_the_default_model_and_catch_a_constant_init(tmp_p
     assert "features.0" in bad["symmetric initialisation"]["detail"]
 
 
+@pytest.mark.parametrize("lr, way", [(0.3, "high"), (3e-7, "low")])
+def test_a_failed_tiny_overfit_says_which_way_the_lr_is_wrong(tmp_path, lr, way):
+    from paddle_suite.engine import build
+    from paddle_suite.tuning.sanity import _batch, overfit_tiny
+    cfg = load_config(LENET, tiny_overrides(tmp_path, **{
+        "Optimizer.lr": f"{{name: Constant, learning_rate: {lr}}}"}))
+    images, labels = _batch(build(cfg, train=True).data.train, 30)
+    found = overfit_tiny(cfg, images, labels, steps=100)
+    assert found["verdict"] in ("fail", "warn"), found
+    assert f"is too {way}" in found["advice"], found
+
+
 def test_a_model_without_a_matching_head_is_refused():
     with pytest.raises(UserError, match=r"outputs \[2, 16\]"):
         check_head(paddle.nn.Linear(4, 16), np.zeros((2, 4), "float32"), class_num=10)

@@ -72,3 +72,20 @@ def test_gap_cases_and_healthy_curves():
     assert "underfitting" in cases(under)
     healthy = diagnose(rows([1, 0.5, 0.2], [1, 0.5, 0.25], [0.8, 0.95, 0.97], [0.8, 0.94, 0.96]))
     assert cases(healthy) == ["healthy"]
+
+
+def test_a_collapse_without_a_spike_is_told_by_the_constant_output():
+    """A real run at Adam LR 0.01: the first epoch's loss is barely above ln C, so only the
+    network's output (the same scores for every eval image) shows the collapse."""
+    import numpy as np
+    from paddle_suite.tuning.diagnose import output_spread
+    train = [2.4956, 2.3078, 2.3088, 2.3077, 2.3049, 2.3048, 2.3045, 2.3037]
+    evals = [2.3064, 2.3084, 2.3053, 2.3019, 2.3046, 2.3064, 2.3019, 2.3030]
+    accs = [0.1, 0.098, 0.1, 0.107, 0.1125, 0.1, 0.1125, 0.1]
+    curves = rows(train, evals, accs, accs)
+    dead = np.tile([0.1, 0.09, 0.11, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], (50, 1))
+    found = diagnose(curves, 10, setup={"output_spread": output_spread(dead)})
+    assert cases(found) == ["LR too high"] and "same scores" in found[0]["evidence"]
+    alive = np.random.default_rng(0).dirichlet(np.ones(10), 50)
+    assert cases(diagnose(curves, 10, setup={"output_spread": output_spread(alive)})) != \
+        ["LR too high"]
