@@ -23,8 +23,11 @@ def main(argv=None):
     result = lr_find(load_config(args.config, args.override), args.lr_min, args.lr_max,
                      args.steps)
     stop = "stopped at divergence" if result["stopped_early"] else "full sweep"
-    print(f"{len(result['losses'])} updates ({stop}); suggested LR (steepest descent): "
+    print(f"{len(result['losses'])} updates ({stop}); suggested LR ({result['rule']} rule): "
           f"{result['suggested_lr']:.3g}" if result["suggested_lr"] else "no suggestion")
+    others = {k: v for k, v in result["suggestions"].items() if k != result["rule"] and v}
+    print("other rules (see BENCHMARKS.md for how each compares with a grid search): "
+          + ", ".join(f"{k} {v:.3g}" for k, v in others.items()))
     print(f"plot: {result['run_dir']}/lr_find.png")
 
 

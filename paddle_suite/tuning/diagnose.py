@@ -14,7 +14,8 @@
 - `LR decayed too early`: the LR fell below a tenth of its start in the first third of the
   run, after which the loss fell less than 2% (and less than before);
 - `overfitting`: a large train/eval accuracy gap;
-- `plateau`: neither the eval nor the train loss improved for 5 epochs at a constant LR;
+- `plateau`: at a constant LR, the eval loss gained less than 1% and the train loss less
+  than 3% over the last 5 epochs;
 - `underfitting`: a small gap at low accuracy once the loss has flattened (a bigger model,
   less regularisation);
 - `healthy` when nothing fires.
@@ -147,12 +148,13 @@ def _plateau(rows, window=5):
         return None
     recent, earlier = evals[-window:], evals[:-window]
     lrs = {lr for *_, lr in recent}
-    eval_stuck = min(v for v, _, _ in recent) >= min(v for v, _, _ in earlier) * 0.999
+    eval_stuck = min(v for v, _, _ in recent) >= min(v for v, _, _ in earlier) * 0.99
     trains = [t for _, t, _ in evals if t is not None]
     train_stuck = not trains or min(trains[-window:]) >= 0.97 * min(trains[:-window])
     if eval_stuck and train_stuck and len(lrs) == 1:
-        return _finding("plateau", f"neither the eval nor the train loss improved for "
-                        f"{window} epochs at a constant LR {recent[-1][2]:.3g}",
+        return _finding("plateau", f"in the last {window} epochs at a constant LR "
+                        f"{recent[-1][2]:.3g}, the eval loss gained under 1% and the train "
+                        f"loss under 3%",
                         "decay the learning rate (e.g. Callbacks.PlateauDecay or a "
                         "schedule) or stop earlier")
     return None

@@ -58,7 +58,13 @@ def lr_find_figure(result: dict):
     ax.plot(result["lrs"], result["smoothed"], label="smoothed (EMA, 0.9)")
     if result["suggested_lr"]:
         ax.axvline(result["suggested_lr"], color="red", linestyle="--",
-                   label=f"suggested: {result['suggested_lr']:.2e}")
+                   label=f"suggested ({result.get('rule', 'rule')}): "
+                         f"{result['suggested_lr']:.2e}")
+    for name, lr in (result.get("suggestions") or {}).items():
+        if lr and name != result.get("rule"):
+            ax.axvline(lr, color="grey", linestyle=":", linewidth=0.8)
+            ax.annotate(name, (lr, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                        rotation=90, va="top", ha="right", color="grey")
     limits = plot_range(result["smoothed"])
     if limits:
         ax.set_ylim(*limits)

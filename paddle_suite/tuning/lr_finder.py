@@ -2,10 +2,11 @@
 
 Train from the initial weights for a few hundred updates while the LR grows exponentially
 from `lr_min` to `lr_max`; smooth the loss with an exponential moving average (bias
-corrected); stop when it exceeds `diverge` x its best. Suggest an LR by one of four rules
-(fastai's `valley`, `steep`, `minimum`, `slide`; `valley` by default, the one that lands
-within 3x of the best constant LR of a grid search in bench/advice_panel.py). The rules and
-`schedule` are pure; `LRSweep` is a thin callback that drives `paddle.Model.fit`.
+corrected); stop when it exceeds `diverge` x its best. Suggest an LR by one of five rules
+(`descent`, the default, and fastai's `valley`, `steep`, `minimum`, `slide`); `descent` is
+the one that lands within 3x of the best constant LR of a grid search on every set-up of
+bench/advice_panel.py. The rules and `schedule` are pure; `LRSweep` is a thin callback
+that drives `paddle.Model.fit`.
 """
 from __future__ import annotations
 
@@ -82,8 +83,22 @@ def slide(lrs, smoothed, lr_diff: int = 15, threshold: float = 0.005) -> float |
     return float(np.asarray(lrs)[right - lr_diff])
 
 
-RULES = {"valley": valley, "steep": steep, "minimum": minimum, "slide": slide}
-DEFAULT_RULE = "valley"   # within 3x of a grid search on three set-ups: bench/advice_panel.py
+def descent(lrs, smoothed, fraction: float = 0.8) -> float | None:
+    """The first LR at which the smoothed loss has made `fraction` of its whole descent,
+    from the start of the sweep to its minimum. Close to the minimum the LR nears the edge
+    of stability (a sweep sees each LR for one update; training at it for epochs is less
+    forgiving, above all with Adam); backing off to 80% of the descent keeps below it."""
+    values = np.asarray(smoothed, dtype=float)
+    if len(values) < 5:
+        return None
+    lowest = int(np.argmin(values))
+    level = values[0] - fraction * (values[0] - values[lowest])
+    return float(np.asarray(lrs)[int(np.argmax(values[:lowest + 1] <= level))])
+
+
+RULES = {"descent": descent, "valley": valley, "steep": steep, "minimum": minimum,
+         "slide": slide}
+DEFAULT_RULE = "descent"  # within 3x of a grid search on four set-ups: bench/advice_panel.py
 
 
 def suggest(lrs, smoothed, rule: str = DEFAULT_RULE) -> float | None:

@@ -9,7 +9,7 @@ import paddle
 import pytest
 
 from paddle_suite import UserError, load_config, train
-from paddle_suite.tuning.lr_finder import smooth, suggest
+from paddle_suite.tuning.lr_finder import DEFAULT_RULE, smooth, suggest
 from paddle_suite.tuning.lr_find import lr_find
 from paddle_suite.tuning.sanity import check_head, run_checks
 
@@ -33,6 +33,22 @@ def test_sanity_checks_pass_on_the_default_model_and_catch_a_constant_init(tmp_p
     assert "features.0" in bad["symmetric initialisation"]["detail"]
 
 
+def test_initial_loss_tells_an_over_confident_head_from_unscaled_inputs(tmp_path):
+    from paddle_suite.engine import build
+    from paddle_suite.tuning.sanity import _batch, initial_loss
+
+    def check(*overrides):
+        built = build(load_config(LENET, [f"Global.output_dir={tmp_path}", *overrides]),
+                      train=True)
+        return initial_loss(built.net, *_batch(built.data.train, 64), 10)
+    default = check()  # LeNet's default head starts at ~4.0 against ln 10 = 2.30
+    assert default["verdict"] == "pass" and "only the head starts over-confident" in \
+        default["detail"]
+    raw = check("DataLoader.Train.transforms=[{ToCHW: {}}, "  # inputs 50x too large
+                "{Normalize: {mean: [0.5], std: [0.01]}}]")
+    assert raw["verdict"] in ("warn", "fail") and "input scaling" in raw["advice"]
+
+
 @pytest.mark.parametrize("lr, way", [(0.3, "high"), (3e-7, "low")])
 def test_a_failed_tiny_overfit_says_which_way_the_lr_is_wrong(tmp_path, lr, way):
     from paddle_suite.engine import build
@@ -50,10 +66,17 @@ def test_a_model_without_a_matching_head_is_refused():
         check_head(paddle.nn.Linear(4, 16), np.zeros((2, 4), "float32"), class_num=10)
 
 
-def test_suggestion_is_the_steepest_descent_of_the_smoothed_loss():
+def test_each_suggestion_rule_on_a_scripted_curve():
     lrs = np.geomspace(1e-6, 1, 200)
     loss = 2.0 - 1.5 / (1 + np.exp(-(np.log10(lrs) + 3) * 4))  # falls fastest at 1e-3
-    assert suggest(lrs, smooth(loss, 0.0)) == pytest.approx(1e-3, rel=0.15)
+    loss[lrs > 0.1] += (np.log10(lrs[lrs > 0.1]) + 1) * 20      # diverges above 0.1
+    curve = smooth(loss, 0.0)
+    assert suggest(lrs, curve, "steep") == pytest.approx(1e-3, rel=0.15)
+    assert suggest(lrs, curve, "minimum") == pytest.approx(1e-2, rel=0.15)  # min at 0.1
+    # 80% of the way from 2.0 down to 0.5: where the logistic has fallen 1.2 of its 1.5
+    assert suggest(lrs, curve, "descent") == pytest.approx(10 ** (-3 + np.log(4) / 4), rel=0.1)
+    assert 1e-4 < suggest(lrs, curve, "valley") < 1e-1
+    assert suggest(lrs, curve) == suggest(lrs, curve, DEFAULT_RULE)
 
 
 def test_lr_range_test_sweeps_stops_at_divergence_and_writes_its_files(tmp_path):
