@@ -38,6 +38,10 @@ SLOW = (
     "tests/integration/test_tuning.py::test_sanity_and_lr_find_tools_run",
     "tests/integration/test_train.py::test_transfer_table_has_every_mode_for_every_k",
     "tests/integration/test_cli.py::test_train_then_eval_from_the_command_line",
+    "tests/integration/test_check_data.py::test_injected_faults_are_found",
+    "tests/integration/test_tuning.py::test_a_failed_tiny_overfit_says_which_way",
+    "tests/integration/test_interpret.py::test_interpretdl_agrees_with_the_suites_maps",
+    "tests/integration/test_interpret.py::test_interpretdl_backend_explains",
 )
 
 

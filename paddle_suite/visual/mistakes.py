@@ -61,7 +61,8 @@ def top_losses_figure(images: list[np.ndarray], items: list[dict], names: list[s
                      f"(p={item['probability']:.2f})\nloss {item['loss']:.2f}", fontsize=9)
     for ax in axes.reshape(-1)[len(items):]:
         ax.axis("off")
-    fig.suptitle(f"top {len(items)} losses on the eval set (most confidently wrong first)",
+    fig.suptitle(f"top {len(items)} losses on the eval set (lowest probability of the true "
+                 "class first)",
                  fontsize=10)
     fig.tight_layout()
     return fig
