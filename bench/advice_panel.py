@@ -86,7 +86,8 @@ def lr_panel(epochs: int, out: str, setups: list[str]) -> bool:
     return ok
 
 
-# name: (overrides, expected diagnosis case, expected failing sanity check or None)
+# name: (overrides, expected diagnosis case, expected failing sanity check or None); for the
+# LR cases the failing check's advice must also name the direction ("is too high/low")
 CASES = {
     "healthy (default recipe, 8 epochs)": (["Global.epochs=8"], "healthy", None),
     "LR far too high (Adam 0.1)": (["Global.epochs=6", "Optimizer.lr.learning_rate=0.1"],
@@ -118,8 +119,8 @@ CASES = {
 
 def cases_panel(out: str) -> bool:
     ok = True
-    print("| set-up | expected | run summary's diagnosis | sanity check failing/warning |")
-    print("| --- | --- | --- | --- |")
+    print("| set-up | expected | run summary's diagnosis | sanity checks not passing | |")
+    print("| --- | --- | --- | --- | --- |")
     for name, (extra, case, check) in CASES.items():
         try:
             result = train(_config(out, extra))
@@ -128,10 +129,14 @@ def cases_panel(out: str) -> bool:
             cases = ["LR too high"]
         checks = run_checks(_config(out, extra))
         flagged = [c["check"] for c in checks if c["verdict"] != "pass"]
-        right = case in cases[:1] and (check in flagged if check else not flagged)
+        advice = " ".join(c["advice"] for c in checks if c["check"] == check)
+        way = {"LR too high": "is too high", "LR too low": "is too low"}.get(case)
+        right = case in cases[:1] and (check in flagged if check else not flagged) and \
+            (way is None or way in advice)
         ok &= right
+        said = f" ({way})" if way and way in advice else ""
         print(f"| {name} | {case}; {check or 'all pass'} | {', '.join(cases)} | "
-              f"{', '.join(flagged) or 'all pass'} | {'ok' if right else 'WRONG'} |")
+              f"{', '.join(flagged) or 'all pass'}{said} | {'ok' if right else 'WRONG'} |")
     return ok
 
 

@@ -75,14 +75,35 @@ def read_yaml(path: str | Path) -> tuple[dict, dict]:
 
 
 def merge(base: dict, child: dict) -> dict:
-    """Deep-merge `child` into a copy of `base`: mappings merge, everything else replaces."""
+    """Deep-merge `child` into a copy of `base`: mappings merge, everything else replaces.
+    A child mapping replaces the base's whole instead of merging into it when it says
+    `_delete_: true` (as in MMEngine) or names something else (`name: FileList` over
+    `name: MNIST10k`: one data set's, optimizer's or schedule's options mean nothing to
+    another)."""
     out = copy.deepcopy(base)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if key == "_delete_":
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and \
+                not _replaces(out[key], value):
             out[key] = merge(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = copy.deepcopy(_without_delete(value))
     return out
+
+
+def _replaces(base: dict, child: dict) -> bool:
+    if "_delete_" in child:
+        if not isinstance(child["_delete_"], bool):
+            raise ConfigError(f"_delete_: expected true or false, got {child['_delete_']!r}.")
+        return child["_delete_"]
+    return "name" in child and "name" in base and child["name"] != base["name"]
+
+
+def _without_delete(value):
+    if isinstance(value, dict):
+        return {k: _without_delete(v) for k, v in value.items() if k != "_delete_"}
+    return value
 
 
 def read_with_base(path: str | Path, seen: tuple = ()) -> tuple[dict, dict]:

@@ -1,6 +1,8 @@
 """The config schema: each section is checked against the function that consumes it."""
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -169,6 +171,7 @@ def _optimizer(raw, epochs: int) -> dict:
 def _loader(raw, path: str, schema, registry) -> dict | None:
     if raw is None:
         return None
+    raw = _default_eval_split(raw, path)
     section = check_kwargs(schema, raw, path)
     section["dataset"] = check_named(registry, section["dataset"], f"{path}.dataset", "data set",
                                      skip=DATASET_SKIP)[1]
@@ -178,6 +181,18 @@ def _loader(raw, path: str, schema, registry) -> dict | None:
     if section.get("mix") is not None:
         section["mix"] = check_kwargs(mix_options, section["mix"], f"{path}.mix")
     return section
+
+
+def _default_eval_split(raw, path: str):
+    """A PaddleX data set (train.txt / val.txt) used for evaluation without a `split` reads
+    val.txt, said in the log: its default split is the training list."""
+    dataset = raw.get("dataset") if isinstance(raw, dict) else None
+    if path.endswith("Eval") and isinstance(dataset, dict) and dataset.get("name") == "PaddleX" \
+            and "split" not in dataset:
+        logging.getLogger("paddle_suite").info(
+            "%s.dataset: a PaddleX data set without split; evaluating on val.txt", path)
+        return {**raw, "dataset": {**dataset, "split": "val"}}
+    return raw
 
 
 def _data(raw) -> dict:

@@ -98,6 +98,32 @@ def test_base_inheritance_merges_mappings_and_reports_loops(tmp_path):
         load_config(tmp_path / "a.yaml")
 
 
+def test_a_child_config_replaces_a_block_that_names_something_else(tmp_path):
+    """Switching lenet.yaml's MNIST10k to a file list must not keep MNIST's `split`; a
+    block with `_delete_: true` replaces the base's whole."""
+    listing = tmp_path / "train.txt"
+    listing.write_text("a.png 0\n")
+    child = write(tmp_path, f"_base_: {LENET}\nDataLoader:\n  Train:\n    dataset: "
+                  f"{{name: FileList, image_root: {tmp_path}, cls_label_path: {listing}}}\n"
+                  "Optimizer:\n  regularizer: {_delete_: true, name: L1, coeff: 1.0e-5}\n",
+                  "child.yaml")
+    cfg = load_config(child)
+    assert cfg["DataLoader"]["Train"]["dataset"] == {
+        "name": "FileList", "image_root": str(tmp_path), "cls_label_path": str(listing),
+        "label_map": None}
+    assert cfg["Optimizer"]["regularizer"] == {"name": "L1", "coeff": 1e-5}
+    assert cfg["DataLoader"]["Train"]["batch_size"] == 64  # the rest still merges
+
+
+def test_a_paddlex_eval_set_without_split_reads_val(tmp_path, caplog):
+    cfg = write(tmp_path, f"_base_: {LENET}\nDataLoader:\n  Eval:\n    dataset: "
+                f"{{name: PaddleX, dataset_dir: {tmp_path}}}\n", "px.yaml")
+    with caplog.at_level("INFO", logger="paddle_suite"):
+        loaded = load_config(cfg)
+    assert loaded["DataLoader"]["Eval"]["dataset"]["split"] == "val"
+    assert "evaluating on val.txt" in caplog.text
+
+
 def test_every_shipped_config_validates():
     for path in sorted(LENET.parent.glob("*.yaml")):
         cfg = load_config(path)
