@@ -18,7 +18,6 @@ import sys
 import tempfile
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import paddle  # noqa: F401

@@ -9,13 +9,11 @@ the block medians.
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 os.environ.setdefault("GLOG_minloglevel", "2")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -11,12 +11,10 @@ with VisualDL logging off, to price the default logging.
 import argparse
 import logging
 import os
-import sys
 import tempfile
 import time
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import paddle

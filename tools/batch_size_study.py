@@ -3,9 +3,7 @@ python tools/batch_size_study.py -c configs/lenet.yaml --batch-sizes 16 32 64 12
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 
 def main(argv=None):

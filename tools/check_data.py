@@ -8,12 +8,9 @@ duplicates whose labels disagree and, with --run, the samples that trained model
 confidently puts in another class (likely label errors, suspects.png). Everything also goes
 to data_check.json. Exit status 1 when something should be fixed before training
 (unreadable files, leakage, disagreeing duplicates)."""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 SHOWN = 5  # examples printed per finding
 

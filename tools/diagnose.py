@@ -1,13 +1,11 @@
 """Name what a run's learning curves show and the usual action:
 python tools/diagnose.py logs/lenet_mnist/<run-id>"""
 import argparse
-import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from paddle_suite.cli import run  # noqa: E402
+from paddle_suite.cli import run
 
 
 def main(argv=None):

@@ -1,12 +1,9 @@
 """Evaluate an ensemble (mean of softmax outputs) against its members:
 python tools/ensemble.py -c configs/lenet.yaml --snapshots logs/lenet_snapshot/<run>
 python tools/ensemble.py -c configs/lenet.yaml --members run_a run_b run_c"""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 
 def main(argv=None):

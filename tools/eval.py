@@ -1,11 +1,8 @@
 """Evaluate weights on a config's eval data:
 python tools/eval.py -c configs/lenet.yaml -o Global.pretrained_model=<checkpoint or run dir>"""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run
 
 
 def main(argv=None):

@@ -3,12 +3,9 @@ python tools/export_model.py -c configs/lenet.yaml -o Global.pretrained_model=lo
 Writes <run>/inference/ (inference/ beside other weights; or Global.save_inference_dir, or --out): inference.json +
 inference.pdiparams (--legacy: inference.pdmodel), inference.yml, weights.safetensors."""
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 
 def main(argv=None):

@@ -1,12 +1,9 @@
 """Predict classes of image files with an exported model (Paddle Inference):
 python tools/infer.py --model-dir logs/lenet_mnist/<run>/inference --images digits/ [--out preds.json]"""
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process
 
 
 def main(argv=None):

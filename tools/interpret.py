@@ -5,12 +5,9 @@ python tools/interpret.py -c configs/lenet.yaml -o Global.pretrained_model=logs/
 Methods: gradient, smoothgrad, intgrad, gradcam, scorecam, occlusion, lime (the suite's own,
 the default backend); with --backend interpretdl (optional, see the README):
 smoothgrad, occlusion, scorecam."""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 
 def main(argv=None):

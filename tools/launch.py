@@ -6,12 +6,9 @@ pass through unchanged. Catches, before anything starts: --devices on a machine 
 GPUs, a global batch size that does not split over the processes, Global.device: gpu without
 a GPU, an unreachable --master; and ends a job whose nodes never all join."""
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run
 
 JOIN_TIMEOUT = 300.0
 

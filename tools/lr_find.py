@@ -1,11 +1,8 @@
 """LR range test: python tools/lr_find.py -c configs/lenet.yaml [--lr-min 1e-6 --lr-max 1 --steps 200]
 Writes lr_find.png, lr_find.json and VisualDL scalars to logs/<experiment>_lr_find/<run-id>/."""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 
 def main(argv=None):

@@ -1,12 +1,9 @@
 """Write the report of an existing run (learning curves, confusion matrix, per-class metrics,
 report.md): python tools/report.py logs/lenet_mnist/<run-id> [--weights FILE]"""
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process
 
 
 def main(argv=None):

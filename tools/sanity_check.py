@@ -1,12 +1,9 @@
 """Sanity checks before training: python tools/sanity_check.py -c configs/lenet.yaml
 Initial loss vs log(C), symmetric init, overfitting a tiny subset, gradient/activation health."""
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 
 def main(argv=None):

@@ -1,10 +1,7 @@
 """Train a model from a config: python tools/train.py -c configs/lenet.yaml [-o KEY=VALUE ...]"""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import base_parser, quiet_paddle, run  # noqa: E402
+from paddle_suite.cli import base_parser, quiet_paddle, run
 
 
 def main(argv=None):

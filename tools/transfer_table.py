@@ -4,9 +4,7 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process
 
 DEFAULT = os.path.join(os.path.dirname(__file__), "..", "configs", "transfer",
                        "digits_train_head.yaml")

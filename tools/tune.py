@@ -1,12 +1,9 @@
 """Hyper-parameter search (Optuna; trials are ordinary runs under logs/<study name>/):
 python tools/tune.py -c configs/search/lenet_lr_wd.yaml [--output-dir logs]"""
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from paddle_suite.cli import quiet_paddle, run, single_process  # noqa: E402
+from paddle_suite.cli import quiet_paddle, run, single_process
 
 
 def main(argv=None):
