@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..visual.mistakes import raw_image
+from ..visual.mistakes import raw_image, show_image
 from ..visual.plots import pyplot
 
 
@@ -11,25 +11,15 @@ def _name(names, i):
     return names[i] if i < len(names) else str(i)
 
 
-def _show(ax, image) -> None:
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    ax.imshow(image if image.ndim == 2 else image[:, :, ::-1], cmap="gray" if image.ndim == 2
-              else None, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
 def class_counts_figure(counts: dict, names: list[str]):
     """Samples per class, one bar group per set, with each set's max/min ratio."""
     plt = pyplot()
     classes = sorted({c for found in counts.values() for c in found})
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(classes) + 2), 4))
-    width = 0.8 / max(len(counts), 1)
+    fig, ax = plt.subplots(figsize=(max(7.5, 0.45 * len(classes) + 2), 4))
+    width, tallest = 0.8 / max(len(counts), 1), 1
     for k, (name, found) in enumerate(counts.items()):
         values = [found.get(c, 0) for c in classes]
-        ratio = max(values) / max(min(values), 1)
+        ratio, tallest = max(values) / max(min(values), 1), max(tallest, max(values))
         ax.bar(np.arange(len(classes)) + k * width, values, width,
                label=f"{name} ({sum(values)} samples, max/min {ratio:.1f})")
     ax.set_xticks(np.arange(len(classes)) + width * (len(counts) - 1) / 2,
@@ -37,7 +27,8 @@ def class_counts_figure(counts: dict, names: list[str]):
     ax.set_xlabel("class")
     ax.set_ylabel("samples")
     ax.set_title("class counts")
-    ax.legend()
+    ax.set_ylim(0, tallest * 1.3)  # room for the legend above the bars
+    ax.legend(loc="upper center", ncol=len(counts))
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -53,7 +44,7 @@ def samples_figure(view, examples: dict, names: list[str], max_rows: int):
         for col in range(cols):
             ax = axes[row, col]
             if col < len(examples[label]):
-                _show(ax, raw_image(view, examples[label][col]))
+                show_image(ax, raw_image(view, examples[label][col]))
             else:
                 ax.axis("off")
         axes[row, 0].set_ylabel(_name(names, label), rotation=0, ha="right", va="center")
@@ -73,7 +64,7 @@ def suspects_figure(views: dict, rows: list[dict], names: list[str]):
         ax.axis("off")
     for ax, row in zip(axes.reshape(-1), rows):
         ax.axis("on")
-        _show(ax, raw_image(views[row["set"]], row["index"]))
+        show_image(ax, raw_image(views[row["set"]], row["index"]))
         ax.set_title(f"{row['set']}: labelled {_name(names, row['label'])}\nmodel: "
                      f"{_name(names, row['predicted'])} (p={row['probability']:.2f})", fontsize=9)
     fig.suptitle("likely label errors (predicted as another class, by loss)", fontsize=10)

@@ -33,7 +33,11 @@ def most_confused(matrix: np.ndarray, names: list[str], limit: int = 10,
              "share": count / totals[t] if totals[t] else 0.0} for count, t, p in cells[:limit]]
 
 
-def _show(ax, image: np.ndarray) -> None:
+def show_image(ax, image: np.ndarray) -> None:
+    """A stored image on an axis without ticks: grey for one channel, colour (OpenCV's BGR
+    order, as the readers return it) for three."""
+    ax.set_xticks([])
+    ax.set_yticks([])
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
@@ -41,7 +45,7 @@ def _show(ax, image: np.ndarray) -> None:
         ax.imshow(image, cmap="gray", interpolation="nearest")
     else:
         ax.imshow(image[:, :, ::-1] if image.dtype == np.uint8 else image,
-                  interpolation="nearest")  # OpenCV's BGR order, as the readers return it
+                  interpolation="nearest")
 
 
 def top_losses_figure(images: list[np.ndarray], items: list[dict], names: list[str]):
@@ -52,11 +56,8 @@ def top_losses_figure(images: list[np.ndarray], items: list[dict], names: list[s
     rows = -(-len(items) // cols)
     fig, axes = pyplot().subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows + 0.5),
                                   squeeze=False)
-    for ax in axes.reshape(-1):
-        ax.set_xticks([])
-        ax.set_yticks([])
     for ax, image, item in zip(axes.reshape(-1), images, items):
-        _show(ax, image)
+        show_image(ax, image)
         ax.set_title(f"true {name(item['true'])} → {name(item['predicted'])} "
                      f"(p={item['probability']:.2f})\nloss {item['loss']:.2f}", fontsize=9)
     for ax in axes.reshape(-1)[len(items):]:
