@@ -77,27 +77,29 @@ def read_yaml(path: str | Path) -> tuple[dict, dict]:
 def merge(base: dict, child: dict) -> dict:
     """Deep-merge `child` into a copy of `base`: mappings merge, everything else replaces.
     A child mapping replaces the base's whole instead of merging into it when it says
-    `_delete_: true` (as in MMEngine) or names something else (`name: FileList` over
-    `name: MNIST10k`: one data set's, optimizer's or schedule's options mean nothing to
-    another)."""
+    `_delete_: true` (as in MMEngine), and a child `dataset` that names another data set
+    (`name: FileList` over `name: MNIST10k`) replaces the base's: one data set's options
+    mean nothing to another. (Optimizer and schedule sections still merge: their common
+    keys, such as `lr` or `learning_rate`, carry over.)"""
     out = copy.deepcopy(base)
     for key, value in child.items():
         if key == "_delete_":
             continue
         if isinstance(value, dict) and isinstance(out.get(key), dict) and \
-                not _replaces(out[key], value):
+                not _replaces(key, out[key], value):
             out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(_without_delete(value))
     return out
 
 
-def _replaces(base: dict, child: dict) -> bool:
+def _replaces(key: str, base: dict, child: dict) -> bool:
     if "_delete_" in child:
         if not isinstance(child["_delete_"], bool):
-            raise ConfigError(f"_delete_: expected true or false, got {child['_delete_']!r}.")
+            raise ConfigError(f"{key}._delete_: expected true or false, got "
+                              f"{child['_delete_']!r}.")
         return child["_delete_"]
-    return "name" in child and "name" in base and child["name"] != base["name"]
+    return key == "dataset" and "name" in child and child.get("name") != base.get("name")
 
 
 def _without_delete(value):
