@@ -134,6 +134,24 @@ def save_resume(directory: Path, epoch: int, network, optimizer, state: dict) ->
     return final
 
 
+LAST_LINKS = {"network.pdparams": "last.pdparams", "optimizer.pdopt": "last.pdopt"}
+
+
+def link_last(checkpoint: Path, directory: Path) -> None:
+    """Point `directory/last.pdparams` and `last.pdopt` at a resume checkpoint's weights and
+    optimizer state by hard links (as timm keeps `last.pth.tar`): one write per epoch, not
+    two. Each link is made under a temporary name and renamed over the old one, so a crash
+    leaves the previous `last.*`; where hard links are not possible the file is copied."""
+    for source, name in LAST_LINKS.items():
+        target, temporary = directory / name, directory / f".{name}.link.tmp"
+        temporary.unlink(missing_ok=True)
+        try:
+            os.link(checkpoint / source, temporary)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(checkpoint / source, temporary)
+        os.replace(temporary, target)
+
+
 def read_manifest(path: Path) -> dict:
     """The checkpoint's manifest.json, checked for shape; ValueError when it is not one."""
     manifest = json.loads((path / "manifest.json").read_bytes().decode("utf-8"))

@@ -16,15 +16,15 @@ def rank_top_k(entries: list[tuple[float, str]], k: int, mode: str) -> tuple[lis
 
 
 class CheckpointSaver(Callback):
-    """Write `last.pdparams` (+ `last.pdopt`) after every epoch, `best.pdparams` whenever the
-    monitored eval metric improves, and with `top_k` > 1 keep the k best evaluations as
-    `top-e{epoch}-{metric}{value}.pdparams`. Every file is replaced atomically, so an
-    interruption never leaves a half-written checkpoint behind.
+    """Write `best.pdparams` whenever the monitored eval metric improves, and with `top_k`
+    > 1 keep the k best evaluations as `top-e{epoch}-{metric}{value}.pdparams`. Every file is
+    replaced atomically, so an interruption never leaves a half-written checkpoint behind.
+    (`last.pdparams` / `last.pdopt` are links into the resume checkpoint: ResumeState.)
     """
 
-    def __init__(self, directory: str | Path, monitor: Monitor, optimizer=None, top_k: int = 1):
+    def __init__(self, directory: str | Path, monitor: Monitor, top_k: int = 1):
         super().__init__()
-        self.directory, self.monitor, self.optimizer = Path(directory), monitor, optimizer
+        self.directory, self.monitor = Path(directory), monitor
         self.top_k = top_k
         self.best, self.best_epoch, self.kept = None, None, []
 
@@ -54,11 +54,6 @@ class CheckpointSaver(Callback):
         for _, old in drop:
             (self.directory / old).unlink(missing_ok=True)
         self.kept = keep
-
-    def on_epoch_end(self, epoch, logs=None):
-        atomic_save(self.model.network.state_dict(), self.directory / "last.pdparams")
-        if self.optimizer is not None:
-            atomic_save(self.optimizer.state_dict(), self.directory / "last.pdopt")
 
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "kept": list(self.kept)}

@@ -133,7 +133,7 @@ class RunCallbacks:
         self.monitor = Monitor(ck["monitor"], ck["mode"])
         self.recorder = RunRecorder(run_dir / "metrics.jsonl" if writes else None, self.monitor,
                                     lr_getter)
-        self.saver = CheckpointSaver(ckpt_dir, self.monitor, built.optimizer, ck["top_k"]) \
+        self.saver = CheckpointSaver(ckpt_dir, self.monitor, ck["top_k"]) \
             if writes else None
         self.early = _maybe(EarlyStopping, options.get("EarlyStopping"))
         self.plateau = _maybe(PlateauDecay, options.get("PlateauDecay"), scaled_lr=built.schedule)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from paddle.callbacks import Callback
 
-from ..resume import Resume, rng_state, save_resume, set_rng_state
+from ..resume import Resume, link_last, rng_state, save_resume, set_rng_state
 from .monitor import run_epoch
 
 log = logging.getLogger("paddle_suite")
@@ -16,8 +16,9 @@ log = logging.getLogger("paddle_suite")
 class ResumeState(Callback):
     """Keeps a run resumable: after each epoch, a checkpoint of the weights, the optimizer
     (LR schedule position included), every callback in `stateful` (name -> callback with
-    `state_dict`/`load_state_dict`) and the random states; with `resume`, restores them all
-    when `fit` starts.
+    `state_dict`/`load_state_dict`) and the random states, with `last.pdparams` and
+    `last.pdopt` beside `directory` hard-linked to its weights and optimizer state; with
+    `resume`, restores them all when `fit` starts.
 
     Put it LAST in the callback list: its `on_epoch_end` must see every other callback's
     end-of-epoch state, and its `on_train_begin` must run after theirs (which reset state).
@@ -58,6 +59,7 @@ class ResumeState(Callback):
         if self.directory is None:  # a data-parallel rank other than 0: restores, never saves
             return
         states = {name: cb.state_dict() for name, cb in self.stateful.items()}
-        save_resume(self.directory, run_epoch(self, epoch), self.model.network, self.optimizer,
-                    {"callbacks": states, "rng": rng_state(),
-                     "wall_seconds": self.wall_seconds(), **self.saved})
+        saved = save_resume(self.directory, run_epoch(self, epoch), self.model.network,
+                            self.optimizer, {"callbacks": states, "rng": rng_state(),
+                                             "wall_seconds": self.wall_seconds(), **self.saved})
+        link_last(saved, self.directory.parent)

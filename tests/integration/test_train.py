@@ -31,6 +31,10 @@ def test_a_run_directory_holds_everything(tiny_cfg):
     assert summary["final_eval"]["acc"] == rows[-1]["eval_acc"]
     assert load_config(run / "config.yaml") == tiny_cfg(epochs=2)  # resolved, reloadable
     assert "epoch 2/2 train" in (run / "train.log").read_text()
+    # last.* are the newest resume checkpoint's own files (one write per epoch, not two)
+    newest = run / "checkpoints" / "resume" / "epoch-0002"
+    for last, source in (("last.pdparams", "network.pdparams"), ("last.pdopt", "optimizer.pdopt")):
+        assert (run / "checkpoints" / last).samefile(newest / source), last
 
 
 def test_same_seed_repeats_exactly_and_another_seed_differs(tiny_cfg):
