@@ -48,24 +48,41 @@ def show_image(ax, image: np.ndarray) -> None:
                   interpolation="nearest")
 
 
+def _displayable(image: np.ndarray) -> np.ndarray:
+    """A stored image as floats in [0, 1], HxWx3 RGB (grey repeated; OpenCV's BGR turned)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    image = image[:, :, ::-1] if image.shape[2] == 3 else np.repeat(image[:, :, :1], 3, axis=2)
+    image = image.astype(np.float32)
+    low, high = float(image.min()), float(image.max())
+    return (image - low) / (high - low) if high > low else np.zeros_like(image)
+
+
 def top_losses_figure(images: list[np.ndarray], items: list[dict], names: list[str]):
-    """A grid of the top-loss images, each titled 'true → predicted (p), loss'."""
+    """The top-loss images on one canvas, each captioned 'true → predicted (p), loss'."""
+    from .pictures import mosaic
+
     def name(i):
         return names[i] if i < len(names) else str(i)
+    shown = [_displayable(image) for image in images]
+    h = max(im.shape[0] for im in shown)
+    w = max(im.shape[1] for im in shown)
+    padded = np.ones((len(shown), h, w, 3), np.float32)
+    for i, im in enumerate(shown):
+        padded[i, :im.shape[0], :im.shape[1]] = im
     cols = min(4, max(1, len(items)))
     rows = -(-len(items) // cols)
-    fig, axes = pyplot().subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows + 0.5),
-                                  squeeze=False)
-    for ax, image, item in zip(axes.reshape(-1), images, items):
-        show_image(ax, image)
-        ax.set_title(f"true {name(item['true'])} → {name(item['predicted'])} "
-                     f"(p={item['probability']:.2f})\nloss {item['loss']:.2f}", fontsize=9)
-    for ax in axes.reshape(-1)[len(items):]:
-        ax.axis("off")
-    fig.suptitle(f"top {len(items)} losses on the eval set (lowest probability of the true "
-                 "class first)",
-                 fontsize=10)
-    fig.tight_layout()
+    canvas, places = mosaic(padded, cols, pad=max(1, w // 14), band=max(2, h // 2), fill=1.0)
+    fig, ax = pyplot().subplots(figsize=(2.2 * cols, 2.45 * rows + 0.4))
+    ax.imshow(canvas, interpolation="nearest")
+    ax.axis("off")
+    for (top, left), item in zip(places, items):
+        ax.text(left + w / 2, top - 0.8, f"true {name(item['true'])} → "
+                f"{name(item['predicted'])} (p={item['probability']:.2f})\n"
+                f"loss {item['loss']:.2f}", ha="center", va="bottom", fontsize=9)
+    ax.set_title(f"top {len(items)} losses on the eval set (lowest probability of the true "
+                 "class first)", fontsize=10)
     return fig
 
 

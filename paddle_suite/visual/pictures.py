@@ -14,16 +14,41 @@ from .plots import pyplot
 CELL_INCHES = 1.25   # each filter / feature map is drawn at least this large (125 px at 100 dpi)
 
 
-def _grid(count: int, extra: int = 0):
-    """(rows, cols) of a near-square grid for `count` cells plus `extra` leading ones."""
-    cols = max(1, math.ceil(math.sqrt(count + extra)))
-    return math.ceil((count + extra) / cols), cols
+def mosaic(images: np.ndarray, cols: int, pad: int = 1, band: int = 0,
+           fill: float = np.nan) -> tuple[np.ndarray, list]:
+    """Images [N, H, W(, 3)] tiled `cols` to a row on one canvas, `pad` pixels apart and
+    `band` pixels of room above each for a caption; the gaps hold `fill` (NaN: drawn as the
+    background). Returns (canvas, [(top, left) of each image])."""
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape[:3]
+    rows = -(-n // cols)
+    cell_h, cell_w = h + pad + band, w + pad
+    canvas = np.full((rows * cell_h + pad, cols * cell_w + pad, *images.shape[3:]), fill,
+                     np.float32)
+    places = []
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        top, left = pad + r * cell_h + band, pad + c * cell_w
+        canvas[top:top + h, left:left + w] = image
+        places.append((top, left))
+    return canvas, places
 
 
-def _blank(axes) -> None:
-    for ax in np.asarray(axes).reshape(-1):
-        ax.set_xticks([])
-        ax.set_yticks([])
+def _columns(count: int) -> int:
+    return max(1, math.ceil(math.sqrt(count)))
+
+
+def _bare(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _caption(ax, places, size: int, texts: list[str], fontsize: int = 8) -> None:
+    for (top, left), text in zip(places, texts):
+        ax.text(left + size / 2 - 0.5, top - 0.6, text, ha="center", va="bottom",
+                fontsize=fontsize)
 
 
 def filters_figure(weight: np.ndarray, layer: str, limit: int = 64):
@@ -34,27 +59,26 @@ def filters_figure(weight: np.ndarray, layer: str, limit: int = 64):
     rgb = weight.shape[1] == 3
     images = weight.transpose(0, 2, 3, 1) if rgb else weight.mean(axis=1)
     bound = float(np.abs(images).max()) or 1.0
-    rows, cols = _grid(len(images))
-    fig, axes = pyplot().subplots(rows, cols, figsize=(cols * CELL_INCHES + 1.4,
-                                                      rows * CELL_INCHES + 0.8), squeeze=False,
-                                    layout="constrained")
-    _blank(axes)
-    shown = None
-    for i, ax in enumerate(axes.reshape(-1)):
-        if i >= len(images):
-            ax.axis("off")
-            continue
-        if rgb:
-            ax.imshow(np.clip(images[i] / (2 * bound) + 0.5, 0, 1), interpolation="nearest")
-        else:
-            shown = ax.imshow(images[i], cmap="RdBu_r", vmin=-bound, vmax=bound,
-                              interpolation="nearest")
-        ax.set_title(f"#{i}", fontsize=8)
-    if shown is not None:
-        fig.colorbar(shown, ax=axes, fraction=0.04, pad=0.03, label="weight")
+    cols = _columns(len(images))
+    rows = -(-len(images) // cols)
+    kh = images.shape[1]
+    band = max(1, round(kh * 0.4))
+    fig, ax = pyplot().subplots(figsize=(cols * CELL_INCHES + 1.6, rows * CELL_INCHES + 0.9))
+    _bare(ax)
+    if rgb:
+        canvas, places = mosaic(np.clip(images / (2 * bound) + 0.5, 0, 1), cols, band=band,
+                                fill=1.0)
+        ax.imshow(canvas, interpolation="nearest")
+    else:
+        canvas, places = mosaic(images, cols, band=band)
+        cmap = pyplot().get_cmap("RdBu_r").copy()
+        cmap.set_bad("white")
+        shown = ax.imshow(canvas, cmap=cmap, vmin=-bound, vmax=bound, interpolation="nearest")
+        fig.colorbar(shown, ax=ax, fraction=0.04, pad=0.03, label="weight")
+    _caption(ax, places, images.shape[2], [f"#{i}" for i in range(len(images))])
     what = "RGB, one shared scale, grey = 0" if rgb else \
         f"mean over {weight.shape[1]} input channel(s)" if weight.shape[1] > 1 else "weights"
-    fig.suptitle(f"first-layer filters {layer} ({weight.shape[0]} of "
+    ax.set_title(f"first-layer filters {layer} ({weight.shape[0]} of "
                  f"{weight.shape[2]}x{weight.shape[3]}; {what})", fontsize=10)
     return fig
 
@@ -82,28 +106,28 @@ def prediction_text(names: list[str], probs: np.ndarray, true: int | None = None
 
 def feature_maps_figure(image: np.ndarray, maps: np.ndarray, layer: str, prediction: str,
                         limit: int = 32):
-    """The input image, then the first `limit` channels [C, H, W] of one layer's output,
+    """The input image beside the first `limit` channels [C, H, W] of one layer's output,
     enlarged, on one shared colour scale with a colour bar; `prediction` in the title."""
     maps = np.asarray(maps, dtype=np.float32)
     shown_maps = maps[:limit]
-    rows, cols = _grid(len(shown_maps), extra=1)
-    fig, axes = pyplot().subplots(rows, cols, figsize=(cols * CELL_INCHES + 1.4,
-                                                      rows * CELL_INCHES + 0.8), squeeze=False,
-                                    layout="constrained")
-    _blank(axes)
-    cells = axes.reshape(-1)
-    _show_input(cells[0], image, "input")
+    cols = _columns(len(shown_maps))
+    rows = -(-len(shown_maps) // cols)
+    band = max(1, round(maps.shape[1] * 0.25))
+    fig, (left, right) = pyplot().subplots(
+        1, 2, figsize=(cols * CELL_INCHES + CELL_INCHES * 1.6 + 1.4, rows * CELL_INCHES + 0.9),
+        gridspec_kw={"width_ratios": [1.3, cols]})
+    _bare(left)
+    _bare(right)
+    _show_input(left, image, "input")
+    canvas, places = mosaic(shown_maps, cols, band=band)
+    cmap = pyplot().get_cmap("viridis").copy()
+    cmap.set_bad("white")
     low, high = float(shown_maps.min()), float(shown_maps.max())
-    shown = None
-    for i, ax in enumerate(cells[1:]):
-        if i >= len(shown_maps):
-            ax.axis("off")
-            continue
-        shown = ax.imshow(shown_maps[i], cmap="viridis", vmin=low, vmax=max(high, low + 1e-8),
-                          interpolation="nearest")
-        ax.set_title(f"channel {i}", fontsize=8)
-    if shown is not None:
-        fig.colorbar(shown, ax=axes, fraction=0.04, pad=0.03, label="activation")
+    shown = right.imshow(canvas, cmap=cmap, vmin=low, vmax=max(high, low + 1e-8),
+                         interpolation="nearest")
+    fig.colorbar(shown, ax=right, fraction=0.04, pad=0.03, label="activation")
+    _caption(right, places, shown_maps.shape[2], [f"channel {i}" for i in range(len(shown_maps))],
+             fontsize=7)
     fig.suptitle(f"feature maps of {layer}: {len(shown_maps)} of {maps.shape[0]} channels, "
                  f"{maps.shape[1]}x{maps.shape[2]}; {prediction}", fontsize=10)
     return fig
@@ -115,7 +139,8 @@ def saliency_figure(image: np.ndarray, saliency_map: np.ndarray, overlay_picture
     and the map over the image; the method and the prediction explained in the title."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.6))
-    _blank(axes)
+    for ax in axes:
+        _bare(ax)
     _show_input(axes[0], image, "input")
     shown = axes[1].imshow(saliency_map, cmap="jet", vmin=0.0, vmax=1.0, interpolation="nearest")
     axes[1].set_title(f"{method} saliency", fontsize=9)
