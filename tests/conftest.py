@@ -42,6 +42,11 @@ SLOW = (
     "tests/integration/test_tuning.py::test_a_failed_tiny_overfit_says_which_way",
     "tests/integration/test_interpret.py::test_interpretdl_agrees_with_the_suites_maps",
     "tests/integration/test_interpret.py::test_interpretdl_backend_explains",
+    "tests/integration/test_interpret.py::test_saliency_callback_writes_maps_every_n_epochs",
+    "tests/integration/test_resume.py::test_training_a_finished_run_longer_never_runs_at_lr",
+    "tests/integration/test_train.py::test_transfer_from_mnist_to_sklearn_digits",
+    "tests/integration/test_train.py::test_same_seed_repeats_exactly",
+    "tests/integration/test_control.py::test_snapshots_then_ensemble_tool",
 )
 
 
