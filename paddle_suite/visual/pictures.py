@@ -71,8 +71,7 @@ def filters_figure(weight: np.ndarray, layer: str, limit: int = 64):
         ax.imshow(canvas, interpolation="nearest")
     else:
         canvas, places = mosaic(images, cols, band=band)
-        cmap = pyplot().get_cmap("RdBu_r").copy()
-        cmap.set_bad("white")
+        cmap = pyplot().get_cmap("RdBu_r").with_extremes(bad="white")
         shown = ax.imshow(canvas, cmap=cmap, vmin=-bound, vmax=bound, interpolation="nearest")
         fig.colorbar(shown, ax=ax, fraction=0.04, pad=0.03, label="weight")
     _caption(ax, places, images.shape[2], [f"#{i}" for i in range(len(images))])
@@ -120,8 +119,7 @@ def feature_maps_figure(image: np.ndarray, maps: np.ndarray, layer: str, predict
     _bare(right)
     _show_input(left, image, "input")
     canvas, places = mosaic(shown_maps, cols, band=band)
-    cmap = pyplot().get_cmap("viridis").copy()
-    cmap.set_bad("white")
+    cmap = pyplot().get_cmap("viridis").with_extremes(bad="white")
     low, high = float(shown_maps.min()), float(shown_maps.max())
     shown = right.imshow(canvas, cmap=cmap, vmin=low, vmax=max(high, low + 1e-8),
                          interpolation="nearest")
