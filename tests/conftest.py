@@ -47,6 +47,8 @@ SLOW = (
     "tests/integration/test_train.py::test_transfer_from_mnist_to_sklearn_digits",
     "tests/integration/test_train.py::test_same_seed_repeats_exactly",
     "tests/integration/test_control.py::test_snapshots_then_ensemble_tool",
+    "tests/integration/test_train.py::test_eval_cadence_every_n_epochs_and_every_n_steps",
+    "tests/integration/test_hostile_runs.py::test_resume_finishes_a_run_killed_while_writing",
 )
 
 
