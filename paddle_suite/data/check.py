@@ -10,7 +10,6 @@ suspects.png; the findings in data_check.json.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from ..rundir import create_run_dir, write_json
 from . import _class_names, make_views
 from .failures import describe
 
-log = logging.getLogger("paddle_suite")
 PER_CLASS = 8          # images per class in samples.png
 MAX_CLASS_ROWS = 30    # classes drawn in samples.png
 
