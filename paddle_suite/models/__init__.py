@@ -47,14 +47,19 @@ def count_parameters(arch: dict) -> int:
     return count
 
 
+def last_linear(net: paddle.nn.Layer) -> paddle.nn.Linear | None:
+    """The network's last Linear layer (a classifier's head), or None."""
+    linear = [layer for layer in net.sublayers() if isinstance(layer, paddle.nn.Linear)]
+    return linear[-1] if linear else None
+
+
 def scale_head(net: paddle.nn.Layer, factor: float) -> None:
     """Multiply the last Linear layer's initial weights by `factor` and zero its bias, so the
     untrained network's scores are near uniform and its initial loss near ln C (as timm's
     `head_init_scale`); the layers below keep their init."""
-    linear = [layer for layer in net.sublayers() if isinstance(layer, paddle.nn.Linear)]
-    if not linear:
+    head = last_linear(net)
+    if head is None:
         raise ConfigError("Arch.init.head_scale: the model has no Linear layer to scale.")
-    head = linear[-1]
     head.weight.set_value(head.weight.numpy() * factor)
     if head.bias is not None:
         head.bias.set_value(np.zeros(head.bias.shape, dtype="float32"))

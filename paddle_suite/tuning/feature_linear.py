@@ -13,6 +13,7 @@ from paddle import nn
 from ..config import Config
 from ..engine import build
 from ..errors import ConfigError
+from ..models import last_linear
 
 BATCH = 256
 CLASSIFIERS = ("logistic", "linear_svm")
@@ -20,10 +21,10 @@ CLASSIFIERS = ("logistic", "linear_svm")
 
 def head_layer(net: nn.Layer) -> nn.Linear:
     """The classifier head: the network's last Linear layer."""
-    linear = [layer for _, layer in net.named_sublayers() if isinstance(layer, nn.Linear)]
-    if not linear:
+    head = last_linear(net)
+    if head is None:
         raise ConfigError("feature extraction needs a model whose head is a Linear layer.")
-    return linear[-1]
+    return head
 
 
 def extract(net: nn.Layer, view) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from ..config import Config
 from ..engine import build
 from ..errors import UserError
 from ..losses import CrossEntropy
+from ..models import last_linear
 from ..optim import build_optimizer
 
 
@@ -46,10 +47,9 @@ def _cross_entropy(net, images, labels) -> float:
 def _head_scaled_loss(net, images, labels, factor: float = 0.1) -> float | None:
     """The initial loss with the last Linear layer's weights scaled by `factor` (restored
     after); None when the model has no Linear layer."""
-    linear = [layer for layer in net.sublayers() if isinstance(layer, nn.Linear)]
-    if not linear:
+    head = last_linear(net)
+    if head is None:
         return None
-    head = linear[-1]
     weight = head.weight.numpy().copy()
     bias = head.bias.numpy().copy() if head.bias is not None else None
     try:

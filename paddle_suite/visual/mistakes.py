@@ -33,21 +33,6 @@ def most_confused(matrix: np.ndarray, names: list[str], limit: int = 10,
              "share": count / totals[t] if totals[t] else 0.0} for count, t, p in cells[:limit]]
 
 
-def show_image(ax, image: np.ndarray) -> None:
-    """A stored image on an axis without ticks: grey for one channel, colour (OpenCV's BGR
-    order, as the readers return it) for three."""
-    ax.set_xticks([])
-    ax.set_yticks([])
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 2:
-        ax.imshow(image, cmap="gray", interpolation="nearest")
-    else:
-        ax.imshow(image[:, :, ::-1] if image.dtype == np.uint8 else image,
-                  interpolation="nearest")
-
-
 def _displayable(image: np.ndarray) -> np.ndarray:
     """A stored image as floats in [0, 1], HxWx3 RGB (grey repeated; OpenCV's BGR turned)."""
     image = np.asarray(image)
@@ -57,6 +42,13 @@ def _displayable(image: np.ndarray) -> np.ndarray:
     image = image.astype(np.float32)
     low, high = float(image.min()), float(image.max())
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
+
+
+def show_image(ax, image: np.ndarray) -> None:
+    """A stored image on an axis without ticks (through `_displayable`)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.imshow(_displayable(image), interpolation="nearest")
 
 
 def top_losses_figure(images: list[np.ndarray], items: list[dict], names: list[str]):
