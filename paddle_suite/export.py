@@ -2,20 +2,27 @@
 
 `export_model(cfg)` writes into `<dir>/`:
 
-    inference.json + inference.pdiparams   the Paddle 3 (PIR) program and weights
-    (inference.pdmodel + inference.pdiparams with legacy=True, for pre-3.0 consumers)
+    inference.json + inference.pdiparams   the Paddle 3 (PIR) program and weights (PaddleX 3)
+    inference.pdmodel                      the same graph as a pre-PIR program, sharing the
+                                           parameter file (PaddleClas 2.x); legacy=False skips it
     inference.yml                          pre-processing, top-k post-processing, labels
+                                           (PaddleX 3; deploy.py says what the tools need)
+    inference_cls.yaml                     the same for PaddleClas's deploy predictor
     weights.safetensors                    the weights, for sharing (loadable with the suite)
 
-and then proves the export: Paddle Inference and `paddle.jit.load` run real eval samples and
-must agree with the dygraph model within 1e-4 (max absolute difference) and on every top-1.
+and then proves the export: Paddle Inference (on each program), `paddle.jit.load` (and
+onnxruntime) run real eval samples and must agree with the dygraph model within 1e-4 (max
+absolute difference) and on every top-1.
 """
 from __future__ import annotations
 
+import filecmp
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +32,7 @@ from paddle.static import InputSpec
 
 from .checkpoint import load_into, weights_path
 from .config import Config
+from .deploy import DeployNet, deploy_name, fed_channels, inference_yml, paddleclas_yml
 from .engine import build
 from .errors import ConfigError, UserError
 
@@ -32,57 +40,8 @@ log = logging.getLogger("paddle_suite")
 TOLERANCE = 1e-4
 
 
-class SoftmaxHead(paddle.nn.Layer):
-    """The network followed by a softmax, for deploy targets that want probabilities."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x):
-        return paddle.nn.functional.softmax(self.net(x), axis=-1)
-
-
 class ExportError(UserError):
     """The exported model does not compute what the trained model computes."""
-
-
-def deploy_ops(transforms: list, channels: int) -> list:
-    """Translate the Eval transforms into PaddleClas deploy `transform_ops`."""
-    ops, normalized = [], False
-    for item in transforms:
-        name, options = next(iter(item.items()))
-        if name == "Resize":
-            size = options["size"]
-            ops.append({"ResizeImage": {"resize_short": size} if isinstance(size, int)
-                        else {"size": [size[1], size[0]]}})
-        elif name == "CenterCrop":
-            size = options["size"]
-            ops.append({"CropImage": {"size": size if isinstance(size, int) else list(size)}})
-        elif name == "Normalize":
-            ops.append({"NormalizeImage": {"scale": 1 / 255.0, "mean": list(options["mean"]),
-                                           "std": list(options["std"]), "order": "",
-                                           "channel_num": channels}})
-            normalized = True
-        elif name != "ToCHW":
-            raise ConfigError(f"DataLoader.Eval.transforms: {name} cannot be expressed in a "
-                              "deploy pre-processing (supported: Resize, CenterCrop, Normalize).")
-    if not normalized:
-        ops.append({"NormalizeImage": {"scale": 1 / 255.0, "mean": [0.0] * channels,
-                                       "std": [1.0] * channels, "order": "",
-                                       "channel_num": channels}})
-    return ops + [{"ToCHWImage": None}]
-
-
-def inference_yml(cfg: Config, class_names: list[str], input_shape, softmax: bool) -> dict:
-    """The deploy description PaddleClas/PaddleX deploy tools read (plus our input shape)."""
-    section = cfg["DataLoader"]["Eval"] or cfg["DataLoader"]["Train"]
-    channels = cfg["Arch"].get("in_channels", 1)
-    return {"Global": {"model_name": cfg["Arch"]["name"], "input_shape": list(input_shape),
-                       "output": "probabilities" if softmax else "logits"},
-            "PreProcess": {"transform_ops": deploy_ops(section["transforms"], channels)},
-            "PostProcess": {"Topk": {"topk": min(cfg["Infer"]["topk"], len(class_names)),
-                                     "label_list": list(class_names)}}}
 
 
 def predictor(model_dir: Path, legacy: bool = False):
@@ -114,59 +73,91 @@ def compare(name: str, reference: np.ndarray, output: np.ndarray) -> dict:
             "ok": diff <= TOLERANCE and agree == 1.0}
 
 
-def verify(model_dir: Path, net, samples: np.ndarray, legacy: bool = False,
-           onnx: bool = False) -> list[dict]:
-    """Compare Paddle Inference, paddle.jit.load (and onnxruntime) with the dygraph model."""
+def verify(model_dir: Path, served, net, samples: np.ndarray, fed: int,
+           legacy: bool = False, onnx: bool = False) -> list[dict]:
+    """Run the exported programs (Paddle Inference on the JSON and the legacy program,
+    `paddle.jit.load`, optionally onnxruntime) on `samples` and compare each with the dygraph
+    network. Samples are fed with `fed` channels (grey repeated as RGB for an adapter)."""
     net.eval()
     with paddle.no_grad():
-        reference = net(paddle.to_tensor(samples)).numpy()
+        reference = net(paddle.to_tensor(samples))
+        if served.softmax:
+            reference = paddle.nn.functional.softmax(reference, axis=-1)
+    reference = reference.numpy()
+    fed_samples = np.repeat(samples, fed, axis=1) if fed != samples.shape[1] else samples
     rows = [compare("paddle.inference", reference,
-                    run_predictor(predictor(model_dir, legacy), samples))]
-    if not legacy:
-        loaded = paddle.jit.load(str(model_dir / "inference"))
-        rows.append(compare("paddle.jit.load", reference,
-                            loaded(paddle.to_tensor(samples)).numpy()))
+                    run_predictor(predictor(model_dir), fed_samples))]
+    if legacy:
+        rows.append(compare("paddle.inference (legacy .pdmodel)", reference,
+                            run_predictor(predictor(model_dir, legacy=True), fed_samples)))
+    loaded = paddle.jit.load(str(model_dir / "inference"))
+    rows.append(compare("paddle.jit.load", reference,
+                        loaded(paddle.to_tensor(fed_samples)).numpy()))
     if onnx:
         from .onnx_export import to_onnx, verify_onnx
-        rows.append(verify_onnx(to_onnx(model_dir), reference, samples))
+        rows.append(verify_onnx(to_onnx(model_dir), reference, fed_samples))
     return rows
 
 
-def _legacy_save(cfg: Config, weights: Path, path: Path, softmax: bool) -> None:
-    """Write the pre-PIR `.pdmodel` format. Paddle reads FLAGS_enable_pir_api when it is
-    imported, so a child process with the flag off rebuilds the model and saves it."""
-    config_file = path.parent / ".export-config.yaml"
+def _save(net, path: Path, spec: InputSpec) -> None:
+    paddle.jit.save(net, str(path), input_spec=[spec])
+
+
+def _legacy_save(cfg: Config, weights: Path, out: Path) -> None:
+    """Add the pre-PIR `inference.pdmodel` beside the JSON program. Paddle reads
+    FLAGS_enable_pir_api when it is imported, so a child process with the flag off rebuilds
+    the model and saves it into a scratch directory; its parameter file must be the same
+    bytes as the one already written (both programs then share `inference.pdiparams`)."""
+    scratch = Path(tempfile.mkdtemp(prefix=".legacy-", dir=out))
+    config_file = scratch / "config.yaml"
     config_file.write_text(cfg.to_yaml(), encoding="utf-8")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-            "from paddle_suite.export import legacy_child; legacy_child(*sys.argv[2:])")
+    code = "from paddle_suite.export import legacy_child; import sys; legacy_child(*sys.argv[1:])"
     env = {**os.environ, "FLAGS_enable_pir_api": "0", "GLOG_minloglevel": "2"}
-    root = str(Path(__file__).resolve().parents[1])
     try:
-        proc = subprocess.run([sys.executable, "-c", code, root, str(config_file), str(weights),
-                               str(path), "1" if softmax else "0"],
+        proc = subprocess.run([sys.executable, "-c", code, str(config_file), str(weights),
+                               str(scratch / "inference")],
                               env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+            raise UserError(f"Legacy (.pdmodel) export failed: {tail[0]}")
+        if not filecmp.cmp(scratch / "inference.pdiparams", out / "inference.pdiparams",
+                           shallow=False):
+            raise ExportError("The legacy program's parameter file differs from the Paddle 3 "
+                              "one, so they cannot share a directory; export with --no-legacy.")
+        for name in ("inference.pdmodel", "inference.pdiparams.info"):
+            if (scratch / name).exists():
+                os.replace(scratch / name, out / name)
     finally:
-        config_file.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"Legacy (.pdmodel) export failed: {tail[0]}")
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def legacy_child(config_file: str, weights: str, path: str, softmax: str) -> None:
-    """Runs with FLAGS_enable_pir_api=0: rebuild the model, load the weights, save."""
+def legacy_child(config_file: str, weights: str, path: str) -> None:
+    """Runs with FLAGS_enable_pir_api=0: rebuild the served model, load the weights, save."""
     from .config import load_config
-    cfg = load_config(config_file, ["Global.checkpoints=null"])
-    built = build(cfg, train=False)
+    cfg = load_config(config_file, ["Global.checkpoints=null", "Global.pretrained_model=null"])
+    served, spec, _, _ = _served(cfg, Path(weights))
+    _save(served, Path(path), spec)
+
+
+def _served(cfg: Config, weights: Path):
+    """(DeployNet, its InputSpec, the built model, the eval view) for the weights. Built
+    under fresh parameter names, so the legacy child names (and orders) them the same."""
+    with paddle.utils.unique_name.guard():
+        built = build(cfg, train=False)
     load_into(built.net, weights)
     built.net.eval()
-    net = SoftmaxHead(built.net) if softmax == "1" else built.net
-    shape = (built.data.eval or built.data.train).fallback[0].shape
-    paddle.jit.save(net, path, input_spec=[InputSpec([None, *shape], "float32", "x")])
+    view = built.data.eval or built.data.train
+    channels, *hw = view.fallback[0].shape
+    fed = fed_channels(channels, cfg["Infer"])
+    served = DeployNet(built.net, fed != channels, cfg["Infer"]["softmax"])
+    served.eval()
+    return served, InputSpec([None, fed, *hw], "float32", "x"), built, view
 
 
-def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = False,
+def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
                  samples: int = 64, onnx: bool = False) -> dict:
-    """Export the weights in Global.pretrained_model; verify; return a report dict."""
+    """Export the weights in Global.pretrained_model; verify; return a report dict.
+    `legacy` also writes the pre-Paddle-3 `inference.pdmodel` (PaddleClas 2.x reads it)."""
     pointer = cfg["Global"]["pretrained_model"]
     if not pointer:
         raise ConfigError("Global.pretrained_model: set it to the checkpoint or run directory "
@@ -174,28 +165,27 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = False,
     weights = _final_weights(Path(pointer))
     out = Path(out_dir or cfg["Global"]["save_inference_dir"] or _default_out(weights))
     bare = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": None}}, cfg.source)
-    built = build(bare, train=False)
-    load_into(built.net, weights)
-    built.net.eval()
-    net = SoftmaxHead(built.net) if cfg["Infer"]["softmax"] else built.net
-    view = built.data.eval or built.data.train
+    served, spec, built, view = _served(bare, weights)
     shape = view.fallback[0].shape
-    spec = InputSpec([None, *shape], "float32", "x")
     out.mkdir(parents=True, exist_ok=True)
+    for stale in ("inference.pdmodel", "inference.pdiparams.info"):
+        (out / stale).unlink(missing_ok=True)
+    _save(served, out / "inference", spec)
     if legacy:
-        _legacy_save(cfg, weights, out / "inference", cfg["Infer"]["softmax"])
-    else:
-        paddle.jit.save(net, str(out / "inference"), input_spec=[spec])
-    with open(out / "inference.yml", "w", encoding="utf-8") as f:
-        yaml.safe_dump(inference_yml(cfg, built.data.class_names, shape, cfg["Infer"]["softmax"]),
-                       f, sort_keys=False, allow_unicode=True)
+        _legacy_save(bare, weights, out)
+    description = inference_yml(cfg, built.data.class_names, shape)
+    for name, content in (("inference.yml", description),
+                          ("inference_cls.yaml", paddleclas_yml(description, out.resolve()))):
+        with open(out / name, "w", encoding="utf-8") as f:
+            yaml.safe_dump(content, f, sort_keys=False, allow_unicode=True)
     from safetensors.numpy import save_file
     save_file({k: v.numpy() for k, v in built.net.state_dict().items()},
               str(out / "weights.safetensors"))
     batch = np.stack([view.load(i)[0] for i in range(min(samples, len(view)))])
-    rows = verify(out, net, batch, legacy, onnx)
+    rows = verify(out, served, built.net, batch, spec.shape[1], legacy, onnx)
     report = {"weights": str(weights), "model_dir": str(out), "samples": len(batch),
-              "format": "legacy .pdmodel" if legacy else "PIR .json", "checks": rows}
+              "format": "PIR .json" + (" and legacy .pdmodel" if legacy else ""),
+              "model_name": deploy_name(cfg["Arch"]["name"], cfg["Infer"]), "checks": rows}
     bad = [r for r in rows if not r["ok"]]
     if bad:
         raise ExportError(f"Export verification failed in {out}: " + "; ".join(

@@ -21,6 +21,7 @@ LENET = ROOT / "configs" / "lenet.yaml"
 # test command (pyproject's addopts) and run by CI's second step (`pytest -m slow`).
 SLOW = (
     "tests/integration/test_distributed.py",
+    "tests/integration/test_deploy_consumers.py",
     "tests/integration/test_search_postgres.py",
     "tests/integration/test_visualdl_browser.py",
     "tests/integration/test_resume.py::test_runs_killed_at_random_moments",

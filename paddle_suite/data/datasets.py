@@ -92,13 +92,22 @@ def _read_idx(path: Path) -> np.ndarray:
     return data.reshape(dims)
 
 
-def mnist10k(split: Literal["train", "test"] = "train", root: str | None = None):
-    """The 10,000-digit MNIST subset bundled with the suite (8,000 train / 2,000 test). Offline."""
+def grey_as(images: np.ndarray, channels: int) -> np.ndarray:
+    """[N, H, W, 1] grey images as the model's channels (grey repeated for an RGB model,
+    as OpenCV reads a grey file in colour)."""
+    return images if channels == 1 else np.repeat(images, channels, axis=3)
+
+
+def mnist10k(split: Literal["train", "test"] = "train", root: str | None = None,
+             channels: int = 1):
+    """The 10,000-digit MNIST subset bundled with the suite (8,000 train / 2,000 test). Offline.
+    A model with 3 input channels gets each digit as a grey RGB image."""
     root_dir = Path(root) if root else BUNDLED_MNIST
     prefix = "train" if split == "train" else "t10k"
     images = _read_idx(_existing(root_dir / f"{prefix}-images-idx3-ubyte.gz", "root"))
     labels = _read_idx(_existing(root_dir / f"{prefix}-labels-idx1-ubyte.gz", "root"))
-    return ArrayDataset(images[:, :, :, None], labels, f"mnist10k/{split}", num_classes=10)
+    return ArrayDataset(grey_as(images[:, :, :, None], channels), labels, f"mnist10k/{split}",
+                        num_classes=10)
 
 
 def _existing(path: Path, key: str) -> Path:
@@ -199,7 +208,8 @@ def cifar100(split: Literal["train", "test"] = "train", data_file: str | None = 
 
 
 def sklearn_digits(split: Literal["train", "test"] = "train", per_class: int | None = None,
-                   test_fraction: float = 0.5, split_seed: int = 0, seed: int = 0):
+                   test_fraction: float = 0.5, split_seed: int = 0, seed: int = 0,
+                   channels: int = 1):
     """The UCI handwritten digits that scikit-learn ships (1,797 8x8 images), upscaled to 20x20
     and padded to 28x28 like MNIST: a second, offline domain for transfer learning.
 
@@ -222,4 +232,5 @@ def sklearn_digits(split: Literal["train", "test"] = "train", per_class: int | N
         pool = pick_rng.permutation(idx[cut:])
         train_idx += pool[:per_class if per_class else None].tolist()
     chosen = np.sort(train_idx if split == "train" else test_idx)
-    return ArrayDataset(images[chosen], labels[chosen], f"sklearn_digits/{split}", 10)
+    return ArrayDataset(grey_as(images[chosen], channels), labels[chosen],
+                        f"sklearn_digits/{split}", 10)

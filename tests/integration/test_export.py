@@ -45,9 +45,11 @@ def digit_pngs(folder, count=12):
 
 def test_export_verifies_and_infer_matches_the_dygraph_model(run, tmp_path):
     report = export_model(cfg_for(run), str(tmp_path / "model"))
-    assert [r["runtime"] for r in report["checks"]] == ["paddle.inference", "paddle.jit.load"]
+    assert [r["runtime"] for r in report["checks"]] == [
+        "paddle.inference", "paddle.inference (legacy .pdmodel)", "paddle.jit.load"]
     assert all(r["ok"] and r["max_abs_diff"] <= 1e-4 for r in report["checks"])
-    for name in ("inference.json", "inference.pdiparams", "inference.yml", "weights.safetensors"):
+    for name in ("inference.json", "inference.pdmodel", "inference.pdiparams", "inference.yml",
+                 "inference_cls.yaml", "weights.safetensors"):
         assert (tmp_path / "model" / name).is_file(), name
     paths, raw = digit_pngs(tmp_path / "pngs")
     predictions = infer_images(tmp_path / "model", paths, batch_size=5)
@@ -56,18 +58,30 @@ def test_export_verifies_and_infer_matches_the_dygraph_model(run, tmp_path):
     load_into(net, run.run_dir / "checkpoints" / "final.pdparams")
     net.eval()
     x = ((raw.astype("float32") / 255.0 - 0.5) / 0.5).transpose(0, 3, 1, 2)
-    expected = net(paddle.to_tensor(x)).numpy().argmax(1)
+    expected = paddle.nn.functional.softmax(net(paddle.to_tensor(x))).numpy()
+    # the export takes RGB (the grey model's in-graph adapter) and ends in a softmax
     got = [r["topk"][0]["class_id"] for r in predictions["results"]]
-    assert got == expected.tolist()
+    assert got == expected.argmax(1).tolist()
+    scores = [r["topk"][0]["score"] for r in predictions["results"]]
+    assert np.allclose(scores, expected.max(1), atol=1e-5)
     shared = load_weights(tmp_path / "model" / "weights.safetensors")
     assert set(shared) == set(net.state_dict())
 
 
-def test_legacy_pdmodel_export_is_verified(run, tmp_path):
-    report = export_model(cfg_for(run), str(tmp_path / "legacy"), legacy=True)
-    assert (tmp_path / "legacy" / "inference.pdmodel").is_file()
-    assert report["checks"][0]["ok"]
+def test_grey_model_exported_as_is_and_legacy_program_alone(run, tmp_path):
+    report = export_model(cfg_for(run, "Infer.rgb_input=false", "Infer.softmax=false"),
+                          str(tmp_path / "grey"), legacy=False)
+    assert not (tmp_path / "grey" / "inference.pdmodel").exists()
+    assert [r["runtime"] for r in report["checks"]] == ["paddle.inference", "paddle.jit.load"]
+    import yaml
+    spec = yaml.safe_load((tmp_path / "grey" / "inference.yml").read_text())
+    assert spec["Global"]["input_shape"] == [1, 28, 28] and spec["Global"]["output"] == "logits"
+    normalize = spec["PreProcess"]["transform_ops"][1]["NormalizeImage"]
+    assert normalize["channel_num"] == 1 and normalize["mean"] == [0.5]
     paths, _ = digit_pngs(tmp_path / "pngs", 3)
+    (tmp_path / "grey" / "inference.json").unlink()   # the legacy program on its own
+    export_model(cfg_for(run), str(tmp_path / "legacy"))
+    (tmp_path / "legacy" / "inference.json").unlink()
     assert len(infer_images(tmp_path / "legacy", paths)["results"]) == 3
 
 
@@ -99,9 +113,9 @@ def test_cli_export_then_infer_with_bad_images_named(run, tmp_path):
                           timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "broken.png: the file is truncated" in proc.stderr
-    assert "wide.png: [1, 28, 40]" in proc.stderr
+    assert "wide.png" not in proc.stderr   # resized to 28x28, as PaddleX would
     results = json.loads((tmp_path / "p.json").read_text())
-    assert len(results) == 4
+    assert len(results) == 5
     odd = [r for r in results if r["image"].endswith("odd-\\xe9\\xff.png")]
     assert odd and odd[0]["topk"] == results[0]["topk"]  # the same digit, the same answer
 
@@ -118,13 +132,25 @@ def test_bad_export_and_infer_input(run, tmp_path):
         infer_images(tmp_path / "partial", [])
 
 
-def test_softmax_head_exports_probabilities(run, tmp_path):
-    export_model(cfg_for(run, "Infer.softmax=true"), str(tmp_path / "soft"))
+def test_deploy_description_for_paddlex_and_paddleclas(run, tmp_path):
+    export_model(cfg_for(run, "Infer.model_name=PP-LCNet_x1_0"), str(tmp_path / "soft"),
+                 legacy=False)
     import yaml
     spec = yaml.safe_load((tmp_path / "soft" / "inference.yml").read_text())
     assert spec["Global"]["output"] == "probabilities"
+    assert spec["Global"]["model_name"] == "PP-LCNet_x1_0"
+    ops = [next(iter(op)) for op in spec["PreProcess"]["transform_ops"]]
+    assert ops == ["ResizeImage", "NormalizeImage", "ToCHWImage"]
+    assert spec["PreProcess"]["transform_ops"][0]["ResizeImage"] == {"size": [28, 28]}
+    normalize = spec["PreProcess"]["transform_ops"][1]["NormalizeImage"]
+    assert normalize["channel_num"] == 3 and normalize["mean"] == [0.5] * 3
+    assert spec["PostProcess"] == {"Topk": {"topk": 2, "label_list": ["0", "1"]}}
+    cls = yaml.safe_load((tmp_path / "soft" / "inference_cls.yaml").read_text())
+    assert cls["PostProcess"]["main_indicator"] == "Topk"
+    assert cls["Global"]["inference_model_dir"] == str((tmp_path / "soft").resolve())
+    assert cls["PreProcess"] == spec["PreProcess"]
     from paddle_suite.export import predictor, run_predictor
-    x = np.random.default_rng(0).normal(size=(4, 1, 28, 28)).astype("float32")
+    x = np.random.default_rng(0).normal(size=(4, 3, 28, 28)).astype("float32")
     probs = run_predictor(predictor(tmp_path / "soft"), x)
     assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
