@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import yaml
 
 from .errors import ConfigError
+from .paddleclas import translate
 from .schema import suggest
 from .yamlsafe import MAX_BYTES, YamlError, YamlLimitError, compose, construct, decode, load_yaml
 
@@ -213,6 +214,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
     for text in overrides:
         apply_override(data, text)
     try:
+        data = translate(data)
         resolved = validate(data, default_experiment=Path(path).stem if path else "default")
     except ConfigError as exc:
         raise ConfigError(_locate(str(exc), path, lines, overrides)) from None

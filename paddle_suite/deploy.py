@@ -26,12 +26,17 @@ import paddle
 from .errors import ConfigError
 
 DEFAULT_DEPLOY_NAME = "ResNet18"
-PADDLEX_NAMES = {
-    "ResNet18": "ResNet18", "ResNet34": "ResNet34", "ResNet50": "ResNet50",
-    "MobileNetV1": "MobileNetV1_x1_0", "MobileNetV2": "MobileNetV2_x1_0",
-    "MobileNetV3_large_x1_0": "MobileNetV3_large_x1_0",
-    "MobileNetV3_small_x1_0": "MobileNetV3_small_x1_0",
+# Suite architectures PaddleX 3.7 lists as image classification models (its
+# modules/image_classification/model_list.py), and the two suite aliases of its names.
+_PADDLEX_KNOWN = {
+    "ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152",
+    *(f"MobileNetV1_x{w}" for w in ("0_25", "0_5", "0_75", "1_0")),
+    *(f"MobileNetV2_x{w}" for w in ("0_25", "0_5", "1_0", "1_5", "2_0")),
+    *(f"MobileNetV3_{size}_x{w}" for size in ("large", "small")
+      for w in ("0_35", "0_5", "0_75", "1_0", "1_25")),
 }
+PADDLEX_NAMES = {**{name: name for name in _PADDLEX_KNOWN},
+                 "MobileNetV1": "MobileNetV1_x1_0", "MobileNetV2": "MobileNetV2_x1_0"}
 GREY_WEIGHTS = (0.299, 0.587, 0.114)  # R, G, B: BT.601, as cv2.COLOR_RGB2GRAY
 # The Global keys PaddleClas's deploy predictor (deploy/python/predict_cls.py) reads besides
 # the model directory and the images (as in its deploy/configs/inference_cls.yaml).

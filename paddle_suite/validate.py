@@ -155,8 +155,11 @@ def _optimizer(raw, epochs: int) -> dict:
     _positive(common, "Optimizer.lr", ["base_batch_size"])
     if common["learning_rate"] <= 0:
         raise ConfigError("Optimizer.lr.learning_rate: must be positive.")
-    if common["unit"] == "epoch" and epochs and not 0 <= common["warmup_epoch"] < epochs:
-        raise ConfigError(f"Optimizer.lr.warmup_epoch: must be in [0, Global.epochs={epochs}).")
+    whole_run = schedule["name"] == "Constant" and common["warmup_epoch"] == epochs
+    if common["unit"] == "epoch" and epochs and not 0 <= common["warmup_epoch"] < epochs \
+            and not whole_run:
+        raise ConfigError(f"Optimizer.lr.warmup_epoch: must be in [0, Global.epochs={epochs}) "
+                          "(or equal to it with the Constant schedule: a warm-up all run).")
     if common["warmup_epoch"] < 0:
         raise ConfigError("Optimizer.lr.warmup_epoch: must be >= 0.")
     if resolved["name"] == "AdamW" and reg is not None:

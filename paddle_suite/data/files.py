@@ -78,8 +78,9 @@ def read_label_map(path: Path) -> list[str]:
 
 def read_file_list(list_path: Path, image_root: Path, channels: int,
                    num_classes: int | None = None, class_names=None,
-                   skipped: list | None = None) -> FileDataset:
-    """Read 'relative/path label' lines; errors and duplicates name the file and line.
+                   skipped: list | None = None, delimiter: str | None = None) -> FileDataset:
+    """Read 'relative/path label' lines (split at the last `delimiter`, default: white
+    space); errors and duplicates name the file and line.
 
     With a `skipped` list, a missing image or a duplicate is recorded there and left out
     instead of raising.
@@ -88,7 +89,7 @@ def read_file_list(list_path: Path, image_root: Path, channels: int,
     for number, line in read_lines(list_path, "File list"):
         if not line.strip():
             continue
-        parts = line.rsplit(maxsplit=1)
+        parts = line.rstrip("\r\n").rsplit(delimiter, 1) if delimiter else line.rsplit(maxsplit=1)
         where = f"{display_path(list_path)}, line {number}"
         if len(parts) != 2 or not _INTEGER.match(parts[1]):
             raise DataError(f"{where}: expected 'relative/path.jpg label', got "
@@ -110,11 +111,12 @@ def read_file_list(list_path: Path, image_root: Path, channels: int,
 
 
 def file_list(image_root: str, cls_label_path: str, label_map: str | None = None,
-              channels: int = 1, skipped: list | None = None):
-    """PaddleClas layout: a list of 'relative/path label' lines (+ optional 'id name' map)."""
+              delimiter: str | None = None, channels: int = 1, skipped: list | None = None):
+    """PaddleClas layout: a list of 'relative/path label' lines (+ optional 'id name' map);
+    `delimiter` separates path and label (PaddleClas's key; default: white space)."""
     names = read_label_map(Path(label_map)) if label_map else None
     return read_file_list(Path(cls_label_path), _directory(image_root, "image_root"), channels,
-                          len(names) if names else None, names, skipped)
+                          len(names) if names else None, names, skipped, delimiter)
 
 
 def paddlex(dataset_dir: str, split: Literal["train", "val"] = "train", channels: int = 1,

@@ -61,6 +61,13 @@ def random_crop(size: int | list[int], padding: int = 0):
     return _KeepHWC(T.RandomCrop(size, padding=padding or None))
 
 
+def random_resized_crop(size: int | list[int], scale: list[float] = (0.08, 1.0),
+                        ratio: list[float] = (3 / 4, 4 / 3)):
+    """Crop a random area (`scale` of the image, aspect `ratio`) and resize it to `size`
+    (Inception-style; PaddleClas's RandCropImage)."""
+    return _KeepHWC(T.RandomResizedCrop(size, scale=tuple(scale), ratio=tuple(ratio)))
+
+
 def center_crop(size: int | list[int]):
     """Centre crop of `size`."""
     return _KeepHWC(T.CenterCrop(size))
@@ -143,7 +150,8 @@ def random_erasing(prob: float = 0.5, scale: list[float] = (0.02, 0.33)):
 
 
 UINT8_OPS = {
-    "Resize": resize, "RandomCrop": random_crop, "CenterCrop": center_crop, "Pad": pad,
+    "Resize": resize, "RandomCrop": random_crop, "RandomResizedCrop": random_resized_crop,
+    "CenterCrop": center_crop, "Pad": pad,
     "RandomHorizontalFlip": horizontal_flip, "RandomVerticalFlip": vertical_flip,
     "RandomRotation": rotation, "RandomAffine": affine, "ColorJitter": color_jitter,
 }

@@ -33,12 +33,38 @@ def _zoo(builder: Callable, **fixed) -> Callable:
         _replace_first_conv(net, in_channels)
         return net
 
-    factory.__doc__ = f"paddle.vision.models.{builder.__name__} (pretrained weights need a network)."
+    extra = "".join(f", {k}={v}" for k, v in fixed.items())
+    factory.__doc__ = (f"paddle.vision.models.{builder.__name__}{extra and f'({extra[2:]})'} "
+                       "(pretrained weights need a network).")
     return factory
 
 
+def _scaled(builder: Callable, scales: dict) -> dict:
+    """PaddleClas-style names with a width suffix (`_x0_5`) for a builder taking `scale`."""
+    return {f"{prefix}_x{tag}": _zoo(builder, scale=value)
+            for prefix, (tag_values) in scales.items() for tag, value in tag_values}
+
+
+_WIDTHS = [("0_25", 0.25), ("0_5", 0.5), ("0_75", 0.75), ("1_0", 1.0)]
+_V3_WIDTHS = [("0_35", 0.35), ("0_5", 0.5), ("0_75", 0.75), ("1_0", 1.0), ("1_25", 1.25)]
+
+# Names as PaddleClas spells them (its configs' `Arch.name`), built from paddle.vision.models.
+# The networks match PaddleClas's in design, not in parameter names: PaddleClas's pretrained
+# weights do not load into them. PaddleClas's `_vd` variants, PP-LCNet, PP-HGNet and the
+# transformers are not here.
 ZOO = {
     "ResNet18": _zoo(vm.resnet18), "ResNet34": _zoo(vm.resnet34), "ResNet50": _zoo(vm.resnet50),
+    "ResNet101": _zoo(vm.resnet101), "ResNet152": _zoo(vm.resnet152),
     "MobileNetV1": _zoo(vm.mobilenet_v1), "MobileNetV2": _zoo(vm.mobilenet_v2),
-    "VGG11": _zoo(vm.vgg11), "VGG16": _zoo(vm.vgg16),
+    **_scaled(vm.mobilenet_v1, {"MobileNetV1": _WIDTHS}),
+    **_scaled(vm.mobilenet_v2, {"MobileNetV2": _WIDTHS + [("1_5", 1.5), ("2_0", 2.0)]}),
+    **_scaled(vm.mobilenet_v3_large, {"MobileNetV3_large": _V3_WIDTHS}),
+    **_scaled(vm.mobilenet_v3_small, {"MobileNetV3_small": _V3_WIDTHS}),
+    **{f"ShuffleNetV2_x{tag}": _zoo(getattr(vm, f"shufflenet_v2_x{tag}"))
+       for tag in ("0_25", "0_33", "0_5", "1_0", "1_5", "2_0")},
+    "ShuffleNetV2_swish": _zoo(vm.shufflenet_v2_swish),
+    "VGG11": _zoo(vm.vgg11), "VGG13": _zoo(vm.vgg13), "VGG16": _zoo(vm.vgg16),
+    "VGG19": _zoo(vm.vgg19), "AlexNet": _zoo(vm.alexnet),
+    "SqueezeNet1_0": _zoo(vm.squeezenet1_0), "SqueezeNet1_1": _zoo(vm.squeezenet1_1),
+    **{f"DenseNet{n}": _zoo(getattr(vm, f"densenet{n}")) for n in (121, 161, 169, 201, 264)},
 }

@@ -1,0 +1,119 @@
+"""PaddleClas's own configs (copied unchanged into tests/paddleclas_configs/) read as the
+suite's vocabulary, and what the suite cannot honour refused with a reason."""
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from paddle_suite import ConfigError, load_config
+from paddle_suite.paddleclas import is_paddleclas
+
+from ..conftest import LENET, ROOT
+
+CONFIGS = ROOT / "tests" / "paddleclas_configs"
+
+
+def data_paths(root="/data"):
+    return [f"DataLoader.Train.dataset.image_root={root}",
+            f"DataLoader.Train.dataset.cls_label_path={root}/train_list.txt",
+            f"DataLoader.Eval.dataset.image_root={root}",
+            f"DataLoader.Eval.dataset.cls_label_path={root}/val_list.txt",
+            f"Infer.PostProcess.class_id_map_file={root}/label_list.txt", "Arch.class_num=10"]
+
+
+def test_resnet18_imagenet_config_means_the_same_here():
+    cfg = load_config(CONFIGS / "ResNet18.yaml", data_paths())
+    assert cfg["Arch"]["name"] == "ResNet18" and cfg["Arch"]["class_num"] == 10
+    assert cfg["Global"]["device"] == "auto" and cfg["Global"]["log_interval"] == 10
+    assert cfg["Global"]["epochs"] == 120 and cfg["Global"]["eval_interval"] == 1
+    assert "VisualDL" not in cfg["Callbacks"]              # use_visualdl: False
+    assert cfg["Loss"]["name"] == "CrossEntropy" and cfg["Loss"]["label_smoothing"] == 0
+    opt = cfg["Optimizer"]
+    assert (opt["name"], opt["momentum"], opt["regularizer"]) == \
+        ("Momentum", 0.9, {"name": "L2", "coeff": 1e-4})
+    # Piecewise with learning_rate: PaddleClas decays 10x every 30 epochs, per iteration
+    assert (opt["lr"]["name"], opt["lr"]["learning_rate"], opt["lr"]["step_size"],
+            opt["lr"]["gamma"], opt["lr"]["step_on"]) == ("Step", 0.1, 30, 0.1, "step")
+    train, evaluation = cfg["DataLoader"]["Train"], cfg["DataLoader"]["Eval"]
+    assert train["dataset"] == {"name": "FileList", "image_root": "/data",
+                                "cls_label_path": "/data/train_list.txt",
+                                "label_map": "/data/label_list.txt", "delimiter": None}
+    assert [next(iter(t)) for t in train["transforms"]] == \
+        ["RandomResizedCrop", "RandomHorizontalFlip", "ToCHW", "Normalize"]
+    assert evaluation["transforms"][:2] == [{"Resize": {"size": 256}},
+                                            {"CenterCrop": {"size": 224}}]
+    assert evaluation["transforms"][3]["Normalize"]["std"] == [0.229, 0.224, 0.225]
+    assert (train["batch_size"], train["shuffle"], train["num_workers"]) == (64, True, 4)
+    assert cfg["Metric"]["topk"] == [1, 5] and cfg["Infer"]["batch_size"] == 10
+
+
+def test_quick_start_configs_translate():
+    shuffle = load_config(CONFIGS / "ShuffleNetV2_x0_25.yaml", data_paths())
+    lr = shuffle["Optimizer"]["lr"]
+    assert (lr["name"], lr["learning_rate"], lr["warmup_epoch"], lr["step_on"]) == \
+        ("Cosine", 0.0125, 5, "step")
+    assert shuffle["Global"]["device"] == "cpu"
+    mobile = load_config(CONFIGS / "MobileNetV3_large_x1_0.yaml",
+                         data_paths() + ["Global.epochs=2"])
+    # warm-up longer than the run: PaddleClas warms up the whole run, so does the suite
+    assert mobile["Optimizer"]["lr"]["name"] == "Constant"
+    assert mobile["Optimizer"]["lr"]["warmup_epoch"] == 2
+
+
+def test_the_suites_own_configs_are_not_touched():
+    data = yaml.safe_load(LENET.read_text())
+    assert not is_paddleclas(data)
+
+
+def paddleclas(**changes):
+    data = yaml.safe_load((CONFIGS / "ShuffleNetV2_x0_25.yaml").read_text())
+    for dotted, value in changes.items():
+        node, keys = data, dotted.split("__")
+        for key in keys[:-1]:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        node[int(keys[-1]) if isinstance(node, list) else keys[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"AMP": {"use_amp": True}}, r"AMP.use_amp: mixed-precision training is not available"),
+    ({"Arch__name": "ResNet50_vd"}, r"'ResNet50_vd' .* does not have \(did you mean \"ResNet50\""),
+    ({"Arch__name": "PPLCNet_x1_0"}, r"PaddleClas architecture the suite does not have"),
+    ({"Loss__Train": [{"MixCELoss": {}}]}, r"Loss.Train\[0\].MixCELoss: not supported"),
+    ({"Loss__Train": [{"CELoss": {"weight": 0.5}}]}, r"weight only rescales"),
+    ({"Global__save_interval": 5}, r"every-5-epochs copies are not made"),
+    ({"Global__to_static": True}, r"Global.to_static: True is not supported \(the suite trains "
+                                  r"in dygraph\)"),
+    ({"Global__use_gpu": True}, r"Global.use_gpu: a PaddleClas key the suite does not support"),
+    ({"Optimizer__lr__name": "ReduceOnPlateau"}, r"schedule 'ReduceOnPlateau' is not supported"),
+    ({"Optimizer__no_weight_decay_name": "norm"}, r"exempting parameters"),
+    ({"DataLoader__Train__dataset__transform_ops__1": {"TimmAutoAugment": {}}},
+     r"transform_ops\[1\].TimmAutoAugment: the suite has no equivalent"),
+    ({"DataLoader__Train__dataset__transform_ops__3__NormalizeImage__scale": "1.0/127.5"},
+     r"NormalizeImage.scale: '1.0/127.5' is not supported"),
+    ({"DataLoader__Train__sampler__name": "PKSampler"}, r"sampler.name: 'PKSampler'"),
+    ({"DataLoader__Eval__dataset__name": "MultiLabelDataset"}, r"'MultiLabelDataset' is not "
+                                                              r"supported"),
+    ({"Metric__Eval": [{"TopkAcc": {"topk": [1, 2]}}]}, r"make Metric.Train and Metric.Eval"),
+    ({"Infer__transforms": [{"ResizeImage": {"resize_short": 300}}]}, r"Infer.transforms: the "
+                                                                      r"export's pre-processing"),
+    ({"Global__image_shape": [3, 160, 160]}, r"image_shape: \[3, 160, 160\] but the Eval "
+                                             r"transforms give \[224, 224\]"),
+])
+def test_what_cannot_be_honoured_is_refused(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, data_paths(), data=paddleclas(**changes))
+
+
+def test_cli_refuses_with_exit_2_and_the_line(tmp_path):
+    text = (CONFIGS / "ShuffleNetV2_x0_25.yaml").read_text().replace("save_interval: 1",
+                                                                     "save_interval: 3")
+    (tmp_path / "bad.yaml").write_text(text)
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "train.py"), "-c",
+                           str(tmp_path / "bad.yaml")], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Global.save_interval: the suite writes a resume checkpoint every epoch" in proc.stderr
+    assert "bad.yaml, line " in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "output").exists()
