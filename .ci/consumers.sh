@@ -6,10 +6,11 @@
 set -euo pipefail
 consumers_dir="$1"
 make_consumer() {   # name, packages...
-  local venv="$consumers_dir/$1"; shift
+  local venv="$consumers_dir/$1" log="$consumers_dir/$1-install.log"; shift
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$venv/bin/python" -m pip install -q "$@" >/dev/null
+  if ! { "$venv/bin/python" -m pip install -q --upgrade pip && "$venv/bin/python" -m pip install -q "$@"; } >"$log" 2>&1; then
+    tail -n 30 "$log"; echo "installing $* into $venv failed"; return 1
+  fi
 }
 start=$SECONDS
 make_consumer paddlex paddlepaddle==3.3.1 "paddlex[cv]==3.7.2"

@@ -16,7 +16,6 @@ import yaml
 
 from .errors import ConfigError
 from .paddleclas import translate
-from .schema import suggest
 from .yamlsafe import MAX_BYTES, YamlError, YamlLimitError, compose, construct, decode, load_yaml
 
 _TOKEN = re.compile(r"^([A-Za-z_][\w-]*)((?:\[\d+\])*)$")
@@ -236,12 +235,3 @@ def _locate(message: str, path, lines: dict, overrides: list) -> str:
             return f"{message} ({path}, line {lines[probe]})"
         probe = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", probe) if re.search(r"[.\[]", probe) else ""
     return f"{message} ({path})" if path else message
-
-
-def check_sections(data: dict, allowed: Iterable[str]) -> None:
-    """Reject unknown top-level sections with a suggestion."""
-    allowed = list(allowed)
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(f"{key}: unknown section{suggest(key, allowed)}. "
-                              f"Allowed sections: {', '.join(allowed)}.")

@@ -37,6 +37,12 @@ class DistributedError(UserError):
     """The processes of a data-parallel run cannot work together as configured."""
 
 
+def visible_gpus() -> int:
+    """How many GPUs this paddle build can use (0 for the CPU wheel)."""
+    import paddle
+    return paddle.device.cuda.device_count() if paddle.device.is_compiled_with_cuda() else 0
+
+
 @dataclass(frozen=True)
 class World:
     """This process's place among the data-parallel processes (1 process: rank 0 of 1)."""

@@ -22,7 +22,7 @@ from .checkpoint import atomic_save, load_into
 from .config import Config
 from .data import Data, build_data
 from .distributed import World, current_world, join_process_group, per_device_batch_size, \
-    same_on_all_ranks
+    same_on_all_ranks, visible_gpus
 from .errors import ConfigError, DataError, UserError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics
@@ -49,11 +49,6 @@ def seed_everything(seed: int | None) -> None:
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
-
-
-def visible_gpus() -> int:
-    """How many GPUs this paddle build can use (0 for the CPU wheel)."""
-    return paddle.device.cuda.device_count() if paddle.device.is_compiled_with_cuda() else 0
 
 
 def check_device(name: str, gpus: int) -> None:

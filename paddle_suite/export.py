@@ -35,6 +35,7 @@ from .config import Config
 from .deploy import DeployNet, deploy_name, fed_channels, inference_yml, paddleclas_yml
 from .engine import build
 from .errors import ConfigError, UserError
+from .onnx_export import onnx_outputs, to_onnx
 
 log = logging.getLogger("paddle_suite")
 TOLERANCE = 1e-4
@@ -94,8 +95,8 @@ def verify(model_dir: Path, served, net, samples: np.ndarray, fed: int,
     rows.append(compare("paddle.jit.load", reference,
                         loaded(paddle.to_tensor(fed_samples)).numpy()))
     if onnx:
-        from .onnx_export import to_onnx, verify_onnx
-        rows.append(verify_onnx(to_onnx(model_dir), reference, fed_samples))
+        rows.append(compare("onnxruntime", reference,
+                            onnx_outputs(to_onnx(model_dir), fed_samples)))
     return rows
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
-from .export import compare
 
 
 def _require():
@@ -49,6 +48,6 @@ def run_onnx(session, batch: np.ndarray) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: batch.astype(np.float32)})[0]
 
 
-def verify_onnx(path: Path, reference: np.ndarray, samples: np.ndarray) -> dict:
-    """Compare onnxruntime's outputs with the dygraph model's on the same samples."""
-    return compare("onnxruntime", reference, run_onnx(onnx_session(path), samples))
+def onnx_outputs(path: Path, samples: np.ndarray) -> np.ndarray:
+    """The ONNX model's outputs for `samples`, run by onnxruntime on the CPU."""
+    return run_onnx(onnx_session(path), samples)

@@ -149,3 +149,12 @@ def check_named(registry: dict, section: dict, path: str, what: str, skip=()) ->
     factory = choose(registry, section["name"], f"{path}.name", what)
     options = {k: v for k, v in section.items() if k != "name"}
     return factory, {"name": section["name"], **check_kwargs(factory, options, path, skip)}
+
+
+def check_sections(data: dict, allowed: Iterable[str]) -> None:
+    """Reject unknown top-level sections with a suggestion."""
+    allowed = list(allowed)
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{key}: unknown section{suggest(key, allowed)}. "
+                              f"Allowed sections: {', '.join(allowed)}.")

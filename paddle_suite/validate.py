@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .callbacks.factory import check_callbacks
-from .config import check_sections
 from .data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_loader, \
     loader_section, mix_options, train_loader
 from .errors import ConfigError
@@ -18,7 +17,8 @@ from .models.finetune import finetune_options
 from .models.zoo import ZOO
 from .optim import (CLIPS, LR_COMMON_KEYS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES,
                     build_schedule, lr_common)
-from .schema import check_kwargs, check_named, check_value, parameter_names, reject_unknown
+from .schema import check_kwargs, check_named, check_sections, check_value, parameter_names, \
+    reject_unknown
 
 SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Infer",
             "Callbacks")

@@ -43,7 +43,7 @@ def main(argv=None):
     flags, command = split_command(argv)
     timeout, flags = own_options(flags)
     quiet_paddle()
-    from paddle_suite.engine import visible_gpus
+    from paddle_suite.distributed import visible_gpus
     gpus = visible_gpus()
     job = plan(launcher_flags(flags), gpus)
     check_config(command[1:], job.processes, gpus)

@@ -14,7 +14,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     single_process("tools/report.py")
     quiet_paddle()
-    from paddle_suite.visual.report import report_for_run
+    from paddle_suite.run_report import report_for_run
     print(f"wrote {report_for_run(args.run_dir, args.weights)}")
 
 

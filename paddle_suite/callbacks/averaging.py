@@ -51,7 +51,7 @@ class EMA(Callback):
     def __init__(self, decay: float = 0.999, warmup: bool = True, directory=None):
         super().__init__()
         if not 0 < decay < 1:
-            raise ConfigError(f"Callbacks.EMA.decay: must be in (0, 1), got {decay}.")
+            raise ConfigError(f"decay: must be in (0, 1), got {decay}.")
         self.decay, self.warmup = decay, warmup
         self.directory = Path(directory) if directory else None
         self.shadow, self.updates = {}, 0

@@ -76,7 +76,7 @@ class Monitor:
 def missing_metric(who: str, name: str, logs: dict | None) -> ConfigError:
     """The error for a monitored metric that the eval logs do not have."""
     present = ", ".join(k for k in (logs or {}) if k not in ("epoch", "step", "eval_seconds"))
-    return ConfigError(f"Callbacks.{who}.monitor: {name!r} is not among this run's eval metrics "
+    return ConfigError(f"{who}: the monitored {name!r} is not among this run's eval metrics "
                        f"({present or 'none'}){_suggest(name, (logs or {}).keys())}.")
 
 

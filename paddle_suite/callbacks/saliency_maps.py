@@ -25,10 +25,10 @@ class SaliencyMaps(Callback):
                  every: int = 5, count: int = 8, class_names: list[str] | None = None):
         super().__init__()
         if method not in METHODS:
-            raise ConfigError(f"Callbacks.Saliency.method: unknown method {method!r}. "
+            raise ConfigError(f"method: unknown method {method!r}. "
                               f"Methods: {', '.join(METHODS)}.")
         if every < 1 or count < 1:
-            raise ConfigError("Callbacks.Saliency: every and count must be at least 1.")
+            raise ConfigError("every and count must be at least 1.")
         self.view, self.visualdl, self.method = view, visualdl, method
         self.directory = Path(directory) if directory else None
         self.every, self.count, self.class_names = every, count, list(class_names or [])

@@ -143,30 +143,3 @@ def _more_pictures(run_dir: Path) -> list[str]:
             f"![{p.parent.name}/{p.stem}]({p.relative_to(run_dir).as_posix()})"
             for p in sorted(saliency[-1].glob("*.png"))] + [""]
     return lines
-
-
-def report_for_run(run_dir: str | Path, weights: str | None = None) -> Path:
-    """Evaluate a finished run's weights (final, else best) with its own config; write its report."""
-    from ..checkpoint import load_into
-    from ..config import load_config
-    from ..engine import build
-    from ..errors import UserError
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise UserError(f"{run_dir}: not a run directory (no config.yaml).")
-    cfg = load_config(run_dir / "config.yaml", ["Global.checkpoints=null"])
-    chosen = Path(weights) if weights else next(
-        (p for p in (run_dir / "checkpoints" / n for n in ("final.pdparams", "best.pdparams",
-                                                            "last.pdparams")) if p.is_file()), None)
-    if cfg["DataLoader"]["Eval"] is None or chosen is None:
-        return write_report(run_dir, None, None, [])
-    built = build(cfg, train=False)
-    load_into(built.net, chosen)
-    logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
-    built.data.failures.check()
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    from .mistakes import raw_image
-    view = built.data.eval
-    return write_report(run_dir, z / z.sum(axis=1, keepdims=True), view.labels,
-                        built.data.class_names, weights=chosen.name,
-                        image_of=lambda i: raw_image(view, i))

@@ -54,7 +54,6 @@ def clear_error(code, err):
      "DataLoader.Train.transforms"),
     ({"Arch.name": "SmallCNN", "Arch.image_size": 32}, "Arch: running the model on one sample"),
     ({"Arch.name": "MLP", "Arch.image_size": 20}, "Arch: running the model on one sample"),
-    ({"Arch.in_channels": 3}, "Arch"),
 ])
 def test_configs_only_the_libraries_can_reject_are_clear_errors(tmp_path, capsys, train_main,
                                                                   extra, message):
