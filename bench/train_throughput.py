@@ -1,12 +1,21 @@
 """Training throughput of `train()` (what tools/train.py runs, default logging and
-checkpointing) vs a hand-written paddle dygraph loop over the very objects train() builds from
-configs/lenet.yaml (data pipeline, LeNet, loss, optimizer + L2, per-step schedule), same threads. Runs are interleaved (A B A B ...) so machine noise hits both alike.
+checkpointing) against hand-written paddle dygraph loops, same threads. Runs are interleaved
+with a rotating order so machine noise hits every arm alike.
 
-    OMP_NUM_THREADS=1 python bench/train_throughput.py --epochs 3 --rounds 3
+    OMP_NUM_THREADS=1 python bench/train_throughput.py --epochs 2 --rounds 6
 
-Evaluation is off in both (this measures training); `train()` is timed over `fit` only
-(summary.json's wall_seconds), the loop over its epochs only. A fourth arm runs train()
-with VisualDL logging off, to price the default logging.
+Arms (evaluation off unless the name says `eval`):
+- `user_loop`: the loop a user writes without the suite, recipe of configs/lenet.yaml:
+  paddle.vision's MNIST reader over the bundled files with paddle.vision transforms
+  (RandomAffine, ToTensor, Normalize), paddle.io.DataLoader, paddle.vision's LeNet,
+  F.cross_entropy with label smoothing, Adam + L2 + per-update cosine, the loss read every
+  batch;
+- `loop`: the same loop over the very objects train() builds (its data pipeline included);
+- `hapi`: bare `paddle.Model.fit` over them (no metrics, one LR callback);
+- `train`, `train_no_vdl`: `train()` with default logging, and with VisualDL off;
+- `train_eval`, `train_eval_no_vdl`: the same with evaluation every epoch (the default), to
+  price VisualDL logging where users run it.
+`train()` is timed over `fit` (summary.json's wall_seconds), the loops over their epochs.
 """
 import argparse
 import logging
@@ -30,12 +39,42 @@ from paddle_suite.models import build_model  # noqa: E402
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "lenet.yaml")
 
 
-def suite_run(epochs, out_dir, visualdl=True):
-    cfg = load_config(CONFIG, [f"Global.epochs={epochs}", f"Global.output_dir={out_dir}",
-                               "DataLoader.Eval=null"]
+def suite_run(epochs, out_dir, visualdl=True, evaluate=False):
+    cfg = load_config(CONFIG, [f"Global.epochs={epochs}", f"Global.output_dir={out_dir}"]
+                      + ([] if evaluate else ["DataLoader.Eval=null"])
                       + ([] if visualdl else ["Callbacks.VisualDL=false"]))
     result = train(cfg)
     return 8000 * epochs / result.summary["wall_seconds"]
+
+
+def user_loop(epochs):
+    """configs/lenet.yaml's recipe as a user writes it with paddle alone."""
+    import paddle.vision.transforms as T
+    from paddle.vision.datasets import MNIST
+    from paddle_suite.data.datasets import BUNDLED_MNIST
+    paddle.seed(42)
+    transform = T.Compose([T.RandomAffine(8, translate=(0.08, 0.08)), T.ToTensor(),
+                           T.Normalize([0.5], [0.5])])
+    data = MNIST(image_path=str(BUNDLED_MNIST / "train-images-idx3-ubyte.gz"),
+                 label_path=str(BUNDLED_MNIST / "train-labels-idx1-ubyte.gz"), mode="train",
+                 transform=transform, backend="cv2")
+    loader = paddle.io.DataLoader(data, batch_size=64, shuffle=True)
+    net = paddle.vision.models.LeNet()
+    sched = paddle.optimizer.lr.CosineAnnealingDecay(2e-3, T_max=epochs * len(loader))
+    opt = paddle.optimizer.Adam(sched, parameters=net.parameters(),
+                                weight_decay=paddle.regularizer.L2Decay(1e-4))
+    net.train()
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for images, labels in loader:
+            loss = paddle.nn.functional.cross_entropy(net(images), labels,
+                                                      label_smoothing=0.1)
+            loss.backward()
+            opt.step()
+            opt.clear_grad()
+            sched.step()
+            float(loss)
+    return len(data) * epochs / (time.perf_counter() - start)
 
 
 def hand_loop(epochs):
@@ -77,6 +116,12 @@ def bare_hapi(epochs):
     return 8000 * epochs / (time.perf_counter() - start)
 
 
+def paired(label, numerator, denominator):
+    ratios = np.array(numerator) / np.array(denominator)
+    print(f"{label}: median {np.median(ratios):.3f} (min {ratios.min():.3f}, "
+          f"max {ratios.max():.3f}); median {np.median(numerator):.0f} samples/s")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=3)
@@ -84,25 +129,29 @@ def main():
     args = parser.parse_args()
     paddle.set_device("cpu")
     logging.getLogger("paddle_suite").setLevel(logging.WARNING)
-    arms = {"loop": hand_loop, "hapi": bare_hapi}
-    rates = {"loop": [], "hapi": [], "train": [], "train_no_vdl": []}
+    arms = {"user_loop": user_loop, "loop": hand_loop, "hapi": bare_hapi}
     with tempfile.TemporaryDirectory() as out:
         arms["train"] = lambda epochs: suite_run(epochs, out)
         arms["train_no_vdl"] = lambda epochs: suite_run(epochs, out, visualdl=False)
+        arms["train_eval"] = lambda epochs: suite_run(epochs, out, evaluate=True)
+        arms["train_eval_no_vdl"] = lambda epochs: suite_run(epochs, out, visualdl=False,
+                                                             evaluate=True)
+        rates = {name: [] for name in arms}
         for r in range(args.rounds):  # rotate the order so no arm always goes first
             order = list(arms)[r % len(arms):] + list(arms)[:r % len(arms)]
             for name in order:
                 rates[name].append(arms[name](args.epochs))
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items())
                   + " samples/s", flush=True)
+    for base in ("user_loop", "loop"):
+        for name in ("loop", "hapi", "train", "train_no_vdl"):
+            if name != base:
+                paired(f"{name}/{base}", rates[name], rates[base])
+    paired("train/train_no_vdl (VisualDL logging, evaluation off)", rates["train"],
+           rates["train_no_vdl"])
+    paired("train_eval/train_eval_no_vdl (VisualDL logging, evaluation on)",
+           rates["train_eval"], rates["train_eval_no_vdl"])
     loop = np.array(rates["loop"])
-    for name in ("hapi", "train", "train_no_vdl"):
-        ratios = np.array(rates[name]) / loop
-        print(f"{name}/loop: median {np.median(ratios):.3f} (min {ratios.min():.3f}, "
-              f"max {ratios.max():.3f}); median {np.median(rates[name]):.0f} samples/s")
-    vdl = np.array(rates["train"]) / np.array(rates["train_no_vdl"])
-    print(f"train/train_no_vdl (cost of default VisualDL logging): median {np.median(vdl):.3f} "
-          f"(min {vdl.min():.3f}, max {vdl.max():.3f})")
     print(f"loop: median {np.median(loop):.0f} samples/s; "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"{args.rounds} rounds x {args.epochs} epochs")

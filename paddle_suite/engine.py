@@ -386,7 +386,7 @@ def replicas_identical(net, world: World) -> bool:
 
 def _summary(callbacks: RunCallbacks, status: str, wall: float, epochs: int,
              failure: str | None) -> dict:
-    recorder, monitor = callbacks.recorder, callbacks.monitor
+    recorder, monitor, state = callbacks.recorder, callbacks.monitor, callbacks.state
     history = recorder.history
     ran = len(history)
     final_eval = _scalars(recorder.last_eval)
@@ -396,15 +396,15 @@ def _summary(callbacks: RunCallbacks, status: str, wall: float, epochs: int,
         "diverged": failure, "failed": f"failed after {ran} epochs"}[status]
     return {
         "status": status,
-        "best_metric": monitor.name, "best_value": recorder.best_value,
-        "best_epoch": recorder.best_epoch,
+        "best_metric": monitor.name, "best_value": state.best_value,
+        "best_epoch": state.best_epoch,
         "final_eval_epoch": recorder.last_eval.get("epoch"),
         "final_eval_step": recorder.last_eval.get("step"),
         "final_eval": final_eval,
         "epochs_run": ran, "epochs_planned": epochs, "stop_reason": reason,
         "wall_seconds": round(wall, 3),
-        "train_samples_per_second": round(recorder.samples_per_second, 1)
-        if recorder.train_seconds else None,
+        "train_samples_per_second": round(state.train_samples / state.train_seconds, 1)
+        if state.train_seconds else None,
         "final_lr": history[-1]["lr"] if history else None,
         **callbacks.summary(),
     }

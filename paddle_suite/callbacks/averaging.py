@@ -13,7 +13,7 @@ from paddle.callbacks import Callback
 from ..checkpoint import atomic_save
 from ..errors import ConfigError
 from ..models.nets import batch_norm_layers
-from .monitor import run_epoch
+from .run_state import run_epoch
 
 log = logging.getLogger("paddle_suite")
 

@@ -7,6 +7,7 @@ from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save, remove_stray_temp_files
 from .monitor import Monitor
+from .run_state import state_of
 
 
 def rank_top_k(entries: list[tuple[float, str]], k: int, mode: str) -> tuple[list, list]:
@@ -16,20 +17,21 @@ def rank_top_k(entries: list[tuple[float, str]], k: int, mode: str) -> tuple[lis
 
 
 class CheckpointSaver(Callback):
-    """Write `best.pdparams` whenever the monitored eval metric improves, and with `top_k`
-    > 1 keep the k best evaluations as `top-e{epoch}-{metric}{value}.pdparams`. Every file is
-    replaced atomically, so an interruption never leaves a half-written checkpoint behind.
-    (`last.pdparams` / `last.pdopt` are links into the resume checkpoint: ResumeState.)
+    """Write `best.pdparams` whenever the evaluation improved the run's monitored metric
+    (the RunState says so), and with `top_k` > 1 keep the k best evaluations as
+    `top-e{epoch}-{metric}{value}.pdparams`. Every file is replaced atomically, so an
+    interruption never leaves a half-written checkpoint behind. (`last.pdparams` /
+    `last.pdopt` are links into the resume checkpoint: ResumeState.)
     """
 
     def __init__(self, directory: str | Path, monitor: Monitor, top_k: int = 1):
         super().__init__()
         self.directory, self.monitor = Path(directory), monitor
         self.top_k = top_k
-        self.best, self.best_epoch, self.kept = None, None, []
+        self.kept = []
 
     def on_train_begin(self, logs=None):
-        self.best, self.best_epoch, self.kept = None, None, []
+        self.kept = []
         self.directory.mkdir(parents=True, exist_ok=True)
         remove_stray_temp_files(self.directory)
 
@@ -38,8 +40,7 @@ class CheckpointSaver(Callback):
         if value is None or value != value:
             return
         epoch = (logs or {}).get("epoch")
-        if self.monitor.improved(value, self.best):
-            self.best, self.best_epoch = value, epoch
+        if state_of(self).improved:
             atomic_save(self.model.network.state_dict(), self.directory / "best.pdparams")
         if self.top_k > 1:
             self._update_top_k(value, epoch, (logs or {}).get("step"))
@@ -56,8 +57,7 @@ class CheckpointSaver(Callback):
         self.kept = keep
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "best_epoch": self.best_epoch, "kept": list(self.kept)}
+        return {"kept": list(self.kept)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.kept = [tuple(k) for k in state["kept"]]

@@ -8,7 +8,8 @@ import paddle
 from paddle.callbacks import Callback
 
 from ..distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
-from .monitor import run_epoch, scalar
+from .monitor import scalar
+from .run_state import run_epoch
 
 
 class EpochSeeds(Callback):

@@ -9,7 +9,8 @@ from typing import Literal
 from paddle.callbacks import Callback
 
 from ..errors import ConfigError
-from .monitor import Monitor, missing_metric, run_epoch, weights_copy
+from .monitor import Monitor, missing_metric, weights_copy
+from .run_state import run_epoch
 
 log = logging.getLogger("paddle_suite")
 

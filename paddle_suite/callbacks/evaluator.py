@@ -7,7 +7,7 @@ import time
 from paddle.callbacks import Callback
 
 from .hapi_fixes import preserved_logs, preserved_num_iters
-from .monitor import run_epoch
+from .run_state import run_epoch, state_of
 
 
 class Evaluator(Callback):
@@ -35,20 +35,20 @@ class Evaluator(Callback):
         self.loader, self.listeners, self.variants = loader, list(listeners), list(variants)
         self.every_epochs, self.every_steps = every_epochs, every_steps
         self.metrics = list(metrics)
-        self.global_step, self.epoch, self.evaluated_step = 0, 0, None
+        self.evaluated_step = None
+
+    @property
+    def global_step(self) -> int:
+        return state_of(self).global_step
 
     def on_train_begin(self, logs=None):
-        self.global_step, self.evaluated_step = 0, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        self.evaluated_step = None
 
     def on_train_batch_end(self, step, logs=None):
-        self.global_step += 1
         if self.every_steps and self.global_step % self.every_steps == 0:
             saved = [copy.deepcopy(m.__dict__) for m in self.metrics]
             with preserved_logs(logs):
-                self.run(run_epoch(self, self.epoch))
+                self.run(state_of(self).epoch)
             for metric, state in zip(self.metrics, saved):
                 metric.__dict__.update(state)
 
@@ -88,8 +88,7 @@ class Evaluator(Callback):
         return logs
 
     def state_dict(self) -> dict:
-        return {"global_step": self.global_step, "evaluated_step": self.evaluated_step}
+        return {"evaluated_step": self.evaluated_step}
 
     def load_state_dict(self, state: dict) -> None:
-        self.global_step = state["global_step"]
         self.evaluated_step = state.get("evaluated_step")

@@ -39,6 +39,7 @@ from .plateau import PlateauDecay
 from .progress import ProgressLogger
 from .recorder import RunRecorder
 from .resume_state import ResumeState
+from .run_state import RunClock, RunState
 from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots
 from ..visual.hparams import display_name, page_hparams
@@ -59,8 +60,7 @@ CALLBACK_OPTIONS = {
     "Checkpoint": (checkpoint, ()),
     "Saliency": (SaliencyMaps, ("view", "directory", "visualdl", "class_names")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
-                                  "class_names", "sample", "display_name", "best",
-                                  "speed", "eval_view")),
+                                  "class_names", "sample", "display_name", "eval_view")),
 }
 DEFAULTS = {"Checkpoint": {}, "VisualDL": {}}
 
@@ -114,11 +114,20 @@ def check_monitor(path: str, monitor: str | None, available: list[str]) -> None:
 
 
 class RunCallbacks:
-    """The callbacks of one configured run, in the order `fit` must call them.
+    """The callbacks of one configured run, in the order `fit` must call them, and the
+    run's `RunState` (`state`), which they read.
 
-    Order matters: the Evaluator comes before the callbacks that read eval results in their
-    `on_epoch_end`; the LR stepper comes before Snapshots (which compares the LR of the
-    epoch's last update with the next one).
+    The order, in one place:
+    1. RunClock: counts the batch, times the epoch, records the best value (first, so every
+       later callback reads this batch's numbers; also the Evaluator's first listener);
+    2. the data-parallel helpers, the stop reset, the data-failure guard, accumulation
+       groups, the NaN guard (they act on the batch before anything records it);
+    3. EMA (averages after the update), then the Evaluator, which runs evaluations and hands
+       their results to the listeners: progress, run records, checkpoints, early stopping,
+       plateau decay, VisualDL, extra callbacks;
+    4. the LR stepper, then Snapshots (compares the LR of the epoch's last update with the
+       next one), SWA, saliency maps;
+    5. ResumeState last: its checkpoint holds every other callback's state for the epoch.
     """
 
     def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=(),
@@ -131,8 +140,10 @@ class RunCallbacks:
         data, world = built.data, built.world
         ck = options["Checkpoint"]
         self.monitor = Monitor(ck["monitor"], ck["mode"])
-        self.recorder = RunRecorder(run_dir / "metrics.jsonl" if writes else None, self.monitor,
-                                    lr_getter)
+        self.state = RunState(epochs_before=resume.epoch if resume else 0,
+                              total_epochs=glob["epochs"], monitor=self.monitor)
+        clock = RunClock(self.state)
+        self.recorder = RunRecorder(run_dir / "metrics.jsonl" if writes else None, lr_getter)
         self.saver = CheckpointSaver(ckpt_dir, self.monitor, ck["top_k"]) \
             if writes else None
         self.early = _maybe(EarlyStopping, options.get("EarlyStopping"))
@@ -154,9 +165,10 @@ class RunCallbacks:
                                directory=run_dir / "saliency" if writes else None,
                                visualdl=self.visualdl, class_names=data.class_names)
         self.extra = list(extra)
-        listeners = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
+        watchers = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
                                  self.recorder, self.saver, self.early, self.plateau,
                                  self.visualdl, *self.extra) if c]
+        listeners = [clock, *watchers]  # the evaluation's listeners: the clock first
         parallel = _data_parallel(world, data.train_loader.batch_sampler, glob["seed"])
         evaluator = None
         if data.eval_loader is not None:
@@ -166,17 +178,16 @@ class RunCallbacks:
         k = cfg["Optimizer"]["accumulate_steps"]
         guard = NaNGuard(lr_getter, world=world, accumulate=k)
         groups = AccumulationGroups(built.accumulated, k) if built.accumulated else None
-        stateful = {"recorder": self.recorder, "saver": self.saver, "evaluator": evaluator,
-                    "stepper": self.stepper, "nan_guard": guard, "early_stopping": self.early,
-                    "plateau": self.plateau, "ema": self.ema, "swa": self.swa,
-                    "snapshots": self.snapshots, "visualdl": self.visualdl}
+        stateful = {"clock": clock, "recorder": self.recorder, "saver": self.saver,
+                    "evaluator": evaluator, "stepper": self.stepper, "nan_guard": guard,
+                    "early_stopping": self.early, "plateau": self.plateau, "ema": self.ema,
+                    "swa": self.swa, "snapshots": self.snapshots}
         self.keeper = keeper = ResumeState(
             ckpt_dir / "resume" if writes else None, built.optimizer,
-            {k: v for k, v in stateful.items() if v is not None}, resume, resume_state,
-            glob["epochs"], saved)
-        self.all = [c for c in (*parallel, ResetStopTraining(), DataFailureGuard([data.failures]),
-                                groups, guard,
-                                self.ema, evaluator, *listeners,
+            {k: v for k, v in stateful.items() if v is not None}, resume, resume_state, saved)
+        self.all = [c for c in (clock, *parallel, ResetStopTraining(),
+                                DataFailureGuard([data.failures]), groups, guard,
+                                self.ema, evaluator, *watchers,
                                 self.stepper, self.snapshots, self.swa, self.saliency,
                                 keeper) if c]
 
@@ -195,10 +206,7 @@ class RunCallbacks:
                               class_names=built.data.class_names, sample=view.fallback[0],
                               eval_view=built.data.eval,
                               display_name=display_name(cfg, run_dir.name, overrides),
-                              best=partial(lambda r: (r.monitor.name, r.best_value),
-                                           self.recorder),
-                              speed=partial(lambda r: r.history[-1]["samples_per_second"],
-                                            self.recorder), **options)
+                              **options)
 
     def stop_reason(self) -> str | None:
         """Why a callback ended training early, if one did."""

@@ -88,18 +88,3 @@ def _suggest(name, choices):
 def weights_copy(net) -> dict:
     """A detached numpy copy of a network's state dict (parameters and buffers)."""
     return {k: v.numpy().copy() for k, v in net.state_dict().items()}
-
-
-def run_epoch(callback, epoch: int) -> int:
-    """The 1-based epoch number within the whole run for hapi's 0-based `epoch` index.
-
-    After a resume, `fit` counts from 0 again; the resuming callback puts the number of
-    epochs already done into the shared `params` as `initial_epoch`.
-    """
-    return int((callback.params or {}).get("initial_epoch", 0)) + epoch + 1
-
-
-def total_epochs(callback) -> int | None:
-    """Epochs of the whole run (done before a resume + this `fit`)."""
-    params = callback.params or {}
-    return params.get("total_epochs", params.get("epochs"))

@@ -7,7 +7,8 @@ from paddle.callbacks import Callback
 
 from ..distributed import World, any_rank
 from ..errors import UserError
-from .monitor import run_epoch, scalar
+from .monitor import scalar
+from .run_state import run_epoch
 
 
 class TrainingDiverged(UserError):

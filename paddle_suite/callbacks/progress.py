@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 
 from paddle.callbacks import Callback
 
-from .monitor import run_epoch, scalar, total_epochs
+from .monitor import scalar
+from .run_state import run_epoch, state_of, total_epochs
 
 log = logging.getLogger("paddle_suite")
 
@@ -29,10 +29,10 @@ class ProgressLogger(Callback):
         super().__init__()
         self.log_interval, self.metric_names, self.lr_getter = log_interval, metric_names, lr_getter
         self.use_bar = sys.stderr.isatty() if use_bar is None else use_bar
-        self.bar, self.samples, self.start = None, 0, 0.0
+        self.bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch, self.samples, self.start = run_epoch(self, epoch), 0, time.perf_counter()
+        self.epoch = run_epoch(self, epoch)
         if self.use_bar:
             from tqdm import tqdm
             self.bar = tqdm(total=self.params.get("steps"), unit="batch", leave=False,
@@ -40,10 +40,9 @@ class ProgressLogger(Callback):
 
     def on_train_batch_end(self, step, logs=None):
         logs = logs or {}
-        self.samples += int(logs.get("batch_size", 0))
         if (step + 1) % self.log_interval and not self.bar:
             return
-        rate = self.samples / max(time.perf_counter() - self.start, 1e-9)
+        rate = state_of(self).samples_per_second
         if self.bar is not None:
             self.bar.update(1)
             if (step + 1) % self.log_interval == 0:
@@ -56,10 +55,11 @@ class ProgressLogger(Callback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        seconds = time.perf_counter() - self.start
+        state = state_of(self)
         lr = f" lr {self.lr_getter():.3g}" if self.lr_getter else ""
-        log.info("epoch %d/%s train %s%s %.1fs", self.epoch, total_epochs(self),
-                 _fmt(logs or {}, self.metric_names), lr, seconds)
+        log.info("epoch %d/%s train %s%s %.1fs %.0f samples/s", self.epoch, total_epochs(self),
+                 _fmt(logs or {}, self.metric_names), lr, state.epoch_seconds,
+                 state.samples_per_second)
 
     def on_eval_end(self, logs=None):
         logs = logs or {}

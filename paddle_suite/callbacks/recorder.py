@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import math
-import time
 from pathlib import Path
 
 from paddle.callbacks import Callback
 
-from .monitor import Monitor, run_epoch, scalar
+from .monitor import scalar
+from .run_state import state_of
 
 
 def _clean(logs: dict, prefix: str) -> dict:
@@ -33,7 +32,7 @@ def thin_trace(points: list, limit: int) -> list:
 
 
 class RunRecorder(Callback):
-    """Append one JSON line per epoch to `path` and track the best eval value of `monitor`.
+    """Append one JSON line per epoch to `path`, from the run's RunState and logs.
 
     Each line: epoch, lr (the LR of the epoch's last update), lr_trace ([batch, lr] at each
     batch where the LR changed, at most `TRACE_POINTS` kept evenly) and batches (the epoch's
@@ -44,23 +43,20 @@ class RunRecorder(Callback):
 
     TRACE_POINTS = 200
 
-    def __init__(self, path: str | Path | None, monitor: Monitor, lr_getter=None):
+    def __init__(self, path: str | Path | None, lr_getter=None):
         super().__init__()
         self.path = Path(path) if path is not None else None  # None: keep history in memory
-        self.monitor, self.lr_getter = monitor, lr_getter
+        self.lr_getter = lr_getter
         self.reset()
 
     def reset(self):
-        self.best_value, self.best_epoch = None, None
         self.last_eval, self.history = {}, []
-        self.train_seconds, self.train_samples = 0.0, 0
 
     def on_train_begin(self, logs=None):
         self.reset()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = self.batch_end = time.perf_counter()
-        self.epoch_samples, self.lr, self.batches, self.lr_trace = 0, None, 0, []
+        self.lr, self.batches, self.lr_trace = None, 0, []
 
     def on_train_batch_begin(self, step, logs=None):
         if self.lr_getter is not None:
@@ -69,46 +65,28 @@ class RunRecorder(Callback):
                 self.lr_trace.append([self.batches, self.lr])
         self.batches += 1
 
-    def on_train_batch_end(self, step, logs=None):
-        self.batch_end = time.perf_counter()
-        self.epoch_samples += int((logs or {}).get("batch_size", 0))
-
     def on_eval_end(self, logs=None):
         self.last_eval = dict(logs or {})
-        value = self.monitor.read(self.last_eval)
-        if self.monitor.improved(value, self.best_value):
-            self.best_value, self.best_epoch = value, self.last_eval.get("epoch")
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = self.batch_end - self.epoch_start
-        number = run_epoch(self, epoch)
-        row = {"epoch": number,
+        state = state_of(self)
+        row = {"epoch": state.epoch,
                "lr": self.lr,
                "lr_trace": thin_trace(self.lr_trace, self.TRACE_POINTS),
                "batches": self.batches,
                **_clean(logs, "train")}
-        if self.last_eval.get("epoch") == number:
+        if self.last_eval.get("epoch") == state.epoch:
             row.update(_clean(self.last_eval, "eval"))
-        row.update(seconds=round(seconds, 4),
-                   samples_per_second=round(self.epoch_samples / max(seconds, 1e-9), 1))
-        self.train_seconds += seconds
-        self.train_samples += self.epoch_samples
+        row.update(seconds=round(state.epoch_seconds, 4),
+                   samples_per_second=round(state.samples_per_second, 1))
         self.history.append(row)
         if self.path is not None:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row, allow_nan=True) + "\n")
 
-    @property
-    def samples_per_second(self) -> float:
-        return self.train_samples / self.train_seconds if self.train_seconds else math.nan
-
     def state_dict(self) -> dict:
-        return {"best_value": self.best_value, "best_epoch": self.best_epoch,
-                "last_eval": {k: scalar(v) for k, v in self.last_eval.items()},
-                "history": list(self.history), "train_seconds": self.train_seconds,
-                "train_samples": self.train_samples}
+        return {"last_eval": {k: scalar(v) for k, v in self.last_eval.items()},
+                "history": list(self.history)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
         self.last_eval, self.history = dict(state["last_eval"]), list(state["history"])
-        self.train_seconds, self.train_samples = state["train_seconds"], state["train_samples"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from paddle.callbacks import Callback
 
 from ..resume import Resume, link_last, rng_state, save_resume, set_rng_state
-from .monitor import run_epoch
+from .run_state import run_epoch
 
 log = logging.getLogger("paddle_suite")
 
@@ -26,7 +26,7 @@ class ResumeState(Callback):
     """
 
     def __init__(self, directory, optimizer, stateful: dict, resume: Resume | None = None,
-                 callback_state: dict | None = None, total_epochs: int | None = None,
+                 callback_state: dict | None = None,
                  saved: dict | None = None):
         super().__init__()
         self.saved = dict(saved or {})  # e.g. the config signature and the LR plan
@@ -34,26 +34,23 @@ class ResumeState(Callback):
         self.directory = Path(directory) if directory is not None else None
         self.optimizer = optimizer
         self.stateful, self.resume = stateful, resume
-        self.callback_state, self.total_epochs = callback_state, total_epochs
+        self.callback_state = callback_state
 
     def wall_seconds(self) -> float:
         """Wall time of the whole run: every segment before a resume, and this one."""
         return self.wall_before + time.perf_counter() - self.started
 
     def on_train_begin(self, logs=None):
-        done = self.resume.epoch if self.resume else 0
         self.started = time.perf_counter()
         if self.resume:
             self.wall_before = float(self.callback_state.get("wall_seconds", 0.0))
-        self.params["initial_epoch"] = done  # shared with every callback: see run_epoch()
-        self.params["total_epochs"] = self.total_epochs or done + self.params.get("epochs", 0)
         if not self.resume:
             return
         for name, callback in self.stateful.items():
             if name in self.callback_state["callbacks"]:
                 callback.load_state_dict(self.callback_state["callbacks"][name])
         set_rng_state(self.callback_state["rng"])
-        log.info("resumed from %s after epoch %d", self.resume.path, done)
+        log.info("resumed from %s after epoch %d", self.resume.path, self.resume.epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.directory is None:  # a data-parallel rank other than 0: restores, never saves

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..interpret.saliency import METHODS, overlay, saliency
 from ..visual.pictures import prediction_text, saliency_figure
 from ..visual.plots import figure_to_array, save_figure
-from .monitor import run_epoch
+from .run_state import run_epoch
 
 
 class SaliencyMaps(Callback):

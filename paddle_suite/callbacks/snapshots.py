@@ -7,7 +7,7 @@ from pathlib import Path
 from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save
-from .monitor import run_epoch
+from .run_state import run_epoch
 
 log = logging.getLogger("paddle_suite")
 

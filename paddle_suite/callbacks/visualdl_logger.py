@@ -9,6 +9,7 @@ from ..visual.curves import confusion_matrix, per_class_metrics
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
 from ..visual.weights import conv_outputs, filter_grid, first_conv, layer_norms, tile
 from .monitor import scalar
+from .run_state import state_of
 
 
 def image_grid(batch, count: int) -> np.ndarray:
@@ -19,8 +20,9 @@ def image_grid(batch, count: int) -> np.ndarray:
 class VisualDLLogger(Callback):
     """Write everything a careful engineer wants to see in `visualdl --logdir logs`.
 
-    - per step: `train/lr` (the LR of that update); every `scalar_interval` steps
-      `train/loss`, `train/acc`... (running epoch means); per epoch `train/samples_per_second`
+    - every `scalar_interval` steps (and at each epoch's first): `train/lr` (the LR of that
+      update), `train/loss`, `train/acc`... (running epoch means; metrics.jsonl keeps every
+      LR change); per epoch `train/samples_per_second`
       (the figure metrics.jsonl has, training time only); every scalar, the per-epoch ones
       included, against the global step;
     - per evaluation: `eval/loss` (true mean), `eval/acc`..., keyed by the global step;
@@ -40,33 +42,33 @@ class VisualDLLogger(Callback):
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
                  images: bool = True, histograms: bool = True, curves: bool = True,
                  image_count: int = 32, collector=None, tap=None, class_names=None,
-                 sample=None, display_name: str = "", best=None, speed=None,
-                 eval_view=None):
+                 sample=None, display_name: str = "", eval_view=None):
         super().__init__()
-        self.speed = speed  # speed(): the epoch's samples/s as metrics.jsonl has it
-        self.display_name, self.best = display_name, best  # best(): (metric, best value)
+        self.display_name = display_name
         self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
         self.scalar_interval, self.image_count = scalar_interval, image_count
         self.images, self.histograms, self.curves = images, histograms, curves
         self.collector, self.tap, self.class_names = collector, tap, class_names or []
         self.sample, self.eval_view = sample, eval_view  # eval_view: images for top losses
-        self.writer, self.global_step, self.hooks, self.grads = None, 0, [], {}
+        self.writer, self.hooks, self.grads = None, [], {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
         self.writer = open_writer(self.logdir, self.display_name)
         metric_tags = ["eval/acc", "eval/loss"]
-        if self.best is not None:
-            metric_tags.append(f"eval/best_{self.best()[0]}")
+        monitor = state_of(self).monitor
+        if monitor is not None:
+            metric_tags.append(f"eval/best_{monitor.name}")
         write_hparams(self.writer, self.hparams, metric_tags)
         if self.tap is not None:
             self.tap.arm()
 
     def on_train_end(self, logs=None):
         self._remove_hooks()
-        name, value = self.best() if self.best is not None else (None, None)
-        if value is not None:
-            self.writer.add_scalar(f"eval/best_{name}", value, self.global_step)
+        state = state_of(self)
+        if state.best_value is not None:
+            self.writer.add_scalar(f"eval/best_{state.monitor.name}", state.best_value,
+                                   self.global_step)
         if self.curves and self.collector is not None and self.collector.last() is not None:
             self._confusion(*self.collector.last())
         if self.histograms:
@@ -75,13 +77,14 @@ class VisualDLLogger(Callback):
 
     # -- per step --------------------------------------------------------------------------
     def on_train_batch_begin(self, step, logs=None):
-        self.lr = self.lr_getter() if self.lr_getter else None
+        logged = step == 0 or (self.global_step + 1) % self.scalar_interval == 0
+        self.lr = self.lr_getter() if self.lr_getter and logged else None
         if self.histograms and step == 0:
             self._arm_gradient_capture()
 
     def on_train_batch_end(self, step, logs=None):
-        self.global_step += 1
-        self.samples += int((logs or {}).get("batch_size", 0))
+        if self.global_step % self.scalar_interval and step:
+            return  # the RunState counted this batch: global_step is its number
         if self.lr is not None:
             self.writer.add_scalar("train/lr", self.lr, self.global_step)
         if self.global_step % self.scalar_interval == 0:
@@ -90,15 +93,9 @@ class VisualDLLogger(Callback):
                     self.writer.add_scalar(f"train/{key}", scalar(value), self.global_step)
 
     # -- per epoch -------------------------------------------------------------------------
-    def on_epoch_begin(self, epoch, logs=None):
-        import time
-        self.epoch_start, self.samples = time.perf_counter(), 0
-
     def on_epoch_end(self, epoch, logs=None):
-        import time
-        speed = self.speed() if self.speed is not None else \
-            self.samples / max(time.perf_counter() - self.epoch_start, 1e-9)
-        self.writer.add_scalar("train/samples_per_second", speed, self.global_step)
+        self.writer.add_scalar("train/samples_per_second",  # as metrics.jsonl rounds it
+                               round(state_of(self).samples_per_second, 1), self.global_step)
         if self.histograms:
             self._histograms(self.global_step)
             self._norms_and_filters(self.global_step)
@@ -128,11 +125,10 @@ class VisualDLLogger(Callback):
                 write_roc_curve(self.writer, f"roc/{tag}", labels == index, probs[:, index], step)
 
     # -- helpers ---------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        return {"global_step": self.global_step}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.global_step = state["global_step"]
+    @property
+    def global_step(self) -> int:
+        """Training batches of the whole run (the RunState's count): every record's x."""
+        return state_of(self).global_step
 
     def _name(self, index: int) -> str:
         return self.class_names[index] if index < len(self.class_names) else str(index)

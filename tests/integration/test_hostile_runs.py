@@ -226,9 +226,11 @@ class StopAfter:
     def __init__(self, n):
         from paddle.callbacks import Callback
 
+        from paddle_suite.callbacks.run_state import run_epoch
+
         class _Stop(Callback):
             def on_epoch_begin(self, epoch, logs=None):
-                if epoch + 1 + self.params.get("initial_epoch", 0) == n:
+                if run_epoch(self, epoch) == n:
                     raise KeyboardInterrupt
         self.callback = _Stop()
 

@@ -50,7 +50,8 @@ def test_records_hold_scalars_hparams_images_histograms_and_curves(run):
     eval_acc = [x.value for x in reader(run.run_dir).get_data("scalar", "eval/acc")]
     assert eval_acc == pytest.approx([r["eval_acc"] for r in run.history])
     lrs = reader(run.run_dir).get_data("scalar", "train/lr")
-    assert len(lrs) == 2 * 14  # one point per update: 14 batches x 2 epochs
+    # every scalar_interval (10) updates and at each epoch's first: 14 batches x 2 epochs
+    assert [x.id for x in lrs] == [1, 10, 15, 20]
 
 
 def test_one_samples_per_second_figure_in_visualdl_and_metrics(run):
