@@ -67,8 +67,8 @@ def user_loop(epochs):
     start = time.perf_counter()
     for _ in range(epochs):
         for images, labels in loader:
-            loss = paddle.nn.functional.cross_entropy(net(images), labels,
-                                                      label_smoothing=0.1)
+            loss = paddle.nn.functional.cross_entropy(  # [N] labels: see losses.py
+                net(images), labels.reshape([-1]), label_smoothing=0.1)
             loss.backward()
             opt.step()
             opt.clear_grad()

@@ -83,6 +83,8 @@ class VisualDLLogger(Callback):
             self._arm_gradient_capture()
 
     def on_train_batch_end(self, step, logs=None):
+        if step == 0:
+            self._remove_hooks()  # the epoch's first batch's gradients are kept
         if self.global_step % self.scalar_interval and step:
             return  # the RunState counted this batch: global_step is its number
         if self.lr is not None:
@@ -152,7 +154,7 @@ class VisualDLLogger(Callback):
         self.hooks = []
 
     def _histograms(self, epoch: int):
-        self._remove_hooks()  # gradients come from the epoch's first batch only
+        self._remove_hooks()
         for name, param in self.model.network.named_parameters():
             self.writer.add_histogram(f"weights/{name}", param.numpy().reshape(-1), epoch,
                                       buckets=30)

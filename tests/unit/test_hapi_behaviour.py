@@ -4,6 +4,7 @@ Each test first shows the hapi behaviour on plain hapi, then that the suite's fi
 If a paddle upgrade changes a behaviour, the first half fails and tells us to revisit.
 """
 import numpy as np
+import pytest
 import paddle
 from paddle.callbacks import Callback
 
@@ -200,3 +201,20 @@ def test_evaluate_inside_fit_cancels_num_iters_and_preserved_num_iters_keeps_it(
                   verbose=0, callbacks=[probe])
         counts.append(probe.batches)
     assert counts == [6, 4]  # hapi: 2 whole epochs of 3 batches; fixed: the 4 asked for
+
+
+def test_paddle_label_smoothing_needs_flat_integer_labels():
+    """The workaround in losses.CrossEntropy: [N, 1] labels with label_smoothing fail in
+    Paddle 3.3.1 (its label_smooth kernel is float-only), [N] labels work and give the
+    textbook smoothed cross-entropy."""
+    import paddle.nn.functional as F
+    from paddle_suite.losses import CrossEntropy
+    paddle.seed(0)
+    logits, labels = paddle.randn([16, 10]), paddle.randint(0, 10, [16, 1])
+    with pytest.raises(Exception, match="label_smooth"):
+        F.cross_entropy(logits, labels, label_smoothing=0.1)
+    flat = float(F.cross_entropy(logits, labels.reshape([-1]), label_smoothing=0.1))
+    target = F.one_hot(labels.reshape([-1]), 10) * 0.9 + 0.01
+    by_hand = float(-(target * F.log_softmax(logits, axis=-1)).sum(axis=-1).mean())
+    assert flat == pytest.approx(by_hand, rel=1e-6)
+    assert float(CrossEntropy(0.1)(logits, labels)) == pytest.approx(by_hand, rel=1e-6)
