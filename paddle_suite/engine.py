@@ -296,8 +296,10 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
             write_json(run_dir / "summary.json", summary)
         except OSError as exc:  # a full disk: the error that stopped the run says more
             log.warning("could not write %s: %s", run_dir / "summary.json", exc.strerror)
+            _close_visualdl(callbacks, run_dir)
             return summary
         _report(run_dir, callbacks, built)
+        _close_visualdl(callbacks, run_dir)
     log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
                                                       "best_epoch", "stop_reason")})
     return summary
@@ -329,6 +331,16 @@ def _transfer_summary(net) -> dict:
         out["finetune"] = {"trainable": len(tuned["trainable"]), "frozen": len(tuned["frozen"]),
                            "lr_mult": tuned["lr_mult"]}
     return out
+
+
+def _close_visualdl(callbacks: RunCallbacks, run_dir: Path) -> None:
+    """The VisualDL log's end-of-run pictures (the report's, drawn once); never fatal."""
+    if callbacks.visualdl is None:
+        return
+    try:
+        callbacks.visualdl.finish(run_dir)
+    except Exception as exc:  # noqa: BLE001 - a failed picture must not hide the run's result
+        log.warning("could not finish the VisualDL log: %s: %s", type(exc).__name__, exc)
 
 
 def _report(run_dir: Path, callbacks: RunCallbacks, built: Built) -> None:

@@ -60,7 +60,7 @@ CALLBACK_OPTIONS = {
     "Checkpoint": (checkpoint, ()),
     "Saliency": (SaliencyMaps, ("view", "directory", "visualdl", "class_names")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",
-                                  "class_names", "sample", "display_name", "eval_view")),
+                                  "class_names", "sample", "display_name")),
 }
 DEFAULTS = {"Checkpoint": {}, "VisualDL": {}}
 
@@ -204,7 +204,6 @@ class RunCallbacks:
         return VisualDLLogger(run_dir, page_hparams(cfg, overrides), lr_getter,
                               collector=self.collector, tap=tap,
                               class_names=built.data.class_names, sample=view.fallback[0],
-                              eval_view=built.data.eval,
                               display_name=display_name(cfg, run_dir.name, overrides),
                               **options)
 

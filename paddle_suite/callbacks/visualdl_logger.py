@@ -2,10 +2,12 @@
 the confusion matrix and per-class metrics. One LogWriter (one log file) per run directory."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from paddle.callbacks import Callback
 
-from ..visual.curves import confusion_matrix, per_class_metrics
+from ..visual.mistakes import most_confused
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
 from ..visual.weights import conv_outputs, filter_grid, first_conv, layer_norms, tile
 from .monitor import scalar
@@ -42,14 +44,14 @@ class VisualDLLogger(Callback):
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
                  images: bool = True, histograms: bool = True, curves: bool = True,
                  image_count: int = 32, collector=None, tap=None, class_names=None,
-                 sample=None, display_name: str = "", eval_view=None):
+                 sample=None, display_name: str = ""):
         super().__init__()
         self.display_name = display_name
         self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
         self.scalar_interval, self.image_count = scalar_interval, image_count
         self.images, self.histograms, self.curves = images, histograms, curves
         self.collector, self.tap, self.class_names = collector, tap, class_names or []
-        self.sample, self.eval_view = sample, eval_view  # eval_view: images for top losses
+        self.sample = sample
         self.writer, self.hooks, self.grads = None, [], {}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -69,11 +71,22 @@ class VisualDLLogger(Callback):
         if state.best_value is not None:
             self.writer.add_scalar(f"eval/best_{state.monitor.name}", state.best_value,
                                    self.global_step)
-        if self.curves and self.collector is not None and self.collector.last() is not None:
-            self._confusion(*self.collector.last())
-        if self.histograms:
+        if self.histograms:  # before the report, which links filters.png and feature_maps/
             self._pictures_of_weights()
-        self.writer.close()
+        self.writer.flush()
+
+    def finish(self, run_dir) -> None:
+        """After the run report: show its pictures (confusion matrix, top losses: drawn
+        once, by the report) with the per-class summary and the most confused pairs, and
+        close the log. Called by the run, also after a failure."""
+        if self.writer is None:
+            return
+        try:
+            if self.curves:
+                self._report_pictures(Path(run_dir))
+        finally:
+            self.writer.close()
+            self.writer = None
 
     # -- per step --------------------------------------------------------------------------
     def on_train_batch_begin(self, step, logs=None):
@@ -176,7 +189,6 @@ class VisualDLLogger(Callback):
     def _pictures_of_weights(self):
         """filters.png and feature_maps/<layer>.png (also VisualDL images `features/<layer>`):
         enlarged, on a stated colour scale, with the prediction for the sample image."""
-        from pathlib import Path
         from ..visual.pictures import feature_maps_figure, filters_figure, prediction_text
         from ..visual.plots import figure_to_array, save_figure
         conv = first_conv(self.model.network)
@@ -194,16 +206,20 @@ class VisualDLLogger(Callback):
             self.writer.add_image(f"features/{name}", figure_to_array(fig), self.global_step)
             save_figure(fig, logdir / "feature_maps" / f"{name}.png")
 
-    def _confusion(self, probs, labels):
-        from ..visual.plots import (confusion_figure, figure_to_array, per_class_table_figure,
-                                    pyplot)
-        names = [self._name(i) for i in range(probs.shape[1])]
-        matrix = confusion_matrix(labels, probs.argmax(axis=1), probs.shape[1])
-        fig = confusion_figure(matrix, names)
-        self.writer.add_image("eval/confusion_matrix", figure_to_array(fig), self.global_step)
-        pyplot().close(fig)
-        rows = per_class_metrics(matrix, names)
-        fig = per_class_table_figure(rows)  # VisualDL's Text tab folds tables into one line
+    def _report_pictures(self, run_dir: Path) -> None:
+        """The report's confusion matrix and top losses as images; per-class metrics as an
+        image (VisualDL's Text tab folds tables into one line) and a one-line summary."""
+        from ..visual.plots import figure_to_array, per_class_table_figure, pyplot
+        for name, tag in (("confusion_matrix", "eval/confusion_matrix"),
+                          ("top_losses", "eval/top_losses")):
+            image = read_png(run_dir / f"{name}.png")
+            if image is not None:
+                self.writer.add_image(tag, image, self.global_step)
+        report = read_json(run_dir / "per_class.json")
+        if not report:
+            return
+        rows = report["classes"]
+        fig = per_class_table_figure(rows)
         self.writer.add_image("eval/per_class_metrics", figure_to_array(fig), self.global_step)
         pyplot().close(fig)
         worst = sorted(rows, key=lambda r: r["f1"])[:3]
@@ -212,21 +228,25 @@ class VisualDLLogger(Callback):
             f"{r['recall']:.4f}, {r['support']} samples)" for r in worst)
             + " (the table of every class is under Image: eval/per_class_metrics)",
             self.global_step)
-        self._mistakes(probs, labels, matrix, names)
-
-    def _mistakes(self, probs, labels, matrix, names):
-        """Text `eval/most_confused`; image `eval/top_losses` when the eval images are known."""
-        from ..visual.mistakes import most_confused, raw_image, top_losses, top_losses_figure
-        from ..visual.plots import figure_to_array, pyplot
-        pairs = most_confused(matrix, names, limit=5)
+        names = [r["class"] for r in rows]
+        pairs = most_confused(np.asarray(report["confusion_matrix"]), names, limit=5)
         if pairs:
             self.writer.add_text("eval/most_confused", "most confused (true -> predicted): "
                                  + "; ".join(f"{p['true']} -> {p['predicted']} {p['count']}x "
                                              f"({p['share']:.1%})" for p in pairs),
                                  self.global_step)
-        view = self.eval_view
-        if view is not None and len(view) == len(labels):
-            items = top_losses(probs, labels)
-            fig = top_losses_figure([raw_image(view, i["index"]) for i in items], items, names)
-            self.writer.add_image("eval/top_losses", figure_to_array(fig), self.global_step)
-            pyplot().close(fig)
+
+
+def read_png(path: Path):
+    """An RGB array of a PNG the run wrote, or None."""
+    import cv2
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+    return None if image is None else image[:, :, ::-1].copy()
+
+
+def read_json(path: Path):
+    import json
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
