@@ -57,7 +57,8 @@ def translate(data: dict) -> dict:
         callbacks["EMA"] = _ema(data["EMA"])
     if callbacks:
         out["Callbacks"] = {**(data.get("Callbacks") or {}), **callbacks}
-    out["Arch"] = _arch(data.get("Arch") or {}, (data.get("Global") or {}).get("image_shape"))
+    if isinstance(data.get("Arch"), dict):
+        out["Arch"] = _arch(data["Arch"], (data.get("Global") or {}).get("image_shape"))
     if isinstance(data.get("Loss"), dict) and "Train" in data["Loss"]:
         out["Loss"] = _loss(data["Loss"], notes)
     if isinstance(data.get("Optimizer"), dict):
@@ -89,11 +90,13 @@ def _amp(section, notes: list) -> None:
 
 def _global(section: dict, notes: list) -> tuple[dict, dict]:
     """PaddleClas's Global -> (the suite's Global, Callbacks it implies)."""
+    from .validate import GlobalOptions
+    own = set(GlobalOptions.__dataclass_fields__)
     glob, callbacks = {}, {}
     for key, value in section.items():
         path = f"Global.{key}"
-        if key in GLOBAL_SAME:
-            glob[key] = value
+        if key in GLOBAL_SAME or (key in own and key != "device"):
+            glob[key] = value  # the suite's own keys (e.g. -o Global.run_name=...) pass too
         elif key == "device":
             glob[key] = "auto" if value == "gpu" else value
             if value == "gpu":
@@ -142,8 +145,8 @@ def _arch(section: dict, image_shape) -> dict:
                           "(docs/paddleclas.md lists the names).")
     out = {}
     for key, value in section.items():
-        if key in ("name", "class_num"):
-            out[key] = value
+        if key in ("name", "class_num", "in_channels", "init", "finetune"):
+            out[key] = value  # PaddleClas's keys, and the suite's own
         elif key in ("pretrained", "use_ssld") and not value:
             continue
         elif key == "pretrained":

@@ -61,6 +61,14 @@ def test_quick_start_configs_translate():
     assert mobile["Optimizer"]["lr"]["warmup_epoch"] == 2
 
 
+def test_the_suites_own_keys_still_apply_to_a_paddleclas_config():
+    cfg = load_config(CONFIGS / "ResNet18.yaml", data_paths() + [
+        "Global.run_name=first", "Global.eval_steps=5", "Arch.in_channels=1",
+        "Callbacks.EarlyStopping={monitor: acc, patience: 3}"])
+    assert cfg["Global"]["run_name"] == "first" and cfg["Global"]["eval_steps"] == 5
+    assert cfg["Arch"]["in_channels"] == 1 and cfg["Callbacks"]["EarlyStopping"]["patience"] == 3
+
+
 def test_the_suites_own_configs_are_not_touched():
     data = yaml.safe_load(LENET.read_text())
     assert not is_paddleclas(data)
