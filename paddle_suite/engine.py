@@ -116,6 +116,8 @@ def build(cfg: Config, train: bool = True) -> Built:
         if view is not None:
             check_forward(net, view.fallback[0], cfg["Arch"]["class_num"], name)
     sample = (data.train or data.eval).fallback[0]
+    if glob["to_static"] and train:
+        paddle.jit.to_static(net)  # its forward runs as a compiled program; weights unchanged
     model = paddle.Model(net, inputs=[InputSpec([None, *sample.shape], "float32", "image")])
     built = Built(data, net, model, loss, metrics, world=world, batch=batch)
     optimised_loss = loss

@@ -21,7 +21,6 @@ log = logging.getLogger("paddle_suite")
 GLOBAL_SAME = ("checkpoints", "pretrained_model", "output_dir", "epochs",
                "eval_interval", "save_inference_dir", "seed")
 GLOBAL_OFF = {  # PaddleClas key: (value that changes nothing, why another value is refused)
-    "to_static": (False, "the suite trains in dygraph"),
     "use_dali": (False, "NVIDIA DALI loading is not available; the suite uses paddle.io"),
     "use_multilabel": (False, "the suite trains single-label classifiers"),
     "eval_mode": ("classification", "the suite evaluates classifiers"),

@@ -43,6 +43,8 @@ class GlobalOptions:
     pretrained_model: str | None = None    # weights to start from / to evaluate
     save_inference_dir: str | None = None
     dist_timeout: float = 300              # seconds data-parallel processes wait for each other
+    to_static: bool = False                # train the network through paddle.jit.to_static
+                                           # (off: dygraph; BENCHMARKS.md has when it pays)
 
 
 @dataclass

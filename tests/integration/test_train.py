@@ -4,8 +4,10 @@ import json
 import pytest
 
 from paddle_suite import evaluate, load_config, train
+from paddle_suite.checkpoint import load_into
+from paddle_suite.models import LeNet
 
-from ..conftest import LENET
+from ..conftest import LENET, tiny_overrides
 
 
 def read_jsonl(path):
@@ -134,3 +136,17 @@ def test_transfer_table_has_every_mode_for_every_k(tmp_path):
     assert [r["mode"] for r in table["rows"]] == list(MODES)
     assert all(0.0 <= r["accs"][0] <= 1.0 for r in table["rows"])
     assert table["markdown"].splitlines()[2].startswith("| 5 |")
+
+
+def test_to_static_trains_the_same_network(tmp_path):
+    """Global.to_static runs the forward as a compiled program: same parameters, a run that
+    learns like the dygraph one (not bit-identical: the kernels differ), weights that load."""
+    results = {}
+    for flag in ("false", "true"):
+        cfg = load_config(LENET, tiny_overrides(tmp_path / flag, epochs=1, **{
+            "Global.to_static": flag, "Callbacks.VisualDL": "false"}))
+        results[flag] = train(cfg)
+    dygraph, static = results["false"].summary, results["true"].summary
+    assert static["best_value"] > 0.9 and abs(static["best_value"] - dygraph["best_value"]) < 0.02
+    net = LeNet(class_num=2)
+    load_into(net, results["true"].run_dir / "checkpoints" / "final.pdparams")

@@ -91,8 +91,7 @@ def paddleclas(**changes):
     ({"Loss__Train": [{"MixCELoss": {}}]}, r"Loss.Train\[0\].MixCELoss: not supported"),
     ({"Loss__Train": [{"CELoss": {"weight": 0.5}}]}, r"weight only rescales"),
     ({"Global__save_interval": 5}, r"every-5-epochs copies are not made"),
-    ({"Global__to_static": True}, r"Global.to_static: True is not supported \(the suite trains "
-                                  r"in dygraph\)"),
+    ({"Global__use_dali": True}, r"Global.use_dali: True is not supported \(NVIDIA DALI"),
     ({"Global__use_gpu": True}, r"Global.use_gpu: a PaddleClas key the suite does not support"),
     ({"Optimizer__lr__name": "ReduceOnPlateau"}, r"schedule 'ReduceOnPlateau' is not supported"),
     ({"Optimizer__no_weight_decay_name": "norm"}, r"exempting parameters"),
