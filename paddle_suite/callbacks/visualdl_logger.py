@@ -34,11 +34,13 @@ class VisualDLLogger(Callback):
     - per epoch: the first conv layer's filters as an image, and the L2 norm of every
       parameter and of its gradient (`norms/...`) to follow them over time;
     - per evaluation: PR and ROC curves of every class (needs a `collector`);
-    - at the end: the confusion matrix as an image and per-class precision/recall/F1 as text,
-      and the feature maps of every conv layer for `sample` (a CHW image); the filters and
-      feature maps are also written as PNGs into `logdir` (filters.png, feature_maps/).
+    - at the end of training: the feature maps of every conv layer for `sample` (a CHW
+      image); the filters and feature maps are also written as PNGs into `logdir`
+      (filters.png, feature_maps/), which the run report links;
+    - after the run report (`finish()`): its confusion matrix and top losses as images,
+      per-class precision/recall/F1 as an image and a summary line, the most confused pairs.
     Every record is keyed by the global step (training batches so far, resumed runs
-    included), so all charts and sliders share one x-axis.
+    included, from the run's RunState), so all charts and sliders share one x-axis.
     """
 
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
