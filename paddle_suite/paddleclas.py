@@ -156,7 +156,7 @@ def _arch(section: dict, image_shape) -> dict:
             raise ConfigError(f"Arch.{key}: a PaddleClas option the suite does not support "
                               f"(the suite's {name} takes class_num only).")
     if isinstance(image_shape, list) and image_shape and image_shape[0] != 3:
-        out["in_channels"] = image_shape[0]
+        out.setdefault("in_channels", image_shape[0])  # an explicit Arch.in_channels wins
     return out
 
 
@@ -399,6 +399,11 @@ def _check_image_shape(shape, translated: dict) -> None:
         return
     if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) for v in shape)):
         raise ConfigError(f"Global.image_shape: expected [channels, height, width], got {shape!r}.")
+    channels = (translated.get("Arch") or {}).get("in_channels", 3)
+    if shape[0] != channels:
+        raise ConfigError(f"Global.image_shape: {shape} has {shape[0]} channels but "
+                          f"Arch.in_channels is {channels}; make them agree (the model and its "
+                          "export take Arch.in_channels).")
     from .paddleclas_ops import output_size
     evaluation = (translated.get("DataLoader") or {}).get("Eval") or {}
     size = output_size(evaluation.get("transforms") or [])

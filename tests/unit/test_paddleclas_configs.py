@@ -64,6 +64,7 @@ def test_quick_start_configs_translate():
 def test_the_suites_own_keys_still_apply_to_a_paddleclas_config():
     cfg = load_config(CONFIGS / "ResNet18.yaml", data_paths() + [
         "Global.run_name=first", "Global.eval_steps=5", "Arch.in_channels=1",
+        "Global.image_shape=[1, 224, 224]",
         "Callbacks.EarlyStopping={monitor: acc, patience: 3}"])
     assert cfg["Global"]["run_name"] == "first" and cfg["Global"]["eval_steps"] == 5
     assert cfg["Arch"]["in_channels"] == 1 and cfg["Callbacks"]["EarlyStopping"]["patience"] == 3
@@ -107,6 +108,8 @@ def paddleclas(**changes):
                                                                       r"export's pre-processing"),
     ({"Global__image_shape": [3, 160, 160]}, r"image_shape: \[3, 160, 160\] but the Eval "
                                              r"transforms give \[224, 224\]"),
+    ({"Global__image_shape": [1, 224, 224], "Arch__in_channels": 3},
+     r"has 1 channels but Arch.in_channels is 3"),
 ])
 def test_what_cannot_be_honoured_is_refused(changes, message):
     with pytest.raises(ConfigError, match=message):
