@@ -101,7 +101,8 @@ def _per_channel(values: list, fed: int) -> list:
 
 
 def inference_yml(cfg: dict, class_names: list[str], input_shape) -> dict:
-    """The deploy description PaddleX and PaddleClas read (plus the suite's input shape)."""
+    """`inference.yml`: the deploy description PaddleX 3 and tools/infer.py read (plus the
+    suite's input shape); paddleclas_yml() turns it into PaddleClas's."""
     section = cfg["DataLoader"]["Eval"] or cfg["DataLoader"]["Train"]
     infer = cfg["Infer"]
     fed = fed_channels(input_shape[0], infer)

@@ -18,8 +18,6 @@ from .schema import suggest
 
 log = logging.getLogger("paddle_suite")
 
-GLOBAL_SAME = ("checkpoints", "pretrained_model", "output_dir", "epochs",
-               "eval_interval", "save_inference_dir", "seed")
 GLOBAL_OFF = {  # PaddleClas key: (value that changes nothing, why another value is refused)
     "use_dali": (False, "NVIDIA DALI loading is not available; the suite uses paddle.io"),
     "use_multilabel": (False, "the suite trains single-label classifiers"),
@@ -94,13 +92,13 @@ def _global(section: dict, notes: list) -> tuple[dict, dict]:
     glob, callbacks = {}, {}
     for key, value in section.items():
         path = f"Global.{key}"
-        if key in GLOBAL_SAME or (key in own and key != "device"):
-            glob[key] = value  # the suite's own keys (e.g. -o Global.run_name=...) pass too
-        elif key == "device":
+        if key == "device":
             glob[key] = "auto" if value == "gpu" else value
             if value == "gpu":
                 notes.append("Global.device: gpu, read as auto (the GPU when paddle sees one, "
                              "else the CPU; PaddleClas's configs say gpu by habit)")
+        elif key in own:  # the keys PaddleClas shares with the suite, and the suite's own
+            glob[key] = value
         elif key == "print_batch_step":
             glob["log_interval"] = value
         elif key == "eval_during_train":
@@ -119,8 +117,8 @@ def _global(section: dict, notes: list) -> tuple[dict, dict]:
             if value not in (harmless, None, False):
                 raise ConfigError(f"{path}: {value!r} is not supported ({why}).")
         else:
-            allowed = [*GLOBAL_SAME, "device", "print_batch_step", "eval_during_train", "use_visualdl",
-                       "save_interval", "image_shape", *GLOBAL_OFF]
+            allowed = [*sorted(own), "print_batch_step", "eval_during_train",
+                       "use_visualdl", "save_interval", "image_shape", *GLOBAL_OFF]
             raise ConfigError(f"{path}: a PaddleClas key the suite does not support"
                               f"{suggest(key, allowed)}. Supported here: {', '.join(allowed)}.")
     if section.get("eval_during_train") is False:
@@ -154,7 +152,8 @@ def _arch(section: dict, image_shape) -> dict:
                               "Global.pretrained_model and set Arch.pretrained: False.")
         else:
             raise ConfigError(f"Arch.{key}: a PaddleClas option the suite does not support "
-                              f"(the suite's {name} takes class_num only).")
+                              f"(the suite's {name} takes class_num, in_channels, init and "
+                              "finetune).")
     if isinstance(image_shape, list) and image_shape and image_shape[0] != 3:
         out.setdefault("in_channels", image_shape[0])  # an explicit Arch.in_channels wins
     return out

@@ -56,14 +56,14 @@ class RunRecorder(Callback):
         self.reset()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.lr, self.batches, self.lr_trace = None, 0, []
+        self.lr, self.lr_trace = None, []
 
     def on_train_batch_begin(self, step, logs=None):
         if self.lr_getter is not None:
             self.lr = self.lr_getter()
             if not self.lr_trace or self.lr_trace[-1][1] != self.lr:
-                self.lr_trace.append([self.batches, self.lr])
-        self.batches += 1
+                # the RunState has counted the epoch's finished batches: this one's index
+                self.lr_trace.append([state_of(self).epoch_batches, self.lr])
 
     def on_eval_end(self, logs=None):
         self.last_eval = dict(logs or {})
@@ -73,7 +73,7 @@ class RunRecorder(Callback):
         row = {"epoch": state.epoch,
                "lr": self.lr,
                "lr_trace": thin_trace(self.lr_trace, self.TRACE_POINTS),
-               "batches": self.batches,
+               "batches": state.epoch_batches,
                **_clean(logs, "train")}
         if self.last_eval.get("epoch") == state.epoch:
             row.update(_clean(self.last_eval, "eval"))

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from paddle.callbacks import Callback
 
+from ..imageio import read_image
 from ..visual.mistakes import most_confused
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
 from ..visual.weights import conv_outputs, filter_grid, first_conv, layer_norms, tile
@@ -214,9 +215,9 @@ class VisualDLLogger(Callback):
         from ..visual.plots import figure_to_array, per_class_table_figure, pyplot
         for name, tag in (("confusion_matrix", "eval/confusion_matrix"),
                           ("top_losses", "eval/top_losses")):
-            image = read_png(run_dir / f"{name}.png")
-            if image is not None:
-                self.writer.add_image(tag, image, self.global_step)
+            if (run_dir / f"{name}.png").is_file():
+                self.writer.add_image(tag, read_image(run_dir / f"{name}.png", 3),
+                                      self.global_step)
         report = read_json(run_dir / "per_class.json")
         if not report:
             return
@@ -237,13 +238,6 @@ class VisualDLLogger(Callback):
                                  + "; ".join(f"{p['true']} -> {p['predicted']} {p['count']}x "
                                              f"({p['share']:.1%})" for p in pairs),
                                  self.global_step)
-
-
-def read_png(path: Path):
-    """An RGB array of a PNG the run wrote, or None."""
-    import cv2
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
-    return None if image is None else image[:, :, ::-1].copy()
 
 
 def read_json(path: Path):
