@@ -15,6 +15,7 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
+from .amp import amp_section, attach_loss_scaler, autocast_forward, hapi_amp_configs, require_amp_device
 from .callbacks.factory import RunCallbacks
 from .callbacks.hapi_fixes import end_training
 from .callbacks.nan_guard import TrainingDiverged
@@ -86,6 +87,7 @@ class Built:
     accumulated: object = None  # the AccumulatedLoss when accumulate_steps > 1
     batches: int | None = None    # with Global.max_updates: train batches of the whole run
     plan: dict | None = None      # what the LR schedule is planned for (replan.py)
+    scaler: object = None         # the float16 loss scaler when AMP is on (amp.py)
 
 
 def build(cfg: Config, train: bool = True) -> Built:
@@ -98,7 +100,10 @@ def build(cfg: Config, train: bool = True) -> Built:
     world = current_world()
     # a global batch that does not split fails here, before any process waits for others
     batch = batch_sizes(cfg, world) if train else {}
-    select_device(glob["device"])
+    device = select_device(glob["device"])
+    amp = amp_section(cfg)
+    if train:
+        require_amp_device(amp, device)
     join_process_group(world, glob["dist_timeout"])
     seed_everything(glob["seed"])
     with setup_stage("DataLoader", "reading the data"):
@@ -141,7 +146,11 @@ def build(cfg: Config, train: bool = True) -> Built:
                          "epoch: each epoch's last update is the mean gradient of its last %d "
                          "batches (weighted by its real size).", k, len(data.train_loader),
                          len(data.train_loader) % k)
-    model.prepare(built.optimizer, optimised_loss, metrics)
+    amp_configs = hapi_amp_configs(amp) if train else None
+    if amp_configs:
+        autocast_forward(net, amp)
+    model.prepare(built.optimizer, optimised_loss, metrics, amp_configs=amp_configs)
+    built.scaler = attach_loss_scaler(model, amp_configs)
     return built
 
 

@@ -2,7 +2,7 @@
 
 `load_config` calls `translate()` on every config after the overrides are applied. A config
 in PaddleClas's spelling (`Loss.Train` lists, `ImageNetDataset` with `transform_ops`,
-`sampler`/`loader`, `Metric.Train/Eval`, `AMP`, `EMA`, PaddleClas `Global` keys...) is
+`sampler`/`loader`, `Metric.Train/Eval`, `EMA`, PaddleClas `Global` keys...) is
 rewritten into the suite's vocabulary, so it is validated and run like any other config and
 the run directory's `config.yaml` shows what it became. Each key is honoured, or refused with
 a reason; a few that cannot change a run are accepted and listed in the log.
@@ -38,7 +38,7 @@ def is_paddleclas(data: dict) -> bool:
         (isinstance(metric, dict) and ("Train" in metric or "Eval" in metric)) or \
         any(isinstance(s, dict) and ("sampler" in s or "loader" in s or "transform_ops" in
                                      (s.get("dataset") or {})) for s in sections) or \
-        "AMP" in data or "EMA" in data
+        "EMA" in data
 
 
 def translate(data: dict) -> dict:
@@ -46,8 +46,7 @@ def translate(data: dict) -> dict:
     if not is_paddleclas(data):
         return data
     notes: list[str] = []
-    out = {k: v for k, v in data.items() if k not in ("AMP", "EMA")}
-    _amp(data.get("AMP"), notes)
+    out = {k: v for k, v in data.items() if k != "EMA"}  # AMP: the suite's own section
     glob, callbacks = _global(data.get("Global") or {}, notes)
     out["Global"] = glob
     if data.get("EMA") is not None:
@@ -72,17 +71,6 @@ def translate(data: dict) -> dict:
     if notes:
         log.info("PaddleClas config read; note: %s", "; ".join(notes))
     return out
-
-
-def _amp(section, notes: list) -> None:
-    if section is None:
-        return
-    if not isinstance(section, dict):
-        raise ConfigError(f"AMP: expected a mapping, got {section!r}.")
-    if section.get("use_amp"):
-        raise ConfigError("AMP.use_amp: mixed-precision training is not available in the suite "
-                          "yet; set it to False (the run is then float32, as PaddleClas's is).")
-    notes.append("AMP (use_amp is False)")
 
 
 def _global(section: dict, notes: list) -> tuple[dict, dict]:

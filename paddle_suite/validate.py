@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from .amp import AMPOptions, check_amp
 from .callbacks.factory import check_callbacks
 from .data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_loader, \
     loader_section, mix_options, train_loader
@@ -21,7 +22,7 @@ from .schema import check_kwargs, check_named, check_sections, check_value, para
     reject_unknown
 
 SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Infer",
-            "Callbacks")
+            "Callbacks", "AMP")
 
 
 @dataclass
@@ -246,6 +247,10 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     ls = out["Loss"].get("label_smoothing")
     if ls is not None and not 0 <= ls < 1:
         raise ConfigError("Loss.label_smoothing: must be in [0, 1).")
+    out["AMP"] = check_amp(check_kwargs(AMPOptions, data.get("AMP") or {}, "AMP"))
+    if out["AMP"]["use_amp"] and glob["to_static"]:
+        raise ConfigError("AMP.use_amp: not combined with Global.to_static (untested together); "
+                          "turn one of them off.")
     out["Callbacks"] = check_callbacks(data.get("Callbacks"), glob["epochs"],
                                        metric_names(out["Metric"], out["Arch"]["class_num"]))
     _evaluated(out)

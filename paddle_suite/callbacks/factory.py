@@ -20,6 +20,7 @@ from typing import Literal
 from paddle.io.dataloader.collate import default_collate_fn
 
 from ..data.failures import DataFailureGuard
+from ..amp import loss_scale
 from ..distributed import average_buffers
 from ..errors import ConfigError
 from ..metrics import PredictionCollector
@@ -176,12 +177,14 @@ class RunCallbacks:
                                   glob["eval_steps"], built.metrics, [self.ema] if self.ema else [],
                                   [data.failures.check], [parallel[-1].average] if parallel else [])
         k = cfg["Optimizer"]["accumulate_steps"]
-        guard = NaNGuard(lr_getter, world=world, accumulate=k)
+        amp = cfg.get("AMP") or {}
+        self.guard = guard = NaNGuard(lr_getter, world=world, accumulate=k, scaler=built.scaler,
+                         float16=amp.get("use_amp", False) and amp.get("dtype") == "float16")
         groups = AccumulationGroups(built.accumulated, k) if built.accumulated else None
         stateful = {"clock": clock, "recorder": self.recorder, "saver": self.saver,
                     "evaluator": evaluator, "stepper": self.stepper, "nan_guard": guard,
                     "early_stopping": self.early, "plateau": self.plateau, "ema": self.ema,
-                    "swa": self.swa, "snapshots": self.snapshots}
+                    "swa": self.swa, "snapshots": self.snapshots, "loss_scaler": built.scaler}
         self.keeper = keeper = ResumeState(
             ckpt_dir / "resume" if writes else None, built.optimizer,
             {k: v for k, v in stateful.items() if v is not None}, resume, resume_state, saved)
@@ -226,6 +229,9 @@ class RunCallbacks:
             out["snapshots"] = self.snapshots.saved
         if self.swa:
             out["swa"] = {"epochs_averaged": self.swa.count, "eval": self.swa.result}
+        if self.guard.scaler is not None:
+            out["amp"] = {"skipped_updates": self.guard.skipped,
+                          "final_loss_scale": loss_scale(self.guard.scaler)}
         out["lr_schedule_steps"] = self.stepper.steps
         return out
 

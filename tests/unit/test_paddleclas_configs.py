@@ -86,7 +86,7 @@ def paddleclas(**changes):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"AMP": {"use_amp": True}}, r"AMP.use_amp: mixed-precision training is not available"),
+    ({"AMP": {"use_amp": True, "level": "O2"}}, r"AMP.level: O2 .* is not supported"),
     ({"Arch__name": "ResNet50_vd"}, r"'ResNet50_vd' .* does not have \(did you mean \"ResNet50\""),
     ({"Arch__name": "PPLCNet_x1_0"}, r"PaddleClas architecture the suite does not have"),
     ({"Loss__Train": [{"MixCELoss": {}}]}, r"Loss.Train\[0\].MixCELoss: not supported"),
