@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .amp import AMPOptions, check_amp
-from .callbacks.factory import check_callbacks
+from .callbacks.options import check_callbacks
 from .data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_loader, \
     loader_section, mix_options, train_loader
 from .errors import ConfigError
