@@ -11,6 +11,7 @@ A pipeline without `ToCHW` gets one appended. Config form (PaddleClas style):
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import paddle.vision.transforms as T
 
@@ -49,6 +50,40 @@ class GaussianNoise:
         if np.random.random() >= self.prob:
             return img
         return (img + np.random.normal(0.0, self.std, img.shape)).astype(np.float32)
+
+
+class ElasticDistortion:
+    """Simard, Steinkraus and Platt (2003)'s elastic distortion: each pixel moves by a random
+    field, uniform in [-1, 1], smoothed by a Gaussian of `sigma` pixels and scaled by `alpha`
+    pixels; resampled bilinearly, zeros outside (torchvision's ElasticTransform, on HWC)."""
+
+    def __init__(self, alpha: float, sigma: float, prob: float):
+        self.alpha, self.sigma, self.prob = alpha, sigma, prob
+        self.grids = {}  # (h, w) -> the identity map, (h, w, 2)
+
+    def __call__(self, img):
+        if np.random.random() >= self.prob:
+            return img
+        h, w = img.shape[:2]
+        if (h, w) not in self.grids:
+            x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            self.grids[h, w] = np.dstack([x, y])
+        noise = np.random.uniform(-1, 1, (h, w, 2)).astype(np.float32)
+        field = cv2.GaussianBlur(noise, (0, 0), self.sigma) * self.alpha + self.grids[h, w]
+        out = cv2.remap(img, field, None, interpolation=cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return out.reshape(img.shape)
+
+    def __repr__(self):
+        return f"ElasticDistortion(alpha={self.alpha}, sigma={self.sigma}, prob={self.prob})"
+
+
+def elastic(alpha: float = 34.0, sigma: float = 4.0, prob: float = 1.0):
+    """Elastic distortion (Simard et al. 2003; their MNIST setting: alpha 34, sigma 4)."""
+    if sigma <= 0 or alpha < 0 or not 0 <= prob <= 1:
+        raise ConfigError("ElasticDistortion: sigma must be positive, alpha at least 0 and "
+                          f"prob in [0, 1]; got alpha {alpha}, sigma {sigma}, prob {prob}.")
+    return ElasticDistortion(alpha, sigma, prob)
 
 
 def resize(size: int | list[int]):
@@ -154,6 +189,7 @@ UINT8_OPS = {
     "CenterCrop": center_crop, "Pad": pad,
     "RandomHorizontalFlip": horizontal_flip, "RandomVerticalFlip": vertical_flip,
     "RandomRotation": rotation, "RandomAffine": affine, "ColorJitter": color_jitter,
+    "ElasticDistortion": elastic,
 }
 FLOAT_OPS = {"Normalize": normalize, "GaussianNoise": gaussian_noise,
              "RandomErasing": random_erasing}

@@ -153,3 +153,24 @@ def test_sklearn_digits_train_and_test_never_overlap_whatever_the_seed():
         assert len(train) == 100 and np.bincount(train.labels).tolist() == [10] * 10
         assert not any(im.tobytes() in test_images for im in train.images)
     assert test.images.shape[1:] == (28, 28, 1) and len(test) == 898
+
+
+def test_elastic_distortion_moves_strokes_smoothly_and_repeats_under_a_seed():
+    from paddle_suite import ConfigError
+    from paddle_suite.data.transforms import build_transforms, check_transforms, elastic
+    digit = np.asarray(mnist10k("train")[0][0])
+    distort = elastic(alpha=34, sigma=4)
+    np.random.seed(3)
+    first = distort(digit)
+    np.random.seed(3)
+    assert np.array_equal(distort(digit), first) and first.shape == digit.shape
+    assert first.dtype == np.uint8 and not np.array_equal(first, digit)
+    assert np.array_equal(elastic(alpha=0)(digit), digit)  # no displacement: the same pixels
+    # a smooth field of a pixel or two: the ink stays, shifted, not scattered
+    assert abs(int(first.sum()) - int(digit.sum())) < 0.2 * digit.sum()
+    assert (first > 127).sum() > 0.5 * (digit > 127).sum()
+    chain = build_transforms(check_transforms([{"ElasticDistortion": {"prob": 0.5}},
+                                               {"ToCHW": {}}], "t"))
+    assert chain(digit).shape == (1, 28, 28)
+    with pytest.raises(ConfigError, match="sigma must be positive"):
+        elastic(sigma=0)
