@@ -15,7 +15,8 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from .amp import amp_section, attach_loss_scaler, autocast_forward, hapi_amp_configs, require_amp_device
+from .amp import amp_section, attach_loss_scaler, autocast_forward, hapi_amp_configs, \
+    require_amp_device
 from .callbacks.factory import RunCallbacks
 from .callbacks.hapi_fixes import end_training
 from .callbacks.nan_guard import TrainingDiverged
