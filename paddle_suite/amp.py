@@ -103,9 +103,16 @@ def autocast_forward(net: paddle.nn.Layer, section: dict) -> None:
         with paddle.amp.auto_cast(level=section["level"], dtype=section["dtype"],
                                   use_promote=section["use_promote"]):
             out = plain(*args, **kwargs)
-        return out.astype("float32") if out.dtype != paddle.float32 else out
+        return _float32(out)
 
     net.forward = forward
+
+
+def _float32(out):
+    """A network's output (a tensor, or a list/tuple of them) in float32."""
+    if isinstance(out, (list, tuple)):
+        return type(out)(_float32(o) for o in out)
+    return out.astype("float32") if out.dtype != paddle.float32 else out
 
 
 def hapi_amp_configs(section: dict) -> dict | None:

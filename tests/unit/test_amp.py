@@ -135,3 +135,11 @@ def test_the_nan_guard_names_float16_overflow():
     text = likely_cause(40, [0.5, 0.4], 1e-3, float16=True)
     assert "float16" in text and "bfloat16" in text
     assert "float16" not in likely_cause(40, [0.5, 0.4], 1e-3)
+
+
+def test_outputs_come_back_float32_whatever_their_structure():
+    from paddle_suite.amp import _float32
+    half = paddle.ones([2, 3]).astype("float16")
+    single, pair = _float32(half), _float32((half, [half]))
+    assert single.dtype == paddle.float32
+    assert isinstance(pair, tuple) and pair[0].dtype == pair[1][0].dtype == paddle.float32
