@@ -36,6 +36,7 @@ SLOW = (
     "tests/integration/test_search.py::test_a_tiny_random_search",
     "tests/integration/test_search.py::test_two_workers_on_one_sqlite_study",
     "tests/integration/test_search.py::test_a_killed_worker_trial",
+    "tests/integration/test_search.py::test_trials_scored_over_seeds",
     "tests/integration/test_hostile_runs.py::test_two_resumes_at_once",
     "tests/integration/test_hostile_runs.py::test_every_schedule_resumes_exactly",
     "tests/integration/test_hostile_runs.py::test_a_full_disk",

@@ -10,7 +10,10 @@ A search config names a base training config, overrides applied to every trial, 
       Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-4, high: 1.0e-1}
       Optimizer.regularizer.coeff: {type: loguniform, low: 1.0e-6, high: 1.0e-2}
 
-The objective is the best eval value of `metric` over the trial's epochs. The study lives in
+A trial's value is the best eval value of `metric` over its epochs (`study.score: final`:
+its last evaluation). With `study.seeds: [1, 2, 3]` a trial trains once per seed and its
+value is the mean, for differences smaller than a seed moves the result (the pruner then
+acts on the first seed's run; the others run whole). The study lives in
 `<output_dir>/<study name>/study.db` (SQLite) unless `storage` names a database; an
 interrupted search resumes there, its stale running trials marked failed.
 """
@@ -52,6 +55,8 @@ class StudyOptions:
     startup_trials: int = 3           # trials before the median pruner acts
     heartbeat: int = 10               # seconds between a running trial's signs of life
     grace_period: int = 60            # seconds of silence before a running trial is failed
+    seeds: list[int] | None = None    # train each trial once per Global.seed; value: the mean
+    score: Literal["best", "final"] = "best"  # a run's value: its best or its last evaluation
 
 
 def search_sections(base: str = "", overrides: list[str] = (), study: dict | None = None,
@@ -78,6 +83,9 @@ def load_search(path: str | Path) -> dict:
         raise ConfigError("study.grace_period: must be longer than study.heartbeat (>= 1 s), "
                           "or live trials would be failed.")
     check_name(study["name"], "study.name")
+    if study["seeds"] is not None and len(set(study["seeds"])) != len(study["seeds"]):
+        raise ConfigError(f"study.seeds: {study['seeds']} repeats a seed; a CPU run with the "
+                          "same seed repeats exactly, so it adds time and no information.")
     space = check_space(data["space"], base, overrides)
     if study["sampler"] == "grid" and any(s["type"] not in ("grid", "categorical")
                                           for s in space.values()):
@@ -107,28 +115,47 @@ def _objective(search: dict, output_dir: str):
 
     def objective(trial):
         params = {key: _suggest(trial, key, spec) for key, spec in search["space"].items()}
-        cfg = load_config(search["base"], search["overrides"]
-                          + [o for k, v in params.items() for o in overrides_for(k, v)]
-                          + [f"Global.experiment={study_opts['name']}",
-                             f"Global.run_name=trial-{trial.number:03d}",
-                             f"Global.output_dir={output_dir}",
-                             f"Callbacks.Checkpoint.monitor={metric}"])
+        chosen = [o for k, v in params.items() for o in overrides_for(k, v)]
+        seeds = study_opts["seeds"] or [None]
+        values, epochs, run_dirs = [], 0, []
+        for i, seed in enumerate(seeds):
+            name = f"trial-{trial.number:03d}" + ("" if seed is None else f"-seed-{seed}")
+            cfg = load_config(search["base"], search["overrides"] + chosen
+                              + ([] if seed is None else [f"Global.seed={seed}"])
+                              + [f"Global.experiment={study_opts['name']}",
+                                 f"Global.run_name={name}", f"Global.output_dir={output_dir}",
+                                 f"Callbacks.Checkpoint.monitor={metric}"])
 
-        def report(value, epoch):
-            trial.report(value, epoch)
-            return study_opts["pruner"] != "none" and trial.should_prune()
+            def report(value, epoch, first=i == 0):
+                if not first:
+                    return False
+                trial.report(value, epoch)
+                return study_opts["pruner"] != "none" and trial.should_prune()
 
-        pruning = Pruning(report, metric)
-        result = train(cfg, callbacks=[pruning])
-        values = [r[f"eval_{metric}"] for r in result.history if f"eval_{metric}" in r]
-        trial.set_user_attr("run_dir", str(result.run_dir))
-        trial.set_user_attr("epochs_trained", len(result.history))
-        if not values:
-            raise UserError(f"study.metric: the trials produce no eval {metric!r}.")
-        if pruning.pruned:
-            raise optuna.TrialPruned(pruning.stop_reason)
-        return max(values) if mode == "max" else min(values)
+            pruning = Pruning(report, metric)
+            result = train(cfg, callbacks=[pruning])
+            epochs += len(result.history)
+            run_dirs.append(str(result.run_dir))
+            trial.set_user_attr("run_dir", run_dirs[0])
+            trial.set_user_attr("epochs_trained", epochs)
+            if pruning.pruned:
+                raise optuna.TrialPruned(pruning.stop_reason)
+            values.append(run_value(result.history, metric, mode, study_opts["score"]))
+        if seeds != [None]:
+            trial.set_user_attr("seed_values", values)
+            trial.set_user_attr("run_dirs", run_dirs)
+        return sum(values) / len(values)
     return objective, mode
+
+
+def run_value(history: list[dict], metric: str, mode: str, score: str) -> float:
+    """One run's value of `metric`: its best evaluation (`score: best`) or its last."""
+    values = [r[f"eval_{metric}"] for r in history if f"eval_{metric}" in r]
+    if not values:
+        raise UserError(f"study.metric: the trials produce no eval {metric!r}.")
+    if score == "final":
+        return values[-1]
+    return max(values) if mode == "max" else min(values)
 
 
 def _sampler(opts: dict, space: dict):
@@ -276,6 +303,8 @@ def write_outputs(study, search: dict, folder: Path) -> dict:
              "trial": t.number, "state": t.state.name,
              "value": "" if t.value is None else round(t.value, 6),
              "epochs_trained": t.user_attrs.get("epochs_trained", ""),
+             **({"seed_values": " ".join(f"{v:.6g}" for v in t.user_attrs.get("seed_values", []))}
+                if search["study"]["seeds"] else {}),
              **{k: t.params.get(k, "") for k in keys}, "run_dir": t.user_attrs.get("run_dir", "")}
             for i, t in enumerate(ranked)]
     with open(folder / "trials.csv", "w", newline="", encoding="utf-8") as f:

@@ -1,13 +1,16 @@
 """Hyper-parameter search: validation of the search config, a real tiny study, resuming."""
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import optuna
 import pytest
+import yaml
 
 from paddle_suite import ConfigError, UserError
 from paddle_suite.tuning.search import hide_password, load_search, open_study, run_search
@@ -177,4 +180,31 @@ def test_linked_keys_move_together_and_are_each_validated(tmp_path):
     path = write(tmp_path, "study: {name: linked}\n", "space:\n  \"Global.epochs,Global.epohcs\":"
                  " {type: categorical, choices: [1, 2]}\n")
     with pytest.raises(ConfigError, match='did you mean "epochs"'):
+        load_search(path)
+
+
+def test_trials_scored_over_seeds_take_the_mean_of_each_seeds_final_value(tmp_path):
+    path = write(tmp_path, "study: {name: seeded, sampler: random, n_trials: 2, seed: 2, "
+                 "seeds: [1, 2], score: final}\n",
+                 "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-3, "
+                 "high: 1.0e-2}\n")
+    search = load_search(path)
+    search["overrides"] = [o for o in search["overrides"] if o != "Global.epochs=2"] + \
+        ["Global.epochs=1", "DataLoader.Train.max_samples=400"]
+    result = run_search(search, str(tmp_path / "logs"))
+    folder = tmp_path / "logs" / "seeded"
+    assert result["completed"] == 2 and result["epochs_trained"] == 4
+    study = optuna.load_study(study_name="seeded", storage=f"sqlite:///{folder / 'study.db'}")
+    for trial in study.get_trials():
+        finals = []
+        for seed, run in zip([1, 2], trial.user_attrs["run_dirs"]):
+            assert run.endswith(f"trial-{trial.number:03d}-seed-{seed}")
+            summary = json.loads((Path(run) / "summary.json").read_text())
+            assert yaml.safe_load((Path(run) / "config.yaml").read_text())["Global"]["seed"] == seed
+            finals.append(summary["final_eval"]["acc"])
+        assert trial.user_attrs["seed_values"] == pytest.approx(finals)
+        assert trial.value == pytest.approx(sum(finals) / 2)
+    assert "seed_values" in (folder / "trials.csv").read_text().splitlines()[0]
+    path.write_text(path.read_text().replace("seeds: [1, 2]", "seeds: [1, 1]"))
+    with pytest.raises(ConfigError, match=r"study.seeds: \[1, 1\] repeats a seed"):
         load_search(path)
