@@ -1,13 +1,11 @@
 import logging
 import os
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
