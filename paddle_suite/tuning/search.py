@@ -13,7 +13,9 @@ A search config names a base training config, overrides applied to every trial, 
 A trial's value is the best eval value of `metric` over its epochs (`study.score: final`:
 its last evaluation). With `study.seeds: [1, 2, 3]` a trial trains once per seed and its
 value is the mean, for differences smaller than a seed moves the result (the pruner then
-acts on the first seed's run; the others run whole). The study lives in
+acts on the first seed's run; the others run whole). `study.baseline: true` makes the base
+config's own values a trial (queued once), so the starting point is scored the same way.
+The study lives in
 `<output_dir>/<study name>/study.db` (SQLite) unless `storage` names a database; an
 interrupted search resumes there, its stale running trials marked failed.
 """
@@ -35,7 +37,7 @@ from ..engine import train
 from ..errors import ConfigError, UserError
 from ..schema import check_kwargs
 from ..validate import check_name
-from .space import check_space, overrides_for
+from .space import base_values, check_space, overrides_for
 
 log = logging.getLogger("paddle_suite")
 
@@ -56,6 +58,7 @@ class StudyOptions:
     heartbeat: int = 10               # seconds between a running trial's signs of life
     grace_period: int = 60            # seconds of silence before a running trial is failed
     seeds: list[int] | None = None    # train each trial once per Global.seed; value: the mean
+    baseline: bool = False            # first trial: the base config's own values
     score: Literal["best", "final"] = "best"  # a run's value: its best or its last evaluation
 
 
@@ -92,8 +95,9 @@ def load_search(path: str | Path) -> dict:
         raise ConfigError("study.sampler: grid needs explicit values for every dimension "
                           "(type: grid, values: [...] or type: categorical).")
     infer_mode(study["metric"])
+    baseline = base_values(space, base, overrides) if study["baseline"] else None
     return {"base": base, "overrides": overrides, "study": study, "space": space,
-            "source": str(path)}
+            "source": str(path), "baseline": baseline}
 
 
 def _suggest(trial, key: str, spec: dict):
@@ -266,6 +270,9 @@ def open_study(search: dict, output_dir: str):
     for number in stale_trials(study):
         log.warning("search: trial %d was left running by a worker that stopped; marked "
                     "failed", number)
+    if search.get("baseline"):  # once per study, whichever worker comes first
+        study.enqueue_trial(search["baseline"], user_attrs={"baseline": True},
+                            skip_if_exists=True)
     return study, folder
 
 
@@ -305,6 +312,8 @@ def write_outputs(study, search: dict, folder: Path) -> dict:
              "epochs_trained": t.user_attrs.get("epochs_trained", ""),
              **({"seed_values": " ".join(f"{v:.6g}" for v in t.user_attrs.get("seed_values", []))}
                 if search["study"]["seeds"] else {}),
+             **({"baseline": "yes" if t.user_attrs.get("baseline") else ""}
+                if search.get("baseline") else {}),
              **{k: t.params.get(k, "") for k in keys}, "run_dir": t.user_attrs.get("run_dir", "")}
             for i, t in enumerate(ranked)]
     with open(folder / "trials.csv", "w", newline="", encoding="utf-8") as f:

@@ -60,6 +60,26 @@ def override(key: str, value) -> str:
     return overrides_for(key, value)[0]
 
 
+def base_values(space: dict, base, base_overrides: list[str]) -> dict:
+    """The base config's own value of every space key (a linked key: its first), checked to
+    lie inside its dimension: the parameters of a trial that scores the starting point."""
+    from ..visual.hparams import lookup
+    cfg = load_config(base, base_overrides)
+    values = {}
+    for key, spec in space.items():
+        value = lookup(cfg, key.split(",")[0].strip())
+        kind = spec["type"]
+        inside = value in (spec["choices"] if kind == "categorical" else spec["values"]) \
+            if kind in ("categorical", "grid") else \
+            isinstance(value, (int, float)) and spec["low"] <= value <= spec["high"]
+        if not inside:
+            raise ConfigError(f"study.baseline: the base config's {key} is {value!r}, outside "
+                              f"space.{key}; widen the dimension to include it, or set "
+                              "baseline: false.")
+        values[key] = value
+    return values
+
+
 def check_space(space: dict, base, base_overrides: list[str]) -> dict:
     """Validate every dimension and that every key is a valid key of the base config."""
     if not isinstance(space, dict) or not space:

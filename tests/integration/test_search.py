@@ -185,7 +185,7 @@ def test_linked_keys_move_together_and_are_each_validated(tmp_path):
 
 def test_trials_scored_over_seeds_take_the_mean_of_each_seeds_final_value(tmp_path):
     path = write(tmp_path, "study: {name: seeded, sampler: random, n_trials: 2, seed: 2, "
-                 "seeds: [1, 2], score: final}\n",
+                 "seeds: [1, 2], score: final, baseline: true}\n",
                  "space:\n  Optimizer.lr.learning_rate: {type: loguniform, low: 1.0e-3, "
                  "high: 1.0e-2}\n")
     search = load_search(path)
@@ -204,7 +204,15 @@ def test_trials_scored_over_seeds_take_the_mean_of_each_seeds_final_value(tmp_pa
             finals.append(summary["final_eval"]["acc"])
         assert trial.user_attrs["seed_values"] == pytest.approx(finals)
         assert trial.value == pytest.approx(sum(finals) / 2)
-    assert "seed_values" in (folder / "trials.csv").read_text().splitlines()[0]
+    first = study.get_trials()[0]  # the base config's own LR, scored the same way
+    assert first.user_attrs["baseline"] and first.params == {"Optimizer.lr.learning_rate": 2e-3}
+    header = (folder / "trials.csv").read_text().splitlines()[0]
+    assert "seed_values" in header and "baseline" in header
     path.write_text(path.read_text().replace("seeds: [1, 2]", "seeds: [1, 1]"))
     with pytest.raises(ConfigError, match=r"study.seeds: \[1, 1\] repeats a seed"):
+        load_search(path)
+    path.write_text(path.read_text().replace("seeds: [1, 1]", "seeds: [1]")
+                    .replace("low: 1.0e-3", "low: 3.0e-3"))
+    with pytest.raises(ConfigError, match=r"study.baseline: the base config's Optimizer.lr."
+                       r"learning_rate is 0.002, outside space"):
         load_search(path)
