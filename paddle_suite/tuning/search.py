@@ -55,6 +55,7 @@ class StudyOptions:
     seed: int = 0
     storage: str | None = None        # e.g. postgresql://user:pass@host/db; default SQLite
     startup_trials: int = 3           # trials before the median pruner acts
+    warmup_epochs: int = 1            # epochs of a trial before a pruner may stop it
     heartbeat: int = 10               # seconds between a running trial's signs of life
     grace_period: int = 60            # seconds of silence before a running trial is failed
     seeds: list[int] | None = None    # train each trial once per Global.seed; value: the mean
@@ -86,6 +87,9 @@ def load_search(path: str | Path) -> dict:
         raise ConfigError("study.grace_period: must be longer than study.heartbeat (>= 1 s), "
                           "or live trials would be failed.")
     check_name(study["name"], "study.name")
+    if study["warmup_epochs"] < 1:
+        raise ConfigError("study.warmup_epochs: must be at least 1 (epochs a trial trains "
+                          "before a pruner may stop it).")
     if study["seeds"] is not None and len(set(study["seeds"])) != len(study["seeds"]):
         raise ConfigError(f"study.seeds: {study['seeds']} repeats a seed; a CPU run with the "
                           "same seed repeats exactly, so it adds time and no information.")
@@ -219,9 +223,9 @@ def _pruner(opts: dict):
     import optuna
     if opts["pruner"] == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=opts["startup_trials"],
-                                           n_warmup_steps=1)
+                                           n_warmup_steps=opts["warmup_epochs"])
     if opts["pruner"] == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1)
+        return optuna.pruners.HyperbandPruner(min_resource=opts["warmup_epochs"])
     return optuna.pruners.NopPruner()
 
 

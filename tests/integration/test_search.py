@@ -216,3 +216,18 @@ def test_trials_scored_over_seeds_take_the_mean_of_each_seeds_final_value(tmp_pa
     with pytest.raises(ConfigError, match=r"study.baseline: the base config's Optimizer.lr."
                        r"learning_rate is 0.002, outside space"):
         load_search(path)
+
+
+def test_the_pruner_waits_for_warmup_epochs_before_judging_a_trial():
+    from paddle_suite.tuning.search import _pruner
+    study = optuna.create_study(direction="maximize", pruner=_pruner(
+        {"pruner": "median", "startup_trials": 1, "warmup_epochs": 15}))
+    good = study.ask()
+    for epoch in range(1, 26):
+        good.report(0.98, epoch)
+    study.tell(good, 0.98)
+    poor = study.ask()
+    poor.report(0.5, 3)
+    assert not poor.should_prune()  # an early epoch does not rank a cosine run's end
+    poor.report(0.5, 16)
+    assert poor.should_prune()
