@@ -6,6 +6,7 @@ from typing import Any, Literal
 from ..config import load_config
 from ..errors import ConfigError
 from ..schema import check_kwargs
+from ..visual.hparams import lookup
 
 KINDS = ("uniform", "loguniform", "int", "categorical", "grid")
 
@@ -63,7 +64,6 @@ def override(key: str, value) -> str:
 def base_values(space: dict, base, base_overrides: list[str]) -> dict:
     """The base config's own value of every space key (a linked key: its first), checked to
     lie inside its dimension: the parameters of a trial that scores the starting point."""
-    from ..visual.hparams import lookup
     cfg = load_config(base, base_overrides)
     values = {}
     for key, spec in space.items():
