@@ -47,11 +47,6 @@ class AMPOptions:
     use_fp16_test: bool = False            # PaddleClas: evaluate under autocast too
 
 
-def amp_section(cfg) -> dict:
-    """A resolved config's `AMP` section (configs resolved before it existed: off)."""
-    return cfg.get("AMP") or {**AMPOptions().__dict__}
-
-
 def check_amp(section: dict) -> dict:
     """The resolved `AMP` section's combinations the suite can run (types are checked by the
     schema)."""

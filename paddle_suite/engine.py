@@ -15,8 +15,7 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from .amp import amp_section, attach_loss_scaler, autocast_forward, hapi_amp_configs, \
-    require_amp_device
+from .amp import attach_loss_scaler, autocast_forward, hapi_amp_configs, require_amp_device
 from .callbacks.factory import RunCallbacks
 from .callbacks.hapi_fixes import end_training
 from .callbacks.nan_guard import TrainingDiverged
@@ -102,7 +101,7 @@ def build(cfg: Config, train: bool = True) -> Built:
     # a global batch that does not split fails here, before any process waits for others
     batch = batch_sizes(cfg, world) if train else {}
     device = select_device(glob["device"])
-    amp = amp_section(cfg)
+    amp = cfg["AMP"]
     if train:
         require_amp_device(amp, device)
     join_process_group(world, glob["dist_timeout"])

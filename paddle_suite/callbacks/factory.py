@@ -6,7 +6,7 @@ from functools import partial
 
 from paddle.io.dataloader.collate import default_collate_fn
 
-from ..amp import amp_section, loss_scale
+from ..amp import loss_scale
 from ..data.failures import DataFailureGuard
 from ..distributed import average_buffers
 from ..metrics import PredictionCollector
@@ -95,7 +95,7 @@ class RunCallbacks:
                                   glob["eval_steps"], built.metrics, [self.ema] if self.ema else [],
                                   [data.failures.check], [parallel[-1].average] if parallel else [])
         k = cfg["Optimizer"]["accumulate_steps"]
-        amp = amp_section(cfg)
+        amp = cfg["AMP"]
         self.guard = guard = NaNGuard(
             lr_getter, world=world, accumulate=k, scaler=built.scaler,
             float16=amp["use_amp"] and amp["dtype"] == "float16")

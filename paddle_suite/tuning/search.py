@@ -149,7 +149,7 @@ def _objective(search: dict, output_dir: str):
             if pruning.pruned:
                 raise optuna.TrialPruned(pruning.stop_reason)
             values.append(run_value(result.history, metric, mode, study_opts["score"]))
-        if seeds != [None]:
+        if study_opts["seeds"]:
             trial.set_user_attr("seed_values", values)
             trial.set_user_attr("run_dirs", run_dirs)
         return sum(values) / len(values)
