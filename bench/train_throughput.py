@@ -7,7 +7,8 @@ with a rotating order so machine noise hits every arm alike.
 Arms (evaluation off unless the name says `eval`):
 - `user_loop`: the loop a user writes without the suite, recipe of configs/lenet.yaml:
   paddle.vision's MNIST reader over the bundled files with paddle.vision transforms
-  (RandomAffine, ToTensor, Normalize), paddle.io.DataLoader, paddle.vision's LeNet,
+  (RandomAffine, ToTensor, Normalize), paddle.io.DataLoader, LeNet written out as an
+  nn.Sequential (ReLU between its Linear layers, as the recipe's `head_activation`),
   F.cross_entropy with label smoothing, Adam + L2 + per-update cosine, the loss read every
   batch;
 - `loop`: the same loop over the very objects train() builds (its data pipeline included);
@@ -72,7 +73,11 @@ def user_loop(epochs):
                  label_path=str(BUNDLED_MNIST / "train-labels-idx1-ubyte.gz"), mode="train",
                  transform=transform, backend="cv2")
     loader = paddle.io.DataLoader(data, batch_size=64, shuffle=True)
-    net = paddle.vision.models.LeNet()
+    nn = paddle.nn
+    net = nn.Sequential(nn.Conv2D(1, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2D(2, 2),
+                        nn.Conv2D(6, 16, 5), nn.ReLU(), nn.MaxPool2D(2, 2), nn.Flatten(),
+                        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                        nn.Linear(84, 10))
     sched = paddle.optimizer.lr.CosineAnnealingDecay(2e-3, T_max=epochs * len(loader))
     opt = paddle.optimizer.Adam(sched, parameters=net.parameters(),
                                 weight_decay=paddle.regularizer.L2Decay(1e-4))

@@ -26,10 +26,12 @@ MAX_BASE_DEPTH = 16  # files in one _base_ chain
 class Config(dict):
     """A validated, fully resolved config: a plain nested dict plus where it came from."""
 
-    def __init__(self, data: dict, source: str | None = None, overrides: Iterable[str] = ()):
+    def __init__(self, data: dict, source: str | None = None, overrides: Iterable[str] = (),
+                 notes: Iterable[str] = ()):
         super().__init__(data)
         self.source = source
         self.overrides = list(overrides)
+        self.notes = list(notes)  # what loading changed beyond the file and overrides
 
     def to_yaml(self) -> str:
         """The resolved config as YAML text (what the run directory's config.yaml holds)."""
@@ -203,21 +205,24 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
 
     Errors name the key path, the file line where the YAML has one, or the override that set it.
     """
-    from .validate import validate  # the schema pulls in paddle; keep `config` light
+    from .validate import forget_replaced_model_options, validate  # pulls in paddle
 
     overrides = list(overrides)
     lines: dict = {}
     if data is None:
         data, lines = read_with_base(path)
     data = copy.deepcopy(data)
+    file_model = data["Arch"].get("name") if isinstance(data.get("Arch"), dict) else None
     for text in overrides:
         apply_override(data, text)
+    notes = forget_replaced_model_options(data, file_model, overrides)
     try:
         data = translate(data)
         resolved = validate(data, default_experiment=Path(path).stem if path else "default")
     except ConfigError as exc:
         raise ConfigError(_locate(str(exc), path, lines, overrides)) from None
-    return Config(resolved, source=str(path) if path else None, overrides=overrides)
+    return Config(resolved, source=str(path) if path else None, overrides=overrides,
+                  notes=notes)
 
 
 def _locate(message: str, path, lines: dict, overrides: list) -> str:

@@ -27,7 +27,7 @@ from .distributed import World, current_world, join_process_group, per_device_ba
 from .errors import ConfigError, DataError, UserError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics
-from .models import build_model
+from .models import build_model, check_same_network
 from .optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
 from .replan import plan_of
 from .resume import locate, run_dir_of
@@ -113,6 +113,7 @@ def build(cfg: Config, train: bool = True) -> Built:
     if glob["pretrained_model"]:
         with setup_stage("Global.pretrained_model", "loading the weights"):
             path = load_into(net, glob["pretrained_model"])
+            check_same_network(path, cfg["Arch"])
         log.info("loaded weights from %s", path)
     with setup_stage("Loss", "building the loss and metrics"):
         loss = build_loss(cfg["Loss"])
@@ -280,6 +281,8 @@ def _log_start(cfg: Config, built: Built, run_dir: Path | None) -> None:
     log.info("run directory: %s", run_dir if run_dir else f"written by rank 0 (this is "
              f"rank {world.rank} of {world.size})")
     log.info(_describe_batch(cfg, built))
+    for note in getattr(cfg, "notes", ()):
+        log.info("%s", note)
     if data.skipped:
         log.warning("skipped %d bad samples (DataLoader.skip_bad_samples); listed in "
                     "bad_samples.json", len(data.skipped))

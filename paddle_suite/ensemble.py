@@ -8,6 +8,7 @@ import numpy as np
 from .checkpoint import load_into, weights_path
 from .config import Config
 from .engine import build
+from .models import check_same_network
 from .errors import UserError
 
 
@@ -42,6 +43,7 @@ def evaluate_ensemble(cfg: Config, members: list[Path]) -> dict:
     labels = built.data.eval.labels
     probs, rows = [], []
     for path in members:
+        check_same_network(weights_path(path), cfg["Arch"])
         load_into(built.net, path)
         logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
         built.data.failures.check()

@@ -34,6 +34,7 @@ from .checkpoint import load_into, weights_path
 from .config import Config
 from .deploy import DeployNet, deploy_name, fed_channels, inference_yml, paddleclas_yml
 from .engine import build
+from .models import check_same_network
 from .errors import ConfigError, UserError
 from .onnx_export import onnx_outputs, to_onnx
 
@@ -145,6 +146,7 @@ def _served(cfg: Config, weights: Path):
     under fresh parameter names, so the legacy child names (and orders) them the same."""
     with paddle.utils.unique_name.guard():
         built = build(cfg, train=False)
+    check_same_network(weights_path(weights), cfg["Arch"])
     load_into(built.net, weights)
     built.net.eval()
     view = built.data.eval or built.data.train

@@ -101,6 +101,26 @@ def _optional_named(section, registry, path, what, skip=()):
     return None if section is None else check_named(registry, section, path, what, skip)[1]
 
 
+ARCH_SETTINGS = ("name", "init", "finetune", "pretrained")  # not constructor options
+
+
+def forget_replaced_model_options(data: dict, file_model, overrides: list[str]) -> list[str]:
+    """`-o Arch.name=X` on a config written for another model: keep the options X takes
+    (class_num, in_channels, ...) and drop those the file set for its own model (LeNet's
+    head_activation for an MLP); return a note for each. Options given as overrides stay
+    and are checked."""
+    arch = data.get("Arch")
+    if not isinstance(arch, dict) or arch.get("name") == file_model or arch.get("name") not in MODELS:
+        return []
+    given = {text.split("=", 1)[0].strip() for text in overrides}
+    takes = set(parameter_names(MODELS[arch["name"]])) | set(ARCH_SETTINGS)
+    dropped = [k for k in arch if k not in takes and f"Arch.{k}" not in given]
+    for key in dropped:
+        del arch[key]
+    return [f"Arch.{key}: dropped; the config set it for {file_model} and {arch['name']} "
+            "does not take it" for key in dropped]
+
+
 def _arch(raw) -> dict:
     section = dict(raw or {})
     init = section.pop("init", None)

@@ -1,6 +1,9 @@
 """Model factories: names in `MODELS` map to constructors taking `class_num`, `in_channels`, ..."""
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import paddle
 
@@ -10,10 +13,13 @@ from .bilinear import BilinearCNN
 from .finetune import apply_finetune, load_pretrained
 from .init import INITS, apply_init
 from .nets import MLP, LeNet, SmallCNN
+from .origin import arch_differences, require_same_network
 from .zoo import ZOO
 
 MODELS = {"LeNet": LeNet, "MLP": MLP, "SmallCNN": SmallCNN, "BilinearCNN": BilinearCNN, **ZOO}
 
+
+log = logging.getLogger("paddle_suite")
 
 MAX_PARAMETERS = 300_000_000  # 1.2 GB of float32 weights: far above any model here
 
@@ -65,6 +71,12 @@ def scale_head(net: paddle.nn.Layer, factor: float) -> None:
         head.bias.set_value(np.zeros(head.bias.shape, dtype="float32"))
 
 
+def check_same_network(weights: str | Path, arch: dict) -> None:
+    """Refuse weights from a run directory whose `Arch` builds a different network than
+    `arch` (same tensor names, another function: see `origin`)."""
+    require_same_network(Path(weights), arch, MODELS)
+
+
 def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:
     """Build the network of a validated `Arch` section: weight init, then pretrained weights
     (a path or run directory in `Arch.pretrained`), then the fine-tuning state."""
@@ -77,9 +89,13 @@ def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:
         scale_head(net, init["head_scale"])
     if isinstance(arch.get("pretrained"), str):
         net.pretrained_report = load_pretrained(net, arch["pretrained"])
+        run, differences = arch_differences(Path(net.pretrained_report["file"]), arch, MODELS)
+        for line in differences:  # transfer may change the network on purpose: a warning
+            log.warning("Arch.pretrained: the weights' run %s built another network: %s",
+                        run, line)
     if arch.get("finetune"):
         net.finetune_report = apply_finetune(net, **arch["finetune"])
     return net
 
 
-__all__ = ["MODELS", "INITS", "MAX_PARAMETERS", "build_model", "count_parameters", "apply_init", "LeNet", "MLP", "SmallCNN"]
+__all__ = ["MODELS", "INITS", "MAX_PARAMETERS", "build_model", "check_same_network", "count_parameters", "apply_init", "LeNet", "MLP", "SmallCNN"]

@@ -29,10 +29,15 @@ def make_activation(name: str) -> nn.Layer:
 class LeNet(nn.Layer):
     """LeNet-5 as in `paddle.vision.models.LeNet`, with a configurable number of input channels.
 
-    Expects 28x28 inputs (the first convolution pads by 1, as Paddle's does).
+    Expects 28x28 inputs (the first convolution pads by 1, as Paddle's does). Paddle's LeNet
+    stacks its three fully connected layers with nothing between them, so together they are
+    one linear map; `head_activation` puts a nonlinearity after the first two, as LeCun's
+    LeNet-5 had. It keeps the state-dict names, so weights load into either form, and adds
+    no parameters (except PReLU's slopes).
     """
 
-    def __init__(self, class_num: int = 10, in_channels: int = 1):
+    def __init__(self, class_num: int = 10, in_channels: int = 1,
+                 head_activation: Activation | None = None):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2D(in_channels, 6, 3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2D(2, 2),
@@ -41,10 +46,16 @@ class LeNet(nn.Layer):
         self.fc = nn.Sequential(
             nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, class_num)
         )
+        self.head_activations = nn.LayerList(
+            [make_activation(head_activation) for _ in range(2)] if head_activation else [])
 
     def forward(self, x):
-        x = self.features(x)
-        return self.fc(paddle.flatten(x, 1))
+        x = paddle.flatten(self.features(x), 1)
+        if not self.head_activations:
+            return self.fc(x)
+        for linear, activation in zip(self.fc[:-1], self.head_activations):
+            x = activation(linear(x))
+        return self.fc[-1](x)
 
 
 class MLP(nn.Layer):

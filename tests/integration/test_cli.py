@@ -73,3 +73,13 @@ def test_bad_yaml_names_line_and_column(tmp_path):
     bad.write_text("Global:\n  epochs: [1, 2\n")
     proc = run_tool("train.py", "-c", str(bad))
     assert proc.returncode == 2 and "line 3, column 1" in proc.stderr
+
+
+def test_eval_refuses_weights_of_another_network_with_the_same_names(tmp_path):
+    from ..unit.test_nets import fake_run
+    run, _ = fake_run(tmp_path, "Arch.head_activation=null")
+    proc = run_tool("eval.py", "-c", str(LENET), "-o", f"Global.output_dir={tmp_path}",
+                    "-o", f"Global.pretrained_model={run}")
+    assert proc.returncode == 2, proc.stderr
+    assert "Arch.head_activation: None in the run, 'relu' here" in proc.stderr
+    assert "Traceback" not in proc.stderr

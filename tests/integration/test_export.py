@@ -14,7 +14,7 @@ from paddle_suite.checkpoint import load_into, load_weights
 from paddle_suite.data.datasets import mnist10k
 from paddle_suite.export import export_model
 from paddle_suite.infer import infer_images
-from paddle_suite.models import LeNet
+from paddle_suite.models import LeNet, build_model
 
 from ..conftest import LENET, ROOT, tiny_overrides
 
@@ -54,7 +54,7 @@ def test_export_verifies_and_infer_matches_the_dygraph_model(run, tmp_path):
     paths, raw = digit_pngs(tmp_path / "pngs")
     predictions = infer_images(tmp_path / "model", paths, batch_size=5)
     assert len(predictions["results"]) == len(paths) and not predictions["failed"]
-    net = LeNet(class_num=2)
+    net = build_model(cfg_for(run)["Arch"])  # the network the run trained
     load_into(net, run.run_dir / "checkpoints" / "final.pdparams")
     net.eval()
     x = ((raw.astype("float32") / 255.0 - 0.5) / 0.5).transpose(0, 3, 1, 2)

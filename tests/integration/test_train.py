@@ -98,8 +98,9 @@ def test_zoo_model_adapts_channels_and_classes():
 
 
 def test_workers_load_data_in_subprocesses(tiny_cfg):
+    augment = "[{RandomAffine: {degrees: 10}}, {ToCHW: {}}, {Normalize: {mean: [0.5], std: [0.5]}}]"
     result = train(tiny_cfg(**{"DataLoader.Train.num_workers": 2,
-                               "DataLoader.Train.transforms": "[{RandomAffine: {degrees: 10}}]"}))
+                               "DataLoader.Train.transforms": augment}))
     assert result.summary["status"] == "completed" and result.summary["best_value"] > 0.9
 
 

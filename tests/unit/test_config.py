@@ -149,3 +149,15 @@ def test_no_import_cycles_among_the_package_modules():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("0 import cycle(s)")
+
+
+def test_renaming_the_model_drops_only_the_files_options_the_new_one_lacks():
+    cfg = load_config(LENET, ["Arch.name=MLP", "Arch.dropout=0.1"])
+    assert cfg["Arch"]["name"] == "MLP" and cfg["Arch"]["in_channels"] == 1
+    assert cfg["Arch"]["dropout"] == 0.1 and "head_activation" not in cfg["Arch"]
+    assert cfg.notes == ["Arch.head_activation: dropped; the config set it for LeNet and MLP "
+                         "does not take it"]
+    assert load_config(LENET).notes == []
+    with pytest.raises(ConfigError, match="Arch.head_activation: unknown key .*set by the "
+                                          "override -o Arch.head_activation=relu"):
+        load_config(LENET, ["Arch.name=MLP", "Arch.head_activation=relu"])
