@@ -10,6 +10,17 @@ from pathlib import Path
 from .checkpoint import atomic_write_bytes
 
 
+def run_config(run_dir: Path) -> dict:
+    """The run's resolved config.yaml as a dict ({} when absent, too large or unreadable)."""
+    from .yamlsafe import MAX_BYTES, YamlError, load_yaml
+    try:
+        with open(Path(run_dir) / "config.yaml", "rb") as f:
+            data = load_yaml(f.read(MAX_BYTES + 1).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, YamlError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def create_run_dir(output_dir: str | Path, experiment: str, clock=time.localtime,
                    name: str | None = None) -> Path:
     """Create and return a new run directory named `name` (default: the current time).

@@ -17,7 +17,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from paddle_suite.errors import UserError
     from paddle_suite.tuning.diagnose import diagnose, setup_of
-    from paddle_suite.visual.report import read_rows, run_config
+    from paddle_suite.rundir import run_config
+    from paddle_suite.visual.report import read_rows
     run_dir = Path(args.run_dir)
     if not (run_dir / "metrics.jsonl").is_file():
         raise UserError(f"{run_dir}: no metrics.jsonl here; pass a run directory under logs/.")

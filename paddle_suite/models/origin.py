@@ -6,17 +6,17 @@ activation. Loading weights by name cannot tell them apart; the config.yaml of t
 directory the weights came from can. `arch_differences` compares the two `Arch` sections,
 each resolved with the constructor's defaults, leaving out what does not shape the network
 (`class_num` is checked by the tensor shapes; `pretrained`, `finetune` and `init` only say
-how the weights were obtained).
+how the weights were obtained; `dropout` does nothing outside training).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import UserError
+from ..rundir import run_config
 from ..schema import check_named
-from ..yamlsafe import MAX_BYTES, YamlError, load_yaml
 
-NOT_THE_NETWORK = ("class_num", "pretrained", "finetune", "init")
+NOT_THE_NETWORK = ("class_num", "pretrained", "finetune", "init", "dropout")
 
 
 def _network_options(section: dict, registry: dict) -> dict:
@@ -28,15 +28,13 @@ def trained_arch(weights: Path, registry: dict) -> tuple[Path, dict] | None:
     """(run directory, its resolved network options) for a weights file in
     `<run>/checkpoints/`; None when the file is not in a run directory or its config.yaml
     cannot be read (then there is nothing to compare)."""
-    config = weights.parent.parent / "config.yaml"
-    if weights.parent.name != "checkpoints" or not config.is_file():
+    run = weights.parent.parent
+    section = run_config(run).get("Arch") if weights.parent.name == "checkpoints" else None
+    if not isinstance(section, dict):
         return None
     try:
-        if config.stat().st_size > MAX_BYTES:
-            return None
-        section = load_yaml(config.read_text(encoding="utf-8")).get("Arch")
-        return config.parent, _network_options(section, registry)
-    except (OSError, UnicodeDecodeError, YamlError, UserError, AttributeError, TypeError):
+        return run, _network_options(section, registry)
+    except UserError:  # written by another version of the suite: nothing to compare
         return None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rundir import read_metric_rows, write_json
+from ..rundir import read_metric_rows, run_config, write_json
 from .curves import confusion_matrix, per_class_metrics
 from .plots import learning_curves, save_confusion
 
@@ -15,16 +15,6 @@ from .plots import learning_curves, save_confusion
 def read_rows(run_dir: Path) -> list[dict]:
     """metrics.jsonl's rows (a line a crash cut short is left out)."""
     return read_metric_rows(Path(run_dir) / "metrics.jsonl")[0]
-
-
-def run_config(run_dir: Path) -> dict:
-    """The run's resolved config.yaml ({} when absent or unreadable)."""
-    from ..yamlsafe import YamlError, load_yaml
-    try:
-        data = load_yaml((run_dir / "config.yaml").read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, YamlError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def key_hparams(cfg: dict) -> dict:

@@ -71,3 +71,11 @@ def test_weights_outside_a_run_or_with_an_unreadable_config_are_not_judged(tmp_p
     for text in ("Arch: [not, a, mapping]", "a: &a [*a]", "Arch: {name: NoSuchNet}"):
         (run / "config.yaml").write_text(text, encoding="utf-8")
         check_same_network(run / "checkpoints" / "best.pdparams", relu_arch)
+
+
+def test_transfer_from_another_network_loads_with_a_warning(tmp_path, suite_log):
+    from paddle_suite.models import build_model
+    run, plain = fake_run(tmp_path, "Arch.head_activation=null")
+    net = build_model({**plain["Arch"], "head_activation": "relu", "pretrained": str(run)})
+    assert len(net.pretrained_report["loaded"]) == 10
+    assert "Arch.head_activation: None in the run, 'relu' here" in suite_log.text
