@@ -106,13 +106,13 @@ CASES = {
     "LR decayed too early (step /10 at epoch 1)": (
         ["Global.epochs=8", "Optimizer.lr={name: Step, learning_rate: 0.0005, step_size: 1, "
                             "gamma: 0.1}"], "LR decayed too early", None),
-    "plateau at a constant LR (MLP, Adam 3e-3, no augmentation)": (
-        ["Global.epochs=20", "Arch.name=MLP", "Optimizer.lr={name: Constant, learning_rate: 0.003}",
+    "plateau at a high constant LR (MLP, Adam 1e-2, no augmentation)": (
+        ["Global.epochs=20", "Arch.name=MLP", "Optimizer.lr={name: Constant, learning_rate: 0.01}",
          "DataLoader.Train.transforms=[{ToCHW: {}}, {Normalize: {mean: [0.5], std: [0.5]}}]"],
         "plateau", None),
-    "collapse at a moderate LR (SGD momentum 0.9, LR 0.05)": (
+    "collapse at a high LR (SGD momentum 0.9, LR 0.2)": (
         ["Global.epochs=6", "Optimizer.name=Momentum", "Optimizer.momentum=0.9",
-         "Optimizer.lr={name: Constant, learning_rate: 0.05}"], "LR too high",
+         "Optimizer.lr={name: Constant, learning_rate: 0.2}"], "LR too high",
         "overfit a tiny subset"),
 }
 
