@@ -123,7 +123,7 @@ def _ema(section) -> dict:
 def _arch(section: dict, image_shape) -> dict:
     from .models import MODELS
     name = section.get("name")
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         close = suggest(re.sub(r"_vd$", "", str(name)), MODELS)
         raise ConfigError(f"Arch.name: {name!r} is a PaddleClas architecture the suite does "
                           f"not have{close or ''}; the suite builds paddle.vision's networks "
@@ -221,7 +221,7 @@ def _schedule(section, epochs, notes: list) -> dict:
     name = section.get("name")
     if name == "Piecewise":
         out.update(_piecewise(section))
-    elif name in LR_NAMES:
+    elif isinstance(name, str) and name in LR_NAMES:
         out["name"] = LR_NAMES[name]
         if name == "Linear":
             out["end_lr"] = section.get("end_lr", 0.0)

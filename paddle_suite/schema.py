@@ -29,7 +29,7 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 
 def choose(registry: dict, name: Any, path: str, what: str):
     """Look `name` up in an allow-list dict; the error lists every allowed name."""
-    if name not in registry:
+    if not isinstance(name, str) or name not in registry:  # a list or mapping: not a name
         allowed = ", ".join(sorted(registry))
         raise ConfigError(
             f"{path}: unknown {what} {name!r}{suggest(name, registry)}. Allowed: {allowed}."

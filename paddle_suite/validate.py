@@ -110,8 +110,9 @@ def forget_replaced_model_options(data: dict, file_model, overrides: list[str]) 
     head_activation for an MLP); return a note for each. Options given as overrides stay
     and are checked."""
     arch = data.get("Arch")
-    if not isinstance(arch, dict) or arch.get("name") == file_model or arch.get("name") not in MODELS:
-        return []
+    name = arch.get("name") if isinstance(arch, dict) else None
+    if not isinstance(name, str) or name == file_model or name not in MODELS:
+        return []  # an unknown or malformed name is validation's to report
     given = {text.split("=", 1)[0].strip() for text in overrides}
     takes = set(parameter_names(MODELS[arch["name"]])) | set(ARCH_SETTINGS)
     dropped = [k for k in arch if k not in takes and f"Arch.{k}" not in given]
@@ -171,7 +172,7 @@ def _optimizer(raw, epochs: int) -> dict:
     common = check_kwargs(lr_common, {k: v for k, v in lr.items() if k in common_keys},
                           "Optimizer.lr")
     rest = {"name": "Constant", **{k: v for k, v in lr.items() if k not in common_keys}}
-    if rest.get("name") in SCHEDULES:
+    if isinstance(rest.get("name"), str) and rest["name"] in SCHEDULES:
         own = parameter_names(SCHEDULES[rest["name"]], SCHEDULE_SKIP)
         reject_unknown(lr, ["name", *common_keys, *own], "Optimizer.lr")
     schedule = check_named(SCHEDULES, rest, "Optimizer.lr", "LR schedule", skip=SCHEDULE_SKIP)[1]

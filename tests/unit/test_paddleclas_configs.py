@@ -89,6 +89,8 @@ def paddleclas(**changes):
     ({"AMP": {"use_amp": True, "level": "O2"}}, r"AMP.level: O2 .* is not supported"),
     ({"Arch__name": "ResNet50_vd"}, r"'ResNet50_vd' .* does not have \(did you mean \"ResNet50\""),
     ({"Arch__name": "PPLCNet_x1_0"}, r"PaddleClas architecture the suite does not have"),
+    ({"Arch__name": ["ResNet18"]}, r"\['ResNet18'\] is a PaddleClas architecture"),
+    ({"Optimizer__lr__name": {"a": 1}}, r"schedule \{'a': 1\} is not supported"),
     ({"Loss__Train": [{"MixCELoss": {}}]}, r"Loss.Train\[0\].MixCELoss: not supported"),
     ({"Loss__Train": [{"CELoss": {"weight": 0.5}}]}, r"weight only rescales"),
     ({"Global__save_interval": 5}, r"every-5-epochs copies are not made"),
