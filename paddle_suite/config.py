@@ -110,10 +110,13 @@ def _without_delete(value):
     return value
 
 
-def read_with_base(path: str | Path, seen: tuple = ()) -> tuple[dict, dict]:
+def read_with_base(path: str | Path, seen: tuple = (),
+                   notes: list | None = None) -> tuple[dict, dict]:
     """Read a config; a top-level `_base_: other.yaml` (relative to this file) is read first
     and this file's keys are merged over it. Line numbers refer to this file. A chain of
-    more than MAX_BASE_DEPTH files, or one that loops, is an error."""
+    more than MAX_BASE_DEPTH files, or one that loops, is an error. A file that names
+    another model than its base drops the base's options for the old model (a note each,
+    appended to `notes`)."""
     path = Path(path)
     data, lines = read_yaml(path)
     base = data.pop("_base_", None)
@@ -127,8 +130,16 @@ def read_with_base(path: str | Path, seen: tuple = ()) -> tuple[dict, dict]:
     if len(seen) + 1 >= MAX_BASE_DEPTH:
         raise ConfigError(f"{path}: _base_ chain longer than {MAX_BASE_DEPTH} files; "
                           "flatten it.")
-    base_data, _ = read_with_base(base_path, seen + (path.resolve(),))
-    return merge(base_data, data), lines
+    base_data, _ = read_with_base(base_path, seen + (path.resolve(),), notes)
+    merged = merge(base_data, data)
+    child_arch = data.get("Arch")
+    if isinstance(child_arch, dict) and isinstance(base_data.get("Arch"), dict):
+        from .validate import forget_replaced_model_options
+        found = forget_replaced_model_options(merged, base_data["Arch"].get("name"),
+                                              {f"Arch.{key}" for key in child_arch})
+        if notes is not None:
+            notes.extend(f"{note} ({path})" for note in found)
+    return merged, lines
 
 
 def _line_map(root) -> dict:
@@ -209,13 +220,15 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
 
     overrides = list(overrides)
     lines: dict = {}
+    notes: list[str] = []
     if data is None:
-        data, lines = read_with_base(path)
+        data, lines = read_with_base(path, notes=notes)
     data = copy.deepcopy(data)
     file_model = data["Arch"].get("name") if isinstance(data.get("Arch"), dict) else None
     for text in overrides:
         apply_override(data, text)
-    notes = forget_replaced_model_options(data, file_model, overrides)
+    notes += forget_replaced_model_options(
+        data, file_model, {text.split("=", 1)[0].strip() for text in overrides})
     try:
         data = translate(data)
         resolved = validate(data, default_experiment=Path(path).stem if path else "default")

@@ -104,16 +104,15 @@ def _optional_named(section, registry, path, what, skip=()):
 ARCH_SETTINGS = ("name", "init", "finetune", "pretrained")  # not constructor options
 
 
-def forget_replaced_model_options(data: dict, file_model, overrides: list[str]) -> list[str]:
-    """`-o Arch.name=X` on a config written for another model: keep the options X takes
-    (class_num, in_channels, ...) and drop those the file set for its own model (LeNet's
-    head_activation for an MLP); return a note for each. Options given as overrides stay
-    and are checked."""
+def forget_replaced_model_options(data: dict, file_model, given: set[str]) -> list[str]:
+    """`-o Arch.name=X` (or a child config's `Arch: {name: X}`) over a config written for
+    another model: keep the options X takes (class_num, in_channels, ...) and drop those the
+    earlier config set for its own model (LeNet's head_activation for an MLP); return a note
+    for each. Options in `given` (dotted keys the override or child sets) stay and are checked."""
     arch = data.get("Arch")
     name = arch.get("name") if isinstance(arch, dict) else None
     if not isinstance(name, str) or name == file_model or name not in MODELS:
         return []  # an unknown or malformed name is validation's to report
-    given = {text.split("=", 1)[0].strip() for text in overrides}
     takes = set(parameter_names(MODELS[arch["name"]])) | set(ARCH_SETTINGS)
     dropped = [k for k in arch if k not in takes and f"Arch.{k}" not in given]
     for key in dropped:

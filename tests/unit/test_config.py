@@ -161,3 +161,15 @@ def test_renaming_the_model_drops_only_the_files_options_the_new_one_lacks():
     with pytest.raises(ConfigError, match="Arch.head_activation: unknown key .*set by the "
                                           "override -o Arch.head_activation=relu"):
         load_config(LENET, ["Arch.name=MLP", "Arch.head_activation=relu"])
+
+
+def test_a_child_config_that_names_another_model_drops_the_bases_options(tmp_path):
+    child = write(tmp_path, f"_base_: {LENET}\nArch: {{name: SmallCNN, channels: [8, 16]}}\n")
+    cfg = load_config(child)
+    assert cfg["Arch"]["channels"] == [8, 16] and "head_activation" not in cfg["Arch"]
+    assert cfg.notes == [f"Arch.head_activation: dropped; the config set it for LeNet and "
+                         f"SmallCNN does not take it ({child})"]
+    wrong = write(tmp_path, f"_base_: {LENET}\nArch: {{name: MLP, head_activation: relu}}\n",
+                  "wrong.yaml")
+    with pytest.raises(ConfigError, match="Arch.head_activation: unknown key"):
+        load_config(wrong)
