@@ -38,12 +38,14 @@ def members_of(pointers: list[str], snapshots: bool = False) -> list[Path]:
 
 
 def evaluate_ensemble(cfg: Config, members: list[Path]) -> dict:
-    """Accuracy of each member and of the mean of their softmax outputs on the eval set."""
+    """Accuracy of each member (weight files, as `members_of` gives) and of the mean of
+    their softmax outputs on the eval set."""
+    for path in members:  # before the data and model are built
+        check_same_network(path, cfg["Arch"])
     built = build(cfg, train=False)
     labels = built.data.eval.labels
     probs, rows = [], []
     for path in members:
-        check_same_network(weights_path(path), cfg["Arch"])
         load_into(built.net, path)
         logits = built.model.predict(built.data.eval_loader, verbose=0, stack_outputs=True)[0]
         built.data.failures.check()

@@ -146,7 +146,6 @@ def _served(cfg: Config, weights: Path):
     under fresh parameter names, so the legacy child names (and orders) them the same."""
     with paddle.utils.unique_name.guard():
         built = build(cfg, train=False)
-    check_same_network(weights_path(weights), cfg["Arch"])
     load_into(built.net, weights)
     built.net.eval()
     view = built.data.eval or built.data.train
@@ -166,6 +165,7 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
         raise ConfigError("Global.pretrained_model: set it to the checkpoint or run directory "
                           "to export (-o Global.pretrained_model=logs/<exp>/<run>).")
     weights = _final_weights(Path(pointer))
+    check_same_network(weights, cfg["Arch"])  # before the data and model are built
     out = Path(out_dir or cfg["Global"]["save_inference_dir"] or _default_out(weights))
     bare = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": None}}, cfg.source)
     served, spec, built, view = _served(bare, weights)

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 from .checkpoint import atomic_write_bytes
+from .yamlsafe import MAX_BYTES, YamlError, load_yaml
 
 
 def run_config(run_dir: Path) -> dict:
     """The run's resolved config.yaml as a dict ({} when absent, too large or unreadable)."""
-    from .yamlsafe import MAX_BYTES, YamlError, load_yaml
     try:
         with open(Path(run_dir) / "config.yaml", "rb") as f:
             data = load_yaml(f.read(MAX_BYTES + 1).decode("utf-8"))

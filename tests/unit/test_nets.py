@@ -79,3 +79,20 @@ def test_transfer_from_another_network_loads_with_a_warning(tmp_path, suite_log)
     net = build_model({**plain["Arch"], "head_activation": "relu", "pretrained": str(run)})
     assert len(net.pretrained_report["loaded"]) == 10
     assert "Arch.head_activation: None in the run, 'relu' here" in suite_log.text
+
+
+def test_export_and_ensemble_refuse_another_network_before_building(tmp_path):
+    from paddle_suite import load_config
+    from paddle_suite.ensemble import evaluate_ensemble
+    from paddle_suite.errors import UserError
+    from paddle_suite.export import export_model
+    from ..conftest import LENET
+    run, _ = fake_run(tmp_path, "Arch.head_activation=null")
+    relu = load_config(LENET, [f"Global.output_dir={tmp_path}",
+                               f"Global.pretrained_model={run}"])
+    with pytest.raises(UserError, match="Arch.head_activation: None in the run, 'relu' here"):
+        export_model(relu, str(tmp_path / "model"))
+    assert not (tmp_path / "model").exists()
+    weights = run / "checkpoints" / "best.pdparams"
+    with pytest.raises(UserError, match="Arch.head_activation: None in the run, 'relu' here"):
+        evaluate_ensemble(relu, [weights, weights])
