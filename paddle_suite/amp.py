@@ -18,8 +18,9 @@ rule: the gradients overflow even unscaled).
 
 Paddle 3.3.1 runs autocast on CUDA, XPU and custom devices only: on a CPU both
 `auto_cast` and `GradScaler` switch themselves off with a warning, so the suite refuses
-`use_amp` on a device where `paddle.amp.is_float16_supported()` (or the bfloat16 check) is
-False, instead of training float32 while the config says otherwise.
+`use_amp` on a CPU whatever paddle's capability probes say (a CPU with bfloat16
+instructions makes `paddle.amp.is_bfloat16_supported()` True), and on an accelerator where
+the probe is False, instead of training float32 while the config says otherwise.
 """
 from __future__ import annotations
 
@@ -66,23 +67,39 @@ def check_amp(section: dict) -> dict:
     return section
 
 
+def amp_device_problem(dtype: str, device: str, probe_says_supported: bool) -> str | None:
+    """Why `dtype` mixed precision cannot run on `device` (None: it can).
+
+    A CPU is refused whatever paddle's capability probe answers: on a CPU that reports
+    `avx512_bf16`, `paddle.amp.is_bfloat16_supported()` is True, yet `auto_cast` still
+    switches itself off there ("amp_guard can only be enabled on CUDAPlace...") and the run
+    would train in float32 under an AMP config. The probe is consulted for accelerators only.
+    """
+    need = ("an NVIDIA GPU with compute capability 8.0 or newer and CUDA 11+"
+            if dtype == "bfloat16" else "an NVIDIA GPU with compute capability 7.0 or newer")
+    if device == "cpu":
+        where = ("this run is on the CPU, where paddle's autocast and loss scaler switch "
+                 "themselves off (paddle runs mixed precision on CUDA, XPU and custom devices "
+                 "only, whatever the CPU's own bfloat16 instructions)")
+    elif not probe_says_supported:
+        where = f"this {device} does not support {dtype}"
+    else:
+        return None
+    return (f"AMP.use_amp: {dtype} mixed precision needs {need} and the paddlepaddle-gpu "
+            f"build; {where}. Set AMP.use_amp: false to train in float32"
+            f"{', or use dtype: float16' if dtype == 'bfloat16' else ''}.")
+
+
 def require_amp_device(section: dict, device: str) -> None:
     """Refuse `use_amp` where paddle would silently train in float32 instead."""
     if not section["use_amp"]:
         return
     dtype = section["dtype"]
-    supported = paddle.amp.is_bfloat16_supported() if dtype == "bfloat16" \
-        else paddle.amp.is_float16_supported()
-    if supported:
-        return
-    need = ("an NVIDIA GPU with compute capability 8.0 or newer and CUDA 11+"
-            if dtype == "bfloat16" else "an NVIDIA GPU with compute capability 7.0 or newer")
-    where = "this run is on the CPU, where paddle's autocast and loss scaler switch " \
-            "themselves off (paddle runs mixed precision on CUDA, XPU and custom devices " \
-            "only)" if device == "cpu" else f"this {device} does not support {dtype}"
-    raise ConfigError(f"AMP.use_amp: {dtype} mixed precision needs {need} and the "
-                      f"paddlepaddle-gpu build; {where}. Set AMP.use_amp: false to train in "
-                      f"float32{', or use dtype: float16' if dtype == 'bfloat16' else ''}.")
+    supported = device != "cpu" and (paddle.amp.is_bfloat16_supported() if dtype == "bfloat16"
+                                      else paddle.amp.is_float16_supported())
+    problem = amp_device_problem(dtype, device, supported)
+    if problem:
+        raise ConfigError(problem)
 
 
 def autocast_forward(net: paddle.nn.Layer, section: dict) -> None:

@@ -1,11 +1,11 @@
 """VisualDL records of a real run, read back with VisualDL's reader and its own server."""
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from paddle_suite import train
+from paddle_suite.visual.server import page_language, visualdl_command
 
 from ..conftest import ROOT
 
@@ -119,13 +120,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_visualdl(logdir):
-    """A real VisualDL server on 127.0.0.1 (a free port), once it answers: (process, port)."""
+def start_visualdl(logdir, command=None):
+    """A real VisualDL server on 127.0.0.1 (a free port), started by tools/visualdl.py as the
+    README says (or by `command(port)`), once it answers: (process, port)."""
     port = free_port()
-    script = Path(sys.executable).parent / "visualdl"  # the console script of this environment
-    server = subprocess.Popen([str(script if script.exists() else shutil.which("visualdl")),
-                               "--logdir", str(logdir), "--host", "127.0.0.1", "--port",
-                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = command(port) if command else [sys.executable, str(ROOT / "tools" / "visualdl.py"),
+                                          "--logdir", str(logdir), "--port", str(port)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(150):
         try:
             get(port, "runs")
@@ -134,6 +135,49 @@ def start_visualdl(logdir):
             time.sleep(0.2)
     server.terminate()
     pytest.fail("visualdl server did not answer")
+
+
+def status_of_page(port, accept_language=None):
+    """The HTTP status of the page a browser opens, for a client with that Accept-Language
+    header (None: no header, as curl)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/app")
+    if accept_language is not None:
+        request.add_header("Accept-Language", accept_language)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_page_answers_every_client_whatever_its_language(tmp_path):
+    """VisualDL 2.5.3 alone answers 500 to a client asking for neither en nor zh."""
+    server, port = start_visualdl(tmp_path)
+    try:
+        assert [status_of_page(port, lang) for lang in (None, "de-DE,de;q=0.9", "zh-CN")] \
+            == [200, 200, 200]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_visualdl_alone_fails_a_client_asking_for_another_language(tmp_path):
+    """The VisualDL 2.5.3 behaviour tools/visualdl.py works around (it passes --language)."""
+    def plain(port):
+        return visualdl_command(tmp_path, port=port)[:-2]  # without --language
+    server, port = start_visualdl(tmp_path, plain)
+    try:
+        assert status_of_page(port, "de-DE,de;q=0.9") == 500
+        assert status_of_page(port, "en-US") == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_the_page_language_follows_the_locale():
+    assert page_language({"LANG": "zh_CN.UTF-8"}) == "zh"
+    assert page_language({"LANG": "de_DE.UTF-8"}) == page_language({}) == "en"
+    assert page_language({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}) == "en"
 
 
 def get(port, path, **query):

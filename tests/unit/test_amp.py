@@ -13,7 +13,8 @@ import paddle
 import pytest
 
 from paddle_suite import ConfigError, load_config
-from paddle_suite.amp import (AMPOptions, attach_loss_scaler, autocast_forward, check_amp,
+from paddle_suite.amp import (AMPOptions, amp_device_problem, attach_loss_scaler,
+                              autocast_forward, check_amp,
                               hapi_amp_configs, loss_scale, require_amp_device, step_skipped)
 from paddle_suite.callbacks.nan_guard import likely_cause
 from paddle_suite.engine import train
@@ -40,7 +41,21 @@ def test_paddle_autocast_and_scaler_do_nothing_on_a_cpu():
     assert out.dtype == paddle.float32
     assert any("can only be enabled on CUDAPlace" in str(w.message) for w in caught)
     assert not scaler.is_enable() and scaler.state_dict() == {}
-    assert not paddle.amp.is_float16_supported() and not paddle.amp.is_bfloat16_supported()
+    # paddle.amp.is_bfloat16_supported() is True on a CPU with avx512_bf16 and False on
+    # others, while autocast stays off on both: the suite never asks the probe for a CPU.
+
+
+@pytest.mark.parametrize("probe", [True, False])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_a_cpu_is_refused_whatever_the_capability_probe_answers(dtype, probe):
+    problem = amp_device_problem(dtype, "cpu", probe_says_supported=probe)
+    assert problem and "this run is on the CPU" in problem
+
+
+def test_an_accelerator_follows_its_probe():
+    assert amp_device_problem("bfloat16", "gpu", probe_says_supported=True) is None
+    problem = amp_device_problem("bfloat16", "gpu", probe_says_supported=False)
+    assert "this gpu does not support bfloat16" in problem and "dtype: float16" in problem
 
 
 @pytest.mark.parametrize("dtype, needs", [("float16", "compute capability 7.0"),
