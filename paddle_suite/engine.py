@@ -314,9 +314,28 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
             return summary
         _report(run_dir, callbacks, built)
         _close_visualdl(callbacks, run_dir)
-    log.info("summary: %s", {k: summary[k] for k in ("best_metric", "best_value",
-                                                      "best_epoch", "stop_reason")})
+    log.info("%s", outcome(summary))
     return summary
+
+
+def _figure(name: str, value) -> str:
+    if value is None:
+        return "none"
+    return f"{100 * value:.2f}%" if "acc" in name else f"{value:.4g}"
+
+
+def outcome(summary: dict) -> str:
+    """A run's result in one line of words: the final evaluation of the monitored metric (what
+    the final weights give), the best one and its epoch, and why the run ended."""
+    name = summary["best_metric"]
+    label = "top-1" if name == "acc" else name
+    parts = []
+    if name in summary.get("final_eval", {}):
+        parts.append(f"final {label} {_figure(name, summary['final_eval'][name])}")
+    if summary.get("best_epoch") is not None:
+        parts.append(f"best {_figure(name, summary['best_value'])} at epoch "
+                     f"{summary['best_epoch']}")
+    return ", ".join(parts or [f"no evaluation of {name}"]) + f"; {summary['stop_reason']}"
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet_paddle()
     from paddle_suite import UserError, load_config, train
+    from paddle_suite.engine import outcome
     from paddle_suite.rundir import latest_unfinished_run
     cfg = load_config(args.config, args.override)
     if args.resume:
@@ -33,8 +34,7 @@ def main(argv=None):
     if result.run_dir is None:  # a data-parallel rank other than 0: rank 0 reports
         return
     print(f"run directory: {result.run_dir}")
-    print(f"best {result.summary['best_metric']} {result.summary['best_value']} "
-          f"at epoch {result.summary['best_epoch']}; {result.summary['stop_reason']}")
+    print(outcome(result.summary))
 
 
 if __name__ == "__main__":

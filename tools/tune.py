@@ -1,14 +1,15 @@
 """Hyper-parameter search (Optuna; trials are ordinary runs under logs/<study name>/):
-python tools/tune.py -c configs/search/lenet_lr_wd.yaml [--output-dir logs]"""
-import argparse
+python tools/tune.py -c configs/search/lenet_lr_wd.yaml [--output-dir logs] [-o KEY=VALUE ...]
+
+-o study.<key>=value sets a study option (study.n_trials=2, study.name=quick); any other
+-o is a training-config override for every trial (Global.epochs=1)."""
 import sys
 
-from paddle_suite.cli import quiet_paddle, run, single_process
+from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-c", "--config", required=True, help="search config (YAML)")
+    parser = base_parser(__doc__)
     parser.add_argument("--output-dir", default="logs", help="where trials and results go")
     parser.add_argument("--storage", help="override study.storage (e.g. postgresql://...)")
     parser.add_argument("--coarse-to-fine", action="store_true",
@@ -16,12 +17,11 @@ def main(argv=None):
                              "and train the winner")
     parser.add_argument("--top-k", type=int, default=3, help="trials that set the fine ranges")
     parser.add_argument("--final-epochs", type=int, help="epochs for the winner's final run")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
     single_process("tools/tune.py")
     quiet_paddle()
     from paddle_suite.tuning.search import hide_password, load_search, run_search
-    search = load_search(args.config)
+    search = load_search(args.config, args.override)
     if args.storage:
         search["study"]["storage"] = args.storage
         print(f"storage: {hide_password(args.storage)}")

@@ -32,7 +32,7 @@ from typing import Literal
 
 from ..callbacks.monitor import infer_mode
 from ..callbacks.pruning import Pruning
-from ..config import load_config, read_yaml
+from ..config import apply_override, load_config, parse_override, read_yaml
 from ..engine import train
 from ..errors import ConfigError, UserError
 from ..schema import check_kwargs
@@ -73,13 +73,40 @@ def hide_password(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-def load_search(path: str | Path) -> dict:
-    """Read and validate a search config; every space key is checked against the base."""
+def resolve_base(search_path: str | Path, base: str) -> Path:
+    """The training config a search's `base:` names: a path relative to the search file's
+    folder, else to the current directory, else to the suite's own checkout (so a search
+    config copied elsewhere can say `base: configs/lenet.yaml`)."""
+    if not base:
+        raise ConfigError(f"{search_path}: base: name the training config the search starts "
+                          "from.")
+    folders = [Path(search_path).parent, Path.cwd(), Path(__file__).resolve().parents[2]]
+    for folder in folders:
+        candidate = (folder / base).resolve()
+        if candidate.is_file():
+            return candidate
+    tried = ", ".join(str(f) for f in folders)
+    raise ConfigError(f"{search_path}: base: {base!r} is not a file relative to the search "
+                      f"file, the current directory or the suite (tried {tried}).")
+
+
+def load_search(path: str | Path, overrides: list[str] = ()) -> dict:
+    """Read and validate a search config; every space key is checked against the base.
+
+    `overrides` are `-o` strings: `study.<key>=value` sets a study option (e.g.
+    `study.n_trials=2`), anything else is a training-config override added to the search's
+    own `overrides` for every trial (e.g. `Global.epochs=1`).
+    """
     data, _ = read_yaml(path)
     data = check_kwargs(search_sections, data, "search")
-    if not data["base"]:
-        raise ConfigError(f"{path}: base: name the training config the search starts from.")
-    base = (Path(path).parent / data["base"]).resolve()
+    data["study"] = dict(data["study"] or {})
+    data["overrides"] = list(data["overrides"])
+    for text in overrides:
+        if parse_override(text)[0][0] == "study":
+            apply_override(data, text)
+        else:
+            data["overrides"].append(text)
+    base = resolve_base(path, data["base"])
     overrides = list(data["overrides"])
     load_config(base, overrides)
     study = check_kwargs(StudyOptions, data["study"] or {}, "study")

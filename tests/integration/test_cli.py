@@ -27,12 +27,36 @@ def test_train_then_eval_from_the_command_line(tmp_path):
     assert proc.returncode == 0, proc.stderr
     runs = list((tmp_path / "logs" / "lenet_mnist").iterdir())
     assert len(runs) == 1 and "epoch 1/1 train" in proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]  # words, not a dict
+    assert last.startswith("final top-1 ") and "% at epoch 1; completed 1 of 1" in last
     out = tmp_path / "eval.json"
     proc = run_tool("eval.py", "-c", str(LENET), *overrides(tmp_path),
                     "-o", f"Global.pretrained_model={runs[0]}", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "per-class accuracy" in proc.stdout
     assert json.loads(out.read_text())["acc"] > 0.95
+
+
+def test_the_outcome_line_says_final_and_best_in_words():
+    from paddle_suite.engine import outcome
+    summary = {"best_metric": "acc", "best_value": 0.9895, "best_epoch": 23,
+               "final_eval": {"acc": 0.989, "loss": 0.04},
+               "stop_reason": "completed 25 of 25 epochs"}
+    assert outcome(summary) == ("final top-1 98.90%, best 98.95% at epoch 23; "
+                                "completed 25 of 25 epochs")
+    loss = {**summary, "best_metric": "loss", "best_value": 0.0312, "best_epoch": 20}
+    assert outcome(loss) == "final loss 0.04, best 0.0312 at epoch 20; completed 25 of 25 epochs"
+    failed = {"best_metric": "acc", "best_value": None, "best_epoch": None, "final_eval": {},
+              "stop_reason": "failed after 0 epochs"}
+    assert outcome(failed) == "no evaluation of acc; failed after 0 epochs"
+
+
+def test_no_tool_shadows_an_importable_package():
+    """A tool runs with tools/ first on sys.path: tools/visualdl.py would hide VisualDL."""
+    import importlib.util
+    clashes = [p.name for p in (ROOT / "tools").glob("*.py")
+               if importlib.util.find_spec(p.stem) is not None]
+    assert clashes == []
 
 
 def test_print_config_shows_the_resolved_config_without_training(tmp_path):

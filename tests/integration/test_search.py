@@ -231,3 +231,34 @@ def test_the_pruner_waits_for_warmup_epochs_before_judging_a_trial():
     assert not poor.should_prune()  # an early epoch does not rank a cosine run's end
     poor.report(0.5, 16)
     assert poor.should_prune()
+
+
+def test_tune_takes_overrides_and_a_copied_config_finds_its_base(tmp_path):
+    """A search config copied out of the checkout keeps working (`base:` falls back to the
+    current directory and the suite), and -o shortens it like every other tool."""
+    copied = tmp_path / "elsewhere" / "my_search.yaml"
+    copied.parent.mkdir()
+    copied.write_text((ROOT_CONFIGS / "search" / "lenet_lr_wd.yaml").read_text())
+    search = load_search(copied, ["study.n_trials=1", "study.name=quick", "Global.epochs=1"])
+    assert search["base"] == (ROOT_CONFIGS / "lenet.yaml").resolve()
+    assert search["study"]["n_trials"] == 1 and search["study"]["name"] == "quick"
+    assert search["overrides"][-1] == "Global.epochs=1"
+    with pytest.raises(ConfigError, match=r"study: .*n_trialz|did you mean \"n_trials\""):
+        load_search(copied, ["study.n_trialz=1"])
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "tune.py"), "-c", str(copied),
+         "--output-dir", str(tmp_path / "logs"), "-o", "study.n_trials=1",
+         "-o", "study.name=quick", "-o", "Global.epochs=1", *sum(
+             (["-o", o] for o in ["DataLoader.classes=[0, 1]", "Arch.class_num=2",
+                                  "Metric.topk=[1]"]), [])],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 trials (1 completed" in proc.stdout
+    assert (tmp_path / "logs" / "quick" / "trials.md").is_file()
+
+
+def test_a_base_found_nowhere_names_every_folder_tried(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("base: no_such.yaml\nstudy: {name: x}\nspace: {}\n")
+    with pytest.raises(ConfigError, match=r"base: 'no_such.yaml' is not a file .*tried"):
+        load_search(path)

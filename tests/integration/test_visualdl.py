@@ -121,10 +121,10 @@ def free_port():
 
 
 def start_visualdl(logdir, command=None):
-    """A real VisualDL server on 127.0.0.1 (a free port), started by tools/visualdl.py as the
+    """A real VisualDL server on 127.0.0.1 (a free port), started by tools/serve_visualdl.py as the
     README says (or by `command(port)`), once it answers: (process, port)."""
     port = free_port()
-    argv = command(port) if command else [sys.executable, str(ROOT / "tools" / "visualdl.py"),
+    argv = command(port) if command else [sys.executable, str(ROOT / "tools" / "serve_visualdl.py"),
                                           "--logdir", str(logdir), "--port", str(port)]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(150):
@@ -162,7 +162,7 @@ def test_the_page_answers_every_client_whatever_its_language(tmp_path):
 
 
 def test_visualdl_alone_fails_a_client_asking_for_another_language(tmp_path):
-    """The VisualDL 2.5.3 behaviour tools/visualdl.py works around (it passes --language)."""
+    """The VisualDL 2.5.3 behaviour tools/serve_visualdl.py works around (it passes --language)."""
     def plain(port):
         return visualdl_command(tmp_path, port=port)[:-2]  # without --language
     server, port = start_visualdl(tmp_path, plain)

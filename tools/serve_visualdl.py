@@ -1,5 +1,5 @@
 """Serve the runs under a log directory in VisualDL, on 127.0.0.1 unless told otherwise:
-python tools/visualdl.py [--logdir logs] [--port 8040] [--host 127.0.0.1] [--language en|zh]"""
+python tools/serve_visualdl.py [--logdir logs] [--port 8040] [--host 127.0.0.1] [--language en|zh]"""
 import argparse
 import subprocess
 import sys
