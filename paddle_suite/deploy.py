@@ -67,7 +67,18 @@ def fed_channels(channels: int, infer: dict) -> int:
 
 
 def deploy_name(arch_name: str, infer: dict) -> str:
+    """The `Global.model_name` PaddleX dispatches the export on."""
     return infer["model_name"] or PADDLEX_NAMES.get(arch_name, DEFAULT_DEPLOY_NAME)
+
+
+def deploy_name_reason(arch_name: str, infer: dict) -> str:
+    """Why the export carries the name `deploy_name` gives, in words for the user."""
+    if infer["model_name"]:
+        return "from Infer.model_name"
+    if arch_name in PADDLEX_NAMES:
+        return f"PaddleX's name for {arch_name}"
+    return (f"PaddleX has no {arch_name}; any image-classification name makes PaddleX run "
+            "the exported graph as it is; Infer.model_name sets another")
 
 
 def deploy_ops(transforms: list, fed: int, input_hw: tuple[int, int]) -> list:

@@ -8,6 +8,7 @@ import errno
 import hashlib
 import logging
 import random
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,15 +341,36 @@ def outcome(summary: dict) -> str:
 
 @contextlib.contextmanager
 def _worker_failures():
-    """Turn paddle's report of a failed or killed DataLoader worker into a clear error."""
+    """Turn paddle's report of a failed or killed DataLoader worker into one clear error.
+
+    Paddle re-raises a worker's exception in its loader thread, where Python would print a
+    traceback of paddle internals; the thread's exception is kept instead, and the worker's
+    own last message goes into the error the main thread raises.
+    """
+    seen: list[str] = []
+    previous = threading.excepthook
+
+    def keep_loader_errors(args):
+        if args.thread is not None and "_thread_loop" in args.thread.name:
+            seen.append(str(args.exc_value).strip().splitlines()[-1])
+        else:
+            previous(args)
+
+    threading.excepthook = keep_loader_errors
     try:
         yield
     except SystemError as exc:
         if "queue is killed" not in str(exc) and "DataLoader" not in str(exc):
             raise
-        raise DataError("A DataLoader worker failed while reading the data (its own error is "
-                        "printed above). Run with DataLoader.Train.num_workers=0 to have the "
-                        "failing file named, or fix the data set.") from None
+        if seen:
+            raise DataError(f"A DataLoader worker failed while reading the data: {seen[0]} "
+                            "Fix the data set, or leave such samples out with "
+                            "DataLoader.skip_bad_samples: true.") from None
+        raise DataError("A DataLoader worker failed while reading the data (it was killed, or "
+                        "its error is printed above). Run with DataLoader.Train.num_workers=0 "
+                        "to have the failing file named, or fix the data set.") from None
+    finally:
+        threading.excepthook = previous
 
 
 def _transfer_summary(net) -> dict:

@@ -16,6 +16,7 @@ absolute difference) and on every top-1.
 """
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import logging
 import os
@@ -32,7 +33,7 @@ from paddle.static import InputSpec
 
 from .checkpoint import load_into, weights_path
 from .config import Config
-from .deploy import DeployNet, deploy_name, fed_channels, inference_yml, paddleclas_yml
+from .deploy import DeployNet, deploy_name, deploy_name_reason, fed_channels, inference_yml, paddleclas_yml
 from .engine import build
 from .models import check_same_network
 from .errors import ConfigError, UserError
@@ -101,8 +102,33 @@ def verify(model_dir: Path, served, net, samples: np.ndarray, fed: int,
     return rows
 
 
+# Paddle 3.3.1's jit.save prints this C++ warning on stderr for a network that ends in a
+# softmax (as every export does); the tools showed it even with GLOG_minloglevel=2. It
+# concerns nothing the user can change.
+PADDLE_SAVE_NOISE = "not support input out tensor for now"
+
+
+@contextlib.contextmanager
+def _stderr_without(noise: str):
+    """Run the block with file descriptor 2 captured; write back every line but `noise`."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(True)
+                    if noise not in line]
+            sys.stderr.write("".join(kept))
+
+
 def _save(net, path: Path, spec: InputSpec) -> None:
-    paddle.jit.save(net, str(path), input_spec=[spec])
+    with _stderr_without(PADDLE_SAVE_NOISE):
+        paddle.jit.save(net, str(path), input_spec=[spec])
 
 
 def _legacy_save(cfg: Config, weights: Path, out: Path) -> None:
@@ -188,7 +214,8 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
     rows = verify(out, served, built.net, batch, spec.shape[1], legacy, onnx)
     report = {"weights": str(weights), "model_dir": str(out), "samples": len(batch),
               "format": "PIR .json" + (" and legacy .pdmodel" if legacy else ""),
-              "model_name": deploy_name(cfg["Arch"]["name"], cfg["Infer"]), "checks": rows}
+              "model_name": deploy_name(cfg["Arch"]["name"], cfg["Infer"]),
+              "model_name_reason": deploy_name_reason(cfg["Arch"]["name"], cfg["Infer"]), "checks": rows}
     bad = [r for r in rows if not r["ok"]]
     if bad:
         raise ExportError(f"Export verification failed in {out}: " + "; ".join(

@@ -26,7 +26,7 @@ def main(argv=None):
     report = export_model(load_config(args.config, args.override), args.out, args.legacy,
                           onnx=args.onnx)
     print(f"exported {report['weights']} -> {report['model_dir']} ({report['format']}; "
-          f"deploy model name {report['model_name']})")
+          f"PaddleX model_name {report['model_name']}: {report['model_name_reason']})")
     for row in report["checks"]:
         print(f"  {row['runtime']:>34}: max |diff| {row['max_abs_diff']:.2e} (limit {TOLERANCE:g}), "
               f"top-1 agreement {row['top1_agreement']:.4f} on {report['samples']} eval samples")

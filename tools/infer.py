@@ -27,11 +27,12 @@ def main(argv=None):
         print(f"{row['image']}: {hits}")
     for row in report["failed"]:
         print(f"skipped {row['error']}", file=sys.stderr)
+    if not report["results"]:
+        raise UserError(f"No image could be predicted ({len(report['failed'])} skipped, "
+                        "see the messages above); nothing was written.")
     if args.out:
         write_results(report["results"], args.out)
-        print(f"wrote {args.out}")
-    if not report["results"]:
-        raise UserError("No image could be predicted (see the messages above).")
+        print(f"wrote {len(report['results'])} predictions to {args.out}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import glob
-import logging
 from pathlib import Path
 
 
@@ -17,7 +16,6 @@ from ..visual.plots import figure_to_array, save_figure
 from .interpretdl_backend import backend_for
 from .saliency import METHODS, _layer, overlay
 
-log = logging.getLogger("paddle_suite")
 
 
 def expand_images(patterns: list[str]) -> list[Path]:
@@ -69,8 +67,7 @@ def interpret_images(cfg: Config, method: str, images: list[str], out_dir: str |
             try:
                 image = transform(read_image(path, channels))
             except UserError as exc:
-                failed.append({"image": str(path), "error": str(exc)})
-                log.warning("skipped: %s", exc)
+                failed.append({"image": str(path), "error": str(exc)})  # the caller says it
                 continue
             if method in ("gradcam", "scorecam") and backend == "suite":
                 _layer(net, layer, image)  # a wrong --layer is an error before any work

@@ -12,7 +12,7 @@ import pytest
 from paddle_suite import UserError, load_config, train
 from paddle_suite.checkpoint import load_into, load_weights
 from paddle_suite.data.datasets import mnist10k
-from paddle_suite.export import export_model
+from paddle_suite.export import PADDLE_SAVE_NOISE, export_model
 from paddle_suite.infer import infer_images
 from paddle_suite.models import LeNet, build_model
 
@@ -102,6 +102,8 @@ def test_cli_export_then_infer_with_bad_images_named(run, tmp_path):
                           text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "paddle.inference: max |diff|" in proc.stdout
+    assert "PaddleX has no LeNet" in proc.stdout  # the deploy name is explained
+    assert PADDLE_SAVE_NOISE not in proc.stderr
     paths, _ = digit_pngs(tmp_path / "imgs", 3)
     (tmp_path / "imgs" / "broken.png").write_bytes(b"nope")
     cv2.imwrite(str(tmp_path / "imgs" / "wide.png"), np.zeros((28, 40), np.uint8))
@@ -118,6 +120,29 @@ def test_cli_export_then_infer_with_bad_images_named(run, tmp_path):
     assert len(results) == 5
     odd = [r for r in results if r["image"].endswith("odd-\\xe9\\xff.png")]
     assert odd and odd[0]["topk"] == results[0]["topk"]  # the same digit, the same answer
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "infer.py"), "--model-dir",
+                           str(tmp_path / "m"), "--images", str(tmp_path / "imgs" / "broken.png"),
+                           "--out", str(tmp_path / "none.csv")], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 2 and "nothing was written" in proc.stderr
+    assert not (tmp_path / "none.csv").exists()
+
+
+def test_paddle_jit_save_prints_a_warning_the_export_filters(tmp_path):
+    """Paddle 3.3.1 prints PADDLE_SAVE_NOISE from C++ when it saves a softmax."""
+    code = ("import sys, paddle; from paddle.static import InputSpec\n"
+            "from paddle_suite.export import _save\n"
+            "spec = InputSpec([None, 4], 'float32', 'x')\n"
+            "save = paddle.jit.save if sys.argv[1] == 'plain' else "
+            "lambda n, p, input_spec: _save(n, p, input_spec[0])\n"
+            "net = paddle.nn.Sequential(paddle.nn.Linear(4, 2), paddle.nn.Softmax())\n"
+            "save(net, sys.argv[2], input_spec=[spec])\n")
+    env = {k: v for k, v in os.environ.items() if k != "GLOG_minloglevel"}
+    plain, filtered = (subprocess.run([sys.executable, "-c", code, how, str(tmp_path / how)],
+                                      capture_output=True, text=True, timeout=120, env=env)
+                       for how in ("plain", "suite"))
+    assert plain.returncode == filtered.returncode == 0, filtered.stderr
+    assert PADDLE_SAVE_NOISE in plain.stderr and PADDLE_SAVE_NOISE not in filtered.stderr
 
 
 def test_bad_export_and_infer_input(run, tmp_path):
