@@ -20,6 +20,16 @@ def base_parser(description: str, config_required: bool = True) -> argparse.Argu
     return parser
 
 
+def run_path(text: str | None):
+    """A path given on the command line, with `latest` standing for the newest run directory
+    (`logs/lenet_mnist/latest`); see rundir.resolve_latest."""
+    from .rundir import resolve_latest
+    try:
+        return resolve_latest(text)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 def setup_logging() -> None:
     """Plain `paddle_suite` log lines on stderr; silence library warnings noise."""
     logger = logging.getLogger("paddle_suite")

@@ -48,6 +48,29 @@ def _started(run_dir: Path) -> float:
     return config.stat().st_mtime if config.is_file() else run_dir.stat().st_mtime
 
 
+LATEST = "latest"
+
+
+def resolve_latest(path: str | Path | None) -> str | Path | None:
+    """`path` with each component named `latest` that does not exist on disk replaced by the
+    most recently started run directory (one with a config.yaml) of the folder before it:
+    `logs/lenet_mnist/latest/inference` is the newest run's export. Other paths come back
+    unchanged; a `latest` with no run to stand for is a ValueError."""
+    if path is None or LATEST not in Path(path).parts:
+        return path
+    resolved = Path(Path(path).parts[0])
+    for part in Path(path).parts[1:]:
+        if part == LATEST and not (resolved / part).exists():
+            runs = [p for p in resolved.iterdir() if (p / "config.yaml").is_file()] \
+                if resolved.is_dir() else []
+            if not runs:
+                raise ValueError(f"{path}: there is no run directory under {resolved} for "
+                                 f"'{LATEST}' to stand for.")
+            part = max(runs, key=_started).name
+        resolved = resolved / part
+    return type(path)(resolved) if isinstance(path, str) else resolved
+
+
 def run_status(run_dir: Path) -> str | None:
     """`status` from the run's summary.json; None while it has none (running, killed, or
     killed while writing its final files)."""

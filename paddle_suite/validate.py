@@ -16,6 +16,7 @@ from .metrics import metric_names
 from .models import INITS, MODELS, count_parameters
 from .models.finetune import finetune_options
 from .models.zoo import ZOO
+from .rundir import resolve_latest
 from .optim import (CLIPS, LR_COMMON_KEYS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES,
                     build_schedule, lr_common)
 from .schema import check_kwargs, check_named, check_sections, check_value, parameter_names, \
@@ -121,6 +122,14 @@ def forget_replaced_model_options(data: dict, file_model, given: set[str]) -> li
             "does not take it" for key in dropped]
 
 
+def _latest(path: str | None, key: str) -> str | None:
+    """A run path with `latest` standing for the newest run (rundir.resolve_latest)."""
+    try:
+        return resolve_latest(path)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
 def _arch(raw) -> dict:
     section = dict(raw or {})
     init = section.pop("init", None)
@@ -133,7 +142,8 @@ def _arch(raw) -> dict:
                           f"{section.get('name')}; give a weights file or a run directory.")
     resolved = check_named(MODELS, section, "Arch", "model")[1]
     if pretrained is not None and not isinstance(pretrained, bool):
-        resolved["pretrained"] = check_value(pretrained, str, "Arch.pretrained")
+        resolved["pretrained"] = _latest(check_value(pretrained, str, "Arch.pretrained"),
+                                         "Arch.pretrained")
     resolved["finetune"] = None if finetune is None else \
         check_kwargs(finetune_options, finetune, "Arch.finetune")
     _positive(resolved, "Arch", ["class_num", "in_channels"])
@@ -251,6 +261,8 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     _positive(glob, "Global", ["eval_interval", "eval_steps"], minimum=0)
     if glob["dist_timeout"] <= 0:
         raise ConfigError("Global.dist_timeout: must be a positive number of seconds.")
+    for key in ("checkpoints", "pretrained_model"):
+        glob[key] = _latest(glob[key], f"Global.{key}")
     out = {"Global": glob, "Arch": _arch(data.get("Arch") or {"name": "LeNet"})}
     out["Loss"] = check_named(LOSSES, data.get("Loss") or {"name": "CrossEntropy"}, "Loss", "loss")[1]
     out["Optimizer"] = _optimizer(data.get("Optimizer"),  # with max_updates: not known yet

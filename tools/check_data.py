@@ -10,7 +10,7 @@ to data_check.json. Exit status 1 when something should be fixed before training
 (unreadable files, leakage, disagreeing duplicates)."""
 import sys
 
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
+from paddle_suite.cli import base_parser, quiet_paddle, run, run_path, single_process
 
 SHOWN = 5  # examples printed per finding
 
@@ -26,7 +26,7 @@ def main(argv=None):
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.data.check import check_data
-    found = check_data(load_config(args.config, args.override), args.out, args.run,
+    found = check_data(load_config(args.config, args.override), args.out, run_path(args.run),
                        args.suspects)
     for name, info in found["sets"].items():
         shapes = ", ".join(f"{k} x{v}" for k, v in info["shapes"].items())

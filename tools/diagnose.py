@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 
-from paddle_suite.cli import run
+from paddle_suite.cli import run, run_path
 
 
 def main(argv=None):
@@ -19,7 +19,7 @@ def main(argv=None):
     from paddle_suite.tuning.diagnose import diagnose, setup_of
     from paddle_suite.rundir import run_config
     from paddle_suite.visual.report import read_rows
-    run_dir = Path(args.run_dir)
+    run_dir = Path(run_path(args.run_dir))
     if not (run_dir / "metrics.jsonl").is_file():
         raise UserError(f"{run_dir}: no metrics.jsonl here; pass a run directory under logs/.")
     import json

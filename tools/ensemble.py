@@ -3,7 +3,7 @@ python tools/ensemble.py -c configs/lenet.yaml --snapshots logs/lenet_snapshot/<
 python tools/ensemble.py -c configs/lenet.yaml --members run_a run_b run_c"""
 import sys
 
-from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
+from paddle_suite.cli import base_parser, quiet_paddle, run, run_path, single_process
 
 
 def main(argv=None):
@@ -20,7 +20,8 @@ def main(argv=None):
     from paddle_suite import load_config
     from paddle_suite.ensemble import evaluate_ensemble, members_of
     from paddle_suite.rundir import write_json
-    members = members_of(args.snapshots or args.members, snapshots=bool(args.snapshots))
+    members = members_of([run_path(p) for p in args.snapshots or args.members],
+                         snapshots=bool(args.snapshots))
     result = evaluate_ensemble(load_config(args.config, args.override), members)
     for row in result["members"]:
         print(f"single  {row['acc']:.4f}  {row['member']}")

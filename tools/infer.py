@@ -3,7 +3,7 @@ python tools/infer.py --model-dir logs/lenet_mnist/<run>/inference --images digi
 import argparse
 import sys
 
-from paddle_suite.cli import quiet_paddle, run, single_process
+from paddle_suite.cli import quiet_paddle, run, run_path, single_process
 
 
 def main(argv=None):
@@ -21,7 +21,7 @@ def main(argv=None):
     from paddle_suite.errors import UserError
     from paddle_suite.infer import infer_images, write_results
     from paddle_suite.interpret.run import expand_images
-    report = infer_images(args.model_dir, expand_images(args.images), args.batch_size, args.topk)
+    report = infer_images(run_path(args.model_dir), expand_images(args.images), args.batch_size, args.topk)
     for row in report["results"]:
         hits = ", ".join(f"{h['label']} {h['score']:.3f}" for h in row["topk"])
         print(f"{row['image']}: {hits}")

@@ -3,7 +3,7 @@ report.md): python tools/report.py logs/lenet_mnist/<run-id> [--weights FILE]"""
 import argparse
 import sys
 
-from paddle_suite.cli import quiet_paddle, run, single_process
+from paddle_suite.cli import quiet_paddle, run, run_path, single_process
 
 
 def main(argv=None):
@@ -15,7 +15,7 @@ def main(argv=None):
     single_process("tools/report.py")
     quiet_paddle()
     from paddle_suite.run_report import report_for_run
-    print(f"wrote {report_for_run(args.run_dir, args.weights)}")
+    print(f"wrote {report_for_run(run_path(args.run_dir), run_path(args.weights))}")
 
 
 if __name__ == "__main__":

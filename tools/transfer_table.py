@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from paddle_suite.cli import quiet_paddle, run, single_process
+from paddle_suite.cli import quiet_paddle, run, run_path, single_process
 
 DEFAULT = os.path.join(os.path.dirname(__file__), "..", "configs", "transfer",
                        "digits_train_head.yaml")
@@ -23,7 +23,7 @@ def main(argv=None):
     single_process("tools/transfer_table.py")
     quiet_paddle()
     from paddle_suite.tuning.transfer_table import transfer_table
-    table = transfer_table(args.config, args.pretrained, args.ks, args.seeds, args.output_dir)
+    table = transfer_table(args.config, run_path(args.pretrained), args.ks, args.seeds, args.output_dir)
     print(table["markdown"], end="")
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:

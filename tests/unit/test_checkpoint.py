@@ -6,10 +6,13 @@ import time
 import numpy as np
 import pytest
 
+from paddle_suite import load_config
 from paddle_suite.checkpoint import UnsafeFileError, atomic_save, load_into, load_weights
-from paddle_suite.errors import UserError
+from paddle_suite.errors import ConfigError, UserError
 from paddle_suite.models import LeNet
-from paddle_suite.rundir import create_run_dir
+from paddle_suite.rundir import create_run_dir, resolve_latest
+
+from ..conftest import LENET
 
 
 def test_atomic_save_round_trips_and_leaves_no_temp_files(tmp_path):
@@ -60,3 +63,20 @@ def test_safetensors_weights_load_into_a_model(tmp_path):
     load_into(other, tmp_path / "w.safetensors")
     assert all(np.array_equal(a.numpy(), b.numpy())
                for a, b in zip(net.parameters(), other.parameters()))
+
+
+def test_latest_stands_for_the_newest_run_wherever_a_run_path_is_taken(tmp_path):
+    exp = tmp_path / "logs" / "exp"
+    for i, name in enumerate(["b-old", "a-new"]):  # the newest by start, not by name
+        (exp / name / "inference").mkdir(parents=True)
+        (exp / name / "config.yaml").write_text("{}\n")
+        os.utime(exp / name / "config.yaml", (1000 + i, 1000 + i))
+    (exp / "notes").mkdir()  # not a run: no config.yaml
+    assert resolve_latest(str(exp / "latest" / "inference")) == str(exp / "a-new" / "inference")
+    assert resolve_latest(exp / "b-old") == exp / "b-old" and resolve_latest(None) is None
+    with pytest.raises(ValueError, match="no run directory under .*nothing"):
+        resolve_latest(tmp_path / "nothing" / "latest")
+    cfg = load_config(LENET, [f"Global.pretrained_model={exp / 'latest'}"])
+    assert cfg["Global"]["pretrained_model"] == str(exp / "a-new")
+    with pytest.raises(ConfigError, match="Arch.pretrained: .*no run directory"):
+        load_config(LENET, [f"Arch.pretrained={tmp_path / 'latest'}"])
