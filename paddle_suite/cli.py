@@ -37,6 +37,7 @@ def setup_logging() -> None:
         logger.removeHandler(old)  # bound to an earlier sys.stderr (tests replace it)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(lambda record: getattr(record, "console", True))  # the tool prints it
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False

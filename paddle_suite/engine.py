@@ -315,7 +315,7 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
             return summary
         _report(run_dir, callbacks, built)
         _close_visualdl(callbacks, run_dir)
-    log.info("%s", outcome(summary))
+    log.info("%s", outcome(summary), extra={"console": False})  # tools/train.py prints it last
     return summary
 
 

@@ -19,6 +19,7 @@ LENET = ROOT / "configs" / "lenet.yaml"
 # test command (pyproject's addopts) and run by CI's second step (`pytest -m slow`).
 SLOW = (
     "tests/integration/test_distributed.py",
+    "tests/integration/test_readme.py",
     "tests/integration/test_deploy_consumers.py",
     "tests/integration/test_amp_check.py::test_the_amp_check_harness_runs_on_a_cpu",
     "tests/integration/test_reproduce.py",

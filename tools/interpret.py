@@ -33,7 +33,7 @@ def main(argv=None):
     for row in result["failed"]:
         print(f"skipped {row['image']}: {row['error']}", file=sys.stderr)
     print(f"{len(result['written'])} saliency maps in {args.out}; VisualDL: "
-          f"visualdl --logdir {args.out}")
+          f"python tools/serve_visualdl.py --logdir {args.out}")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarr
                   "(recall is the class's accuracy).", ""]
         lines += _mistakes(run_dir, probs, labels, matrix, class_names, image_of)
     lines += _more_pictures(run_dir)
-    lines += ["Open every record of this run with `visualdl --logdir "
+    lines += ["Open every record of this run with `python tools/serve_visualdl.py --logdir "
               f"{run_dir}` (or the whole `logs/` folder to compare runs).", ""]
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
