@@ -313,7 +313,8 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
             log.warning("could not write %s: %s", run_dir / "summary.json", exc.strerror)
             _close_visualdl(callbacks, run_dir)
             return summary
-        _report(run_dir, callbacks, built)
+        if cfg["Report"]:
+            _report(run_dir, callbacks, built)
         _close_visualdl(callbacks, run_dir)
     log.info("%s", outcome(summary), extra={"console": False})  # tools/train.py prints it last
     return summary

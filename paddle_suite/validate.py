@@ -23,7 +23,7 @@ from .schema import check_kwargs, check_named, check_sections, check_value, para
     reject_unknown
 
 SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Infer",
-            "Callbacks", "AMP")
+            "Callbacks", "AMP", "Report")
 
 
 @dataclass
@@ -252,6 +252,8 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     """Validate a raw config dict and return it resolved (every default filled in)."""
     check_sections(data, SECTIONS)
     for name in SECTIONS:
+        if name == "Report":
+            continue
         if data.get(name) is not None and not isinstance(data[name], dict):
             raise ConfigError(f"{name}: expected a mapping of keys, got {data[name]!r}.")
     glob = check_kwargs(GlobalOptions, data.get("Global") or {}, "Global")
@@ -285,6 +287,11 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
                           "turn one of them off.")
     out["Callbacks"] = check_callbacks(data.get("Callbacks"), glob["epochs"],
                                        metric_names(out["Metric"], out["Arch"]["class_num"]))
+    report = data.get("Report", True)
+    if not isinstance(report, bool):
+        raise ConfigError(f"Report: expected true (write the run's report when it ends) or "
+                          f"false (leave it out; tools/report.py writes it later), got {report!r}.")
+    out["Report"] = report
     _evaluated(out)
     return out
 

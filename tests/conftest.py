@@ -1,5 +1,7 @@
 import logging
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -73,6 +75,22 @@ def tiny_overrides(out_dir, epochs=1, **extra):
         **extra,
     }
     return [f"{k}={v}" for k, v in items.items()]
+
+
+_PEAK_PROBE = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], "
+               "capture_output=True, text=True); "
+               "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+               "print(p.stdout); print(p.stderr)")
+
+
+def run_with_peak(argv, timeout=300, **kwargs):
+    """Run argv in a fresh process (through a probe process of its own, so no earlier child
+    counts): (exit status, its stdout + stderr, its peak resident memory in GiB)."""
+    out = subprocess.run([sys.executable, "-c", _PEAK_PROBE, *map(str, argv)],
+                         capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, "PYTHONWARNINGS": "ignore"}, **kwargs)
+    code, peak_kb = out.stdout.split("\n", 1)[0].split()
+    return int(code), out.stdout, int(peak_kb) / 2**20
 
 
 @pytest.fixture

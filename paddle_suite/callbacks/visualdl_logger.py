@@ -8,7 +8,9 @@ import numpy as np
 from paddle.callbacks import Callback
 
 from ..imageio import read_image
+from ..visual.curves import micro_counts, threshold_counts
 from ..visual.mistakes import most_confused
+from ..visual.report import confusion_counts
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
 from ..visual.weights import conv_outputs, filter_grid, first_conv, layer_norms, tile
 from .monitor import scalar
@@ -30,11 +32,14 @@ class VisualDLLogger(Callback):
       included, against the global step;
     - per evaluation: `eval/loss` (true mean), `eval/acc`..., keyed by the global step;
     - `hparams` with the metric tags, for VisualDL's hyper-parameter comparison page;
-    - per epoch: a grid of the first training batch (after augmentation; needs a `tap`) with
-      its labels, histograms of every parameter and of its gradient (from one batch);
+    - every `image_every` epochs (the first included): a grid of the epoch's first training
+      batch (after augmentation; needs a `tap`) with its labels; per epoch, histograms of
+      every parameter and of its gradient (from one batch);
     - per epoch: the first conv layer's filters as an image, and the L2 norm of every
       parameter and of its gradient (`norms/...`) to follow them over time;
-    - per evaluation: PR and ROC curves of every class (needs a `collector`);
+    - per evaluation: the micro-averaged PR and ROC curves (every sample-class pair one
+      decision), and each class's own when the run has at most `curve_classes` classes
+      (needs a `collector`); memory and time linear in the eval set's probabilities;
     - at the end of training: the feature maps of every conv layer for `sample` (a CHW
       image); the filters and feature maps are also written as PNGs into `logdir`
       (filters.png, feature_maps/), which the run report links;
@@ -46,12 +51,16 @@ class VisualDLLogger(Callback):
 
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
                  images: bool = True, histograms: bool = True, curves: bool = True,
-                 image_count: int = 32, collector=None, tap=None, class_names=None,
-                 sample=None, display_name: str = ""):
+                 image_count: int = 32, image_every: int = 10, curve_classes: int = 20,
+                 collector=None, tap=None, class_names=None, sample=None,
+                 display_name: str = ""):
         super().__init__()
+        if image_every < 1 or curve_classes < 0:
+            raise ValueError("image_every must be at least 1 and curve_classes at least 0")
         self.display_name = display_name
         self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
         self.scalar_interval, self.image_count = scalar_interval, image_count
+        self.image_every, self.curve_classes = image_every, curve_classes
         self.images, self.histograms, self.curves = images, histograms, curves
         self.collector, self.tap, self.class_names = collector, tap, class_names or []
         self.sample = sample
@@ -117,7 +126,8 @@ class VisualDLLogger(Callback):
         if self.histograms:
             self._histograms(self.global_step)
             self._norms_and_filters(self.global_step)
-        if self.images and self.tap is not None and self.tap.batch is not None:
+        shown = (state_of(self).epoch - 1) % self.image_every == 0
+        if shown and self.images and self.tap is not None and self.tap.batch is not None:
             images, labels = self.tap.batch[0], np.asarray(self.tap.batch[1])
             self.writer.add_image("input/first_batch", image_grid(images, self.image_count),
                                   self.global_step)
@@ -137,10 +147,16 @@ class VisualDLLogger(Callback):
         last = self.collector.last() if self.collector is not None else None
         if self.curves and last is not None:
             probs, labels = last
+            micro = micro_counts(probs, labels)
+            write_pr_curve(self.writer, "pr/micro_average", micro, step)
+            write_roc_curve(self.writer, "roc/micro_average", micro, step)
+            if probs.shape[1] > self.curve_classes:
+                return
             for index in range(probs.shape[1]):
                 tag = f"class_{index}_{self._name(index)}"
-                write_pr_curve(self.writer, f"pr/{tag}", labels == index, probs[:, index], step)
-                write_roc_curve(self.writer, f"roc/{tag}", labels == index, probs[:, index], step)
+                counts = threshold_counts(labels == index, probs[:, index])
+                write_pr_curve(self.writer, f"pr/{tag}", counts, step)
+                write_roc_curve(self.writer, f"roc/{tag}", counts, step)
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -232,7 +248,8 @@ class VisualDLLogger(Callback):
             + " (the table of every class is under Image: eval/per_class_metrics)",
             self.global_step)
         names = [r["class"] for r in rows]
-        pairs = most_confused(np.asarray(report["confusion_matrix"]), names, limit=5)
+        counts = confusion_counts(run_dir)
+        pairs = most_confused(counts, names, limit=5) if counts is not None else []
         if pairs:
             self.writer.add_text("eval/most_confused", "most confused (true -> predicted): "
                                  + "; ".join(f"{p['true']} -> {p['predicted']} {p['count']}x "

@@ -155,7 +155,8 @@ def _objective(search: dict, output_dir: str):
         values, epochs, run_dirs = [], 0, []
         for i, seed in enumerate(seeds):
             name = f"trial-{trial.number:03d}" + ("" if seed is None else f"-seed-{seed}")
-            cfg = load_config(search["base"], search["overrides"] + chosen
+            cfg = load_config(search["base"], ["Report=false"]  # the search's overrides may
+                              + search["overrides"] + chosen      # turn it back on
                               + ([] if seed is None else [f"Global.seed={seed}"])
                               + [f"Global.experiment={study_opts['name']}",
                                  f"Global.run_name={name}", f"Global.output_dir={output_dir}",

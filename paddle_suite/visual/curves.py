@@ -5,6 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 
+def thresholds_of(num_thresholds: int = 127) -> np.ndarray:
+    """The fixed thresholds k / (num_thresholds - 1) every curve is computed at."""
+    return np.linspace(0.0, 1.0, num_thresholds)
+
+
+def at_least(scores, thresholds: np.ndarray) -> np.ndarray:
+    """How many scores are >= each threshold; memory and time linear in the scores (a
+    histogram over the thresholds, so a 50,000 x 1,000 probability matrix needs no copy)."""
+    hist, _ = np.histogram(np.asarray(scores).reshape(-1), bins=np.append(thresholds, np.inf))
+    return hist[::-1].cumsum()[::-1]
+
+
+def counts_from(tp: np.ndarray, fp: np.ndarray, positives: int, negatives: int,
+                thresholds: np.ndarray) -> dict:
+    """TP, FP, TN, FN at each threshold from the positives' and negatives' counts above it."""
+    return {"thresholds": thresholds, "tp": tp, "fp": fp, "fn": positives - tp,
+            "tn": negatives - fp}
+
+
 def threshold_counts(labels, scores, num_thresholds: int = 127) -> dict:
     """TP, FP, TN, FN when predicting positive for score >= t, for t = k / (num_thresholds-1).
 
@@ -12,30 +31,45 @@ def threshold_counts(labels, scores, num_thresholds: int = 127) -> dict:
     """
     labels = np.asarray(labels).astype(bool).reshape(-1)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    thresholds = np.linspace(0.0, 1.0, num_thresholds)
-    predicted = scores[None, :] >= thresholds[:, None]          # [T, N]
-    tp = (predicted & labels).sum(axis=1)
-    fp = (predicted & ~labels).sum(axis=1)
-    positives, negatives = labels.sum(), (~labels).sum()
-    return {"thresholds": thresholds, "tp": tp, "fp": fp, "fn": positives - tp,
-            "tn": negatives - fp}
+    thresholds = thresholds_of(num_thresholds)
+    return counts_from(at_least(scores[labels], thresholds), at_least(scores[~labels], thresholds),
+                       int(labels.sum()), int((~labels).sum()), thresholds)
 
 
-def pr_curve(labels, scores, num_thresholds: int = 127) -> dict:
+def micro_counts(probs: np.ndarray, labels, num_thresholds: int = 127) -> dict:
+    """The micro-average over classes: every (sample, class) pair is one decision, positive
+    when the class is the sample's label (one-vs-rest pooled over all classes)."""
+    probs = np.asarray(probs)
+    labels = np.asarray(labels).reshape(-1)
+    thresholds = thresholds_of(num_thresholds)
+    tp = at_least(probs[np.arange(len(labels)), labels], thresholds)
+    return counts_from(tp, at_least(probs, thresholds) - tp, len(labels),
+                       probs.size - len(labels), thresholds)
+
+
+def pr_from(c: dict) -> dict:
     """Precision and recall at each threshold (precision is 1 where nothing is predicted)."""
-    c = threshold_counts(labels, scores, num_thresholds)
     predicted = c["tp"] + c["fp"]
     precision = np.where(predicted > 0, c["tp"] / np.maximum(predicted, 1), 1.0)
     recall = c["tp"] / max(int(c["tp"][0] + c["fn"][0]), 1)
     return {**c, "precision": precision, "recall": recall}
 
 
-def roc_curve(labels, scores, num_thresholds: int = 127) -> dict:
+def roc_from(c: dict) -> dict:
     """True- and false-positive rates at each threshold (TPR = TP/(TP+FN), FPR = FP/(FP+TN))."""
-    c = threshold_counts(labels, scores, num_thresholds)
     tpr = c["tp"] / max(int(c["tp"][0] + c["fn"][0]), 1)
     fpr = c["fp"] / max(int(c["fp"][0] + c["tn"][0]), 1)
     return {**c, "tpr": tpr, "fpr": fpr}
+
+
+def pr_curve(labels, scores, num_thresholds: int = 127) -> dict:
+    """Precision and recall of one class at each threshold."""
+    return pr_from(threshold_counts(labels, scores, num_thresholds))
+
+
+def roc_curve(labels, scores, num_thresholds: int = 127) -> dict:
+    """TPR and FPR of one class at each threshold."""
+    return roc_from(threshold_counts(labels, scores, num_thresholds))
 
 
 def confusion_matrix(labels, predicted, num_classes: int) -> np.ndarray:

@@ -26,11 +26,14 @@ def most_confused(matrix: np.ndarray, names: list[str], limit: int = 10,
     first: {true, predicted, count, share (of the true class)}."""
     matrix = np.asarray(matrix)
     totals = matrix.sum(axis=1)
-    cells = [(int(matrix[t, p]), t, p) for t in range(len(matrix)) for p in range(len(matrix))
-             if t != p and matrix[t, p] >= min_count]
-    cells.sort(key=lambda c: (-c[0], c[1], c[2]))
-    return [{"true": names[t], "predicted": names[p], "count": count,
-             "share": count / totals[t] if totals[t] else 0.0} for count, t, p in cells[:limit]]
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    true, predicted = np.nonzero(off >= max(min_count, 1))
+    counts = off[true, predicted]
+    order = np.lexsort((predicted, true, -counts))[:limit]  # count down, then true, predicted
+    return [{"true": names[t], "predicted": names[p], "count": int(c),
+             "share": int(c) / totals[t] if totals[t] else 0.0}
+            for c, t, p in zip(counts[order], true[order], predicted[order])]
 
 
 def _displayable(image: np.ndarray) -> np.ndarray:

@@ -14,12 +14,27 @@ def pyplot():
     return plt
 
 
+# Every picture the suite draws stays under this many pixels whatever the number of classes,
+# images or layers: a figure asked to be larger is drawn at a lower resolution.
+MAX_FIGURE_PIXELS = 8_000_000
+# Above these class counts a per-class picture drops its cell numbers, then its tick labels
+# (they cannot be read), and tables show the worst classes only.
+CELL_TEXT_CLASSES = 30
+TICK_LABEL_CLASSES = 60
+
+
+def bounded_dpi(fig, dpi: float = 100) -> float:
+    """`dpi`, lowered so the figure stays within MAX_FIGURE_PIXELS."""
+    width, height = fig.get_size_inches()
+    return min(dpi, (MAX_FIGURE_PIXELS / (width * height)) ** 0.5)
+
+
 def save_figure(fig, path: str | Path) -> Path:
-    """Lay out (unless the figure has a layout engine of its own), save as PNG (100 dpi)
-    and close a figure."""
+    """Lay out (unless the figure has a layout engine of its own), save as PNG (100 dpi,
+    less for a figure larger than MAX_FIGURE_PIXELS) and close a figure."""
     if fig.get_layout_engine() is None:
         fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=bounded_dpi(fig))
     pyplot().close(fig)
     return Path(path)
 
@@ -106,26 +121,30 @@ def learning_curves(rows: list[dict], path: str | Path, **options) -> Path:
 
 def confusion_figure(matrix: np.ndarray, names: list[str]):
     """A confusion matrix twice: counts, and each row as a share of its true class (the
-    per-class recall on the diagonal), with a colour scale."""
+    per-class recall on the diagonal), with a colour scale. Cell numbers up to
+    CELL_TEXT_CLASSES classes, class names up to TICK_LABEL_CLASSES; beyond, a heat map of
+    bounded size (the report's tables name the confused pairs)."""
     plt = pyplot()
-    size = max(4.0, 0.55 * len(names) + 2)
+    classes = len(names)
+    size = min(max(4.0, 0.55 * classes + 2), 12.0)
     fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1, size))
     rows = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, rows, out=np.zeros(matrix.shape, float), where=rows > 0)
     for ax, values, title, fmt in ((axes[0], matrix, "counts", "{:d}"),
                                    (axes[1], share, "share of the true class", "{:.2f}")):
-        image = ax.imshow(values, cmap="Blues")
+        image = ax.imshow(values, cmap="Blues", interpolation="nearest")
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-        ax.set_xticks(range(len(names)), names, rotation=90 if len(names) > 10 else 0)
-        ax.set_yticks(range(len(names)), names)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        if classes <= TICK_LABEL_CLASSES:
+            ax.set_xticks(range(classes), names, rotation=90 if classes > 10 else 0)
+            ax.set_yticks(range(classes), names)
+        ax.set_xlabel("predicted" + ("" if classes <= TICK_LABEL_CLASSES else " (class index)"))
+        ax.set_ylabel("true" + ("" if classes <= TICK_LABEL_CLASSES else " (class index)"))
         limit = values.max() / 2 if values.size else 0
-        if len(names) <= 30:
+        if classes <= CELL_TEXT_CLASSES:
             for (i, j), value in np.ndenumerate(values):
                 ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8,
                         color="white" if value > limit else "black")
-        ax.set_title(f"confusion (eval set): {title}")
+        ax.set_title(f"confusion (eval set, {classes} classes): {title}")
     fig.tight_layout()
     return fig
 
@@ -135,18 +154,29 @@ def save_confusion(matrix: np.ndarray, names: list[str], path: str | Path) -> Pa
 
 
 def figure_to_array(fig) -> np.ndarray:
-    """An HWC uint8 RGB image of a matplotlib figure (for VisualDL's add_image)."""
+    """An HWC uint8 RGB image of a matplotlib figure (for VisualDL's add_image), within
+    MAX_FIGURE_PIXELS."""
+    fig.set_dpi(bounded_dpi(fig, fig.get_dpi()))
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
 
 
+def worst_classes(rows: list[dict], limit: int = CELL_TEXT_CLASSES) -> list[dict]:
+    """Every row when there are at most `limit`, else the `limit` with the lowest F1."""
+    return rows if len(rows) <= limit else sorted(rows, key=lambda r: (r["f1"], r["class"]))[:limit]
+
+
 def per_class_table_figure(rows: list[dict]):
-    """Per-class precision / recall / F1 / support as a table picture (one row a class)."""
+    """Per-class precision / recall / F1 / support as a table picture (one row a class; the
+    CELL_TEXT_CLASSES classes with the lowest F1 when there are more)."""
     plt = pyplot()
+    shown = worst_classes(rows)
     cells = [[str(r["class"]), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}",
-              str(r["support"])] for r in rows]
-    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.28 * (len(cells) + 1)))
+              str(r["support"])] for r in shown]
+    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.28 * (len(cells) + 1)))
     ax.axis("off")
+    if len(shown) < len(rows):
+        ax.set_title(f"the {len(shown)} classes with the lowest F1, of {len(rows)}")
     table = ax.table(cellText=cells, colLabels=["class", "precision", "recall", "F1", "support"],
                      loc="center", cellLoc="right", colLoc="right")
     table.auto_set_font_size(False)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..rundir import read_metric_rows, run_config, write_json
 from .curves import confusion_matrix, per_class_metrics
-from .plots import learning_curves, save_confusion
+from .plots import learning_curves, save_confusion, worst_classes
 
 
 def read_rows(run_dir: Path) -> list[dict]:
@@ -65,30 +65,49 @@ def write_report(run_dir: str | Path, probs: np.ndarray | None, labels: np.ndarr
         lines += ["## Learning curves", "", "![learning curves](learning_curves.png)", "",
                   "Per-epoch numbers: [metrics.jsonl](metrics.jsonl).", ""]
     if probs is not None and len(probs):
-        predicted = probs.argmax(axis=1)
-        matrix = confusion_matrix(labels, predicted, len(class_names))
-        table = per_class_metrics(matrix, class_names)
-        save_confusion(matrix, class_names, run_dir / "confusion_matrix.png")
-        write_json(run_dir / "per_class.json", {"weights": weights, "classes": table,
-                                                "confusion_matrix": matrix.tolist()})
-        with open(run_dir / "per_class.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(table[0]))
-            writer.writeheader()
-            writer.writerows(table)
-        lines += [f"## Per class (eval set, {weights})", "",
-                  "![confusion matrix](confusion_matrix.png)", "",
-                  "| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} "
-                  f"| {r['support']} |" for r in table]
-        lines += ["", "Also as [per_class.json](per_class.json) and [per_class.csv](per_class.csv) "
-                  "(recall is the class's accuracy).", ""]
-        lines += _mistakes(run_dir, probs, labels, matrix, class_names, image_of)
+        lines += _per_class(run_dir, probs, labels, class_names, weights, image_of)
     lines += _more_pictures(run_dir)
     lines += ["Open every record of this run with `python tools/serve_visualdl.py --logdir "
               f"{run_dir}` (or the whole `logs/` folder to compare runs).", ""]
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _per_class(run_dir: Path, probs, labels, names, weights: str, image_of) -> list[str]:
+    """confusion_matrix.png and .npz, per_class.json/.csv, and their report.md section: at
+    1000 classes as at 10 (the pictures and tables are bounded; the files hold every class)."""
+    matrix = confusion_matrix(labels, probs.argmax(axis=1), len(names))
+    table = per_class_metrics(matrix, names)
+    save_confusion(matrix, names, run_dir / "confusion_matrix.png")
+    np.savez_compressed(run_dir / "confusion_matrix.npz", counts=matrix,
+                        classes=np.asarray(names, dtype=str))
+    write_json(run_dir / "per_class.json", {"weights": weights, "classes": table})
+    with open(run_dir / "per_class.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    shown = worst_classes(table)
+    lines = [f"## Per class (eval set, {weights})", "", "![confusion matrix](confusion_matrix.png)",
+             ""]
+    if len(shown) < len(table):
+        lines += [f"The {len(shown)} classes with the lowest F1, of {len(table)}:", ""]
+    lines += ["| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['class']} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} "
+              f"| {r['support']} |" for r in shown]
+    lines += ["", "Every class in [per_class.csv](per_class.csv) and [per_class.json](per_class.json) "
+              "(recall is the class's accuracy); the counts in `confusion_matrix.npz` "
+              "(`numpy.load(...)['counts']`, rows true, columns predicted).", ""]
+    return lines + _mistakes(run_dir, probs, labels, matrix, names, image_of)
+
+
+def confusion_counts(run_dir: Path) -> np.ndarray | None:
+    """The eval confusion matrix the report wrote (None without one)."""
+    try:
+        with np.load(Path(run_dir) / "confusion_matrix.npz", allow_pickle=False) as data:
+            return data["counts"]
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def _mistakes(run_dir: Path, probs, labels, matrix, names, image_of) -> list[str]:

@@ -15,7 +15,7 @@ import os
 import tempfile
 
 from ..errors import UserError
-from .curves import pr_curve, roc_curve
+from .curves import pr_from, roc_from
 
 
 def _import_visualdl():
@@ -46,20 +46,21 @@ def write_hparams(writer, hparams: dict, metric_tags: list[str]) -> None:
     writer.add_hparams(clean, metric_tags)
 
 
-def write_pr_curve(writer, tag: str, labels, scores, step: int, num_thresholds: int = 127):
-    """Add a PR curve computed correctly on numpy 2 (VisualDL's own call is broken)."""
+def write_pr_curve(writer, tag: str, counts: dict, step: int):
+    """Add a PR curve from `threshold_counts`/`micro_counts`, computed correctly on numpy 2
+    (VisualDL's own call is broken)."""
     from visualdl.component.base_component import pr_curve_raw
-    c = pr_curve(labels, scores, num_thresholds)
+    c = pr_from(counts)
     record = pr_curve_raw(tag, c["tp"].tolist(), c["fp"].tolist(), c["tn"].tolist(),
                           c["fn"].tolist(), c["precision"].tolist(), c["recall"].tolist(),
                           step, _walltime())
     writer._get_file_writer().add_record(record)  # no public raw-record method exists
 
 
-def write_roc_curve(writer, tag: str, labels, scores, step: int, num_thresholds: int = 127):
+def write_roc_curve(writer, tag: str, counts: dict, step: int):
     """Add a ROC curve with TPR = TP/(TP+FN) (VisualDL's own call is broken and wrong)."""
     from visualdl.component.base_component import roc_curve_raw
-    c = roc_curve(labels, scores, num_thresholds)
+    c = roc_from(counts)
     record = roc_curve_raw(tag, c["tp"].tolist(), c["fp"].tolist(), c["tn"].tolist(),
                            c["fn"].tolist(), c["tpr"].tolist(), c["fpr"].tolist(), step,
                            _walltime())

@@ -84,8 +84,8 @@ def test_learning_curves_say_what_they_show(run):
     import numpy as np
     fig = confusion_figure(np.array([[8, 2], [1, 9]]), ["0", "1"])
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles == ["confusion (eval set): counts",
-                      "confusion (eval set): share of the true class"]
+    assert titles == ["confusion (eval set, 2 classes): counts",
+                      "confusion (eval set, 2 classes): share of the true class"]
     assert "0.80" in [t.get_text() for t in fig.axes[1].texts]  # row-normalised cells
     pyplot().close(fig)
 

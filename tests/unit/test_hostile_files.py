@@ -23,7 +23,7 @@ from paddle_suite.data.files import file_list, image_folder
 from paddle_suite.imageio import MAX_IMAGE_PIXELS, display_path, read_image
 from paddle_suite.resume import verify
 
-from ..conftest import LENET, ROOT
+from ..conftest import LENET, ROOT, run_with_peak
 
 CONFIG = "_base_: {base}\nGlobal: {{epochs: 1, experiment: café}}\n"
 
@@ -107,18 +107,10 @@ def test_the_memory_bomb_stays_within_budget_through_the_cli(tmp_path):
     whole process stays under 1.5 GB (importing paddle alone takes about 0.4 GB)."""
     bomb = tmp_path / "bomb.pdparams"
     bomb.write_bytes(pickle.dumps({"features.0.weight": nested_shared(60)}, protocol=2))
-    probe = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], "
-             "capture_output=True, text=True); "
-             "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
-             "print(p.stderr)")
-    out = subprocess.run([sys.executable, "-c", probe, sys.executable,
-                          str(ROOT / "tools" / "eval.py"), "-c", str(LENET),
-                          "-o", f"Global.pretrained_model={bomb}"],
-                         capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    code, peak_kb = out.stdout.split("\n", 1)[0].split()
-    assert int(code) == 2 and "refused to load" in out.stdout and "Traceback" not in out.stdout
-    assert int(peak_kb) < 1.5 * 2**20, f"peak {int(peak_kb) / 2**20:.2f} GB"
+    code, out, peak = run_with_peak([sys.executable, ROOT / "tools" / "eval.py", "-c", LENET,
+                                     "-o", f"Global.pretrained_model={bomb}"])
+    assert code == 2 and "refused to load" in out and "Traceback" not in out
+    assert peak < 1.5, f"peak {peak:.2f} GB"
 
 
 def safetensors_file(tmp_path, header: bytes, body: bytes = b"", length=None) -> Path:
