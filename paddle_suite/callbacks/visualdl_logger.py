@@ -32,11 +32,10 @@ class VisualDLLogger(Callback):
       included, against the global step;
     - per evaluation: `eval/loss` (true mean), `eval/acc`..., keyed by the global step;
     - `hparams` with the metric tags, for VisualDL's hyper-parameter comparison page;
-    - every `image_every` epochs (the first included): a grid of the epoch's first training
-      batch (after augmentation; needs a `tap`) with its labels; per epoch, histograms of
-      every parameter and of its gradient (from one batch);
-    - per epoch: the first conv layer's filters as an image, and the L2 norm of every
-      parameter and of its gradient (`norms/...`) to follow them over time;
+    - every `pictures_every` epochs (the first included): a grid of the epoch's first training
+      batch (after augmentation; needs a `tap`) with its labels, histograms of every
+      parameter and of its gradient (from one batch), the first conv layer's filters;
+    - per epoch: the L2 norm of every parameter and of its gradient (`norms/...`);
     - per evaluation: the micro-averaged PR and ROC curves (every sample-class pair one
       decision), and each class's own when the run has at most `curve_classes` classes
       (needs a `collector`); memory and time linear in the eval set's probabilities;
@@ -51,16 +50,16 @@ class VisualDLLogger(Callback):
 
     def __init__(self, logdir, hparams: dict, lr_getter=None, scalar_interval: int = 10,
                  images: bool = True, histograms: bool = True, curves: bool = True,
-                 image_count: int = 32, image_every: int = 10, curve_classes: int = 20,
+                 image_count: int = 32, pictures_every: int = 10, curve_classes: int = 20,
                  collector=None, tap=None, class_names=None, sample=None,
                  display_name: str = ""):
         super().__init__()
-        if image_every < 1 or curve_classes < 0:
-            raise ValueError("image_every must be at least 1 and curve_classes at least 0")
+        if pictures_every < 1 or curve_classes < 0:
+            raise ValueError("pictures_every must be at least 1 and curve_classes at least 0")
         self.display_name = display_name
         self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
         self.scalar_interval, self.image_count = scalar_interval, image_count
-        self.image_every, self.curve_classes = image_every, curve_classes
+        self.pictures_every, self.curve_classes = pictures_every, curve_classes
         self.images, self.histograms, self.curves = images, histograms, curves
         self.collector, self.tap, self.class_names = collector, tap, class_names or []
         self.sample = sample
@@ -123,11 +122,13 @@ class VisualDLLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.writer.add_scalar("train/samples_per_second",  # as metrics.jsonl rounds it
                                round(state_of(self).samples_per_second, 1), self.global_step)
+        pictures = (state_of(self).epoch - 1) % self.pictures_every == 0
         if self.histograms:
-            self._histograms(self.global_step)
-            self._norms_and_filters(self.global_step)
-        shown = (state_of(self).epoch - 1) % self.image_every == 0
-        if shown and self.images and self.tap is not None and self.tap.batch is not None:
+            self._norms(self.global_step)
+            if pictures:
+                self._histograms(self.global_step)
+                self._filters(self.global_step)
+        if pictures and self.images and self.tap is not None and self.tap.batch is not None:
             images, labels = self.tap.batch[0], np.asarray(self.tap.batch[1])
             self.writer.add_image("input/first_batch", image_grid(images, self.image_count),
                                   self.global_step)
@@ -194,12 +195,14 @@ class VisualDLLogger(Callback):
                 self.writer.add_histogram(f"gradients/{name}", self.grads[name].reshape(-1),
                                           epoch, buckets=30)
 
-    def _norms_and_filters(self, epoch: int):
+    def _norms(self, epoch: int):
         for name, norm in layer_norms(self.model.network).items():
             self.writer.add_scalar(f"norms/weights/{name}", norm, epoch)
             if name in self.grads:
                 self.writer.add_scalar(f"norms/gradients/{name}",
                                        float(np.linalg.norm(self.grads[name])), epoch)
+
+    def _filters(self, epoch: int):
         conv = first_conv(self.model.network)
         if conv is not None:
             self.writer.add_image(f"weights/filters/{conv[0]}", filter_grid(conv[1].weight.numpy()),

@@ -17,7 +17,8 @@ import paddle
 
 from ..checkpoint import load_pickle_bytes
 from ..errors import DataError
-from ..imageio import read_image
+from ..imageio import display_path, read_image
+from .listing import PathTable
 
 BUNDLED_MNIST = Path(__file__).resolve().parent / "mnist10k"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm")
@@ -43,21 +44,25 @@ class ArrayDataset(paddle.io.Dataset):
 
 
 class FileDataset(paddle.io.Dataset):
-    """Images read from files with OpenCV; `sources` says where each entry was listed."""
+    """Images read from files with OpenCV. The paths are kept in a compact `PathTable`
+    (shared by forked workers without copies); `sources` says where each entry was listed
+    (a sequence of strings, or None: the file itself)."""
 
-    def __init__(self, paths: list[str], labels, sources: list[str], channels: int,
+    def __init__(self, paths, labels, sources, channels: int,
                  num_classes: int | None = None, class_names: list[str] | None = None):
         super().__init__()
-        self.paths, self.sources = list(paths), list(sources)
+        self.paths = paths if isinstance(paths, PathTable) else PathTable(paths)
+        self.sources = sources
         self.labels = np.asarray(labels, dtype=np.int64).reshape(-1)
         self.channels, self.num_classes = channels, num_classes
         self.class_names = class_names
 
     def source(self, index: int) -> str:
-        return self.sources[index]
+        return display_path(self.paths[index]) if self.sources is None else self.sources[index]
 
     def __getitem__(self, index):
-        return read_image(self.paths[index], self.channels, self.sources[index]), self.labels[index]
+        where = "" if self.sources is None else self.sources[index]
+        return read_image(self.paths[index], self.channels, where), self.labels[index]
 
     def __len__(self):
         return len(self.labels)

@@ -6,9 +6,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from ..errors import DataError
 from ..imageio import display_path
 from .datasets import IMAGE_EXTENSIONS, FileDataset
+from .listing import ListedAt, list_image_folder
 
 MAX_LIST_BYTES = 1 << 30   # a list or index file larger than 1 GiB is refused
 _INTEGER = re.compile(r"^-?[0-9]{1,9}$")
@@ -43,21 +46,18 @@ def _directory(path: str, key: str) -> Path:
 
 
 def image_folder(root: str, channels: int = 1):
-    """A class-folder tree: root/<class name>/<image>. Classes are the sorted folder names."""
+    """A class-folder tree: root/<class name>/<image>. Classes are the sorted folder names.
+    The listing is cached (data/listing.py): a million files list once."""
     base = _directory(root, "root")
-    classes = sorted(d.name for d in base.iterdir() if d.is_dir())
+    classes, paths, labels = list_image_folder(base, IMAGE_EXTENSIONS)
     if not classes:
         raise DataError(f"{base}: no class folders found; expected root/<class>/<image files>.")
-    paths, labels = [], []
-    for label, name in enumerate(classes):
-        files = sorted(f for f in (base / name).rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS)
-        if not files:
+    counts = np.bincount(labels, minlength=len(classes))
+    for name, count in zip(classes, counts):
+        if not count:
             raise DataError(f"{base / name}: class folder '{name}' holds no images "
                             f"({', '.join(IMAGE_EXTENSIONS)}).")
-        paths += [str(f) for f in files]
-        labels += [label] * len(files)
-    return FileDataset(paths, labels, [display_path(p) for p in paths], channels, len(classes),
-                       classes)
+    return FileDataset(paths, labels, None, channels, len(classes), classes)
 
 
 def read_label_map(path: Path) -> list[str]:
@@ -85,7 +85,7 @@ def read_file_list(list_path: Path, image_root: Path, channels: int,
     With a `skipped` list, a missing image or a duplicate is recorded there and left out
     instead of raising.
     """
-    paths, labels, sources, seen = [], [], [], {}
+    paths, labels, lines, seen = [], [], [], {}
     for number, line in read_lines(list_path, "File list"):
         if not line.strip():
             continue
@@ -104,10 +104,11 @@ def read_file_list(list_path: Path, image_root: Path, channels: int,
         if problem:
             raise DataError(f"{where}: {problem}.")
         seen[parts[0]] = number
-        paths.append(str(path)), labels.append(int(parts[1])), sources.append(where)
+        paths.append(str(path)), labels.append(int(parts[1])), lines.append(number)
     if not paths:
         raise DataError(f"{list_path}: the file list is empty.")
-    return FileDataset(paths, labels, sources, channels, num_classes, class_names)
+    return FileDataset(paths, labels, ListedAt(display_path(list_path), lines), channels,
+                       num_classes, class_names)
 
 
 def file_list(image_root: str, cls_label_path: str, label_map: str | None = None,
