@@ -21,17 +21,23 @@ def main(argv=None):
     parser.add_argument("--out", help="output directory (default: a new "
                         "<output_dir>/<experiment>_data_check/<time>)")
     parser.add_argument("--suspects", type=int, default=16, help="likely label errors to list")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="read only N samples of each set (stratified by class, seeded)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes that read the images (default: 2)")
     args = parser.parse_args(argv)
     single_process("tools/check_data.py")
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.data.check import check_data
     found = check_data(load_config(args.config, args.override), args.out, run_path(args.run),
-                       args.suspects)
+                       args.suspects, args.sample, args.workers)
     for name, info in found["sets"].items():
         shapes = ", ".join(f"{k} x{v}" for k, v in info["shapes"].items())
         counts = info["class_counts"]
-        print(f"{name}: {info['samples']} samples; sizes (HxWxC) {shapes}; classes "
+        read = found["samples_read"][name]
+        sampled = f" ({read} read: --sample)" if read < info["samples"] else ""
+        print(f"{name}: {info['samples']} samples{sampled}; sizes (HxWxC) {shapes}; classes "
               f"{len(counts)}, {min(counts.values())} to {max(counts.values())} per class")
         for bad in info["unreadable"][:SHOWN]:
             print(f"  unreadable: {bad['problem']}")

@@ -38,23 +38,83 @@ def where(view, i: int) -> str:
     return path if path == source else f"{path} ({source})"
 
 
-def scan(view) -> dict:
-    """Read every sample of a view as stored: unreadable ones, shapes, class counts, the
-    digest of each readable sample and a few sample indices per class."""
+def _read_one(view, i: int):
+    """(i, stored shape, digest) of sample i, or (i, None, the problem) when unreadable."""
+    try:
+        image = np.asarray(view.base[int(view.indices[i])][0])
+    except Exception as exc:  # noqa: BLE001 - every failure kind is listed, not raised
+        return i, None, {"where": where(view, i), "problem": describe(exc, view.source(i))}
+    return i, image.shape if image.ndim == 3 else (*image.shape, 1), _digest(image)
+
+
+_FORKED_VIEW = None  # the view a forked reader process reads (inherited, never pickled)
+
+
+def _read_chunk(indices: list[int]) -> list:
+    return [_read_one(_FORKED_VIEW, i) for i in indices]
+
+
+def sample_indices(labels: np.ndarray, count: int | None, seed: int = 0) -> np.ndarray:
+    """Every index, or `count` of them drawn without replacement in proportion to each
+    class's share (at least one of each class), seeded."""
+    labels = np.asarray(labels)
+    if count is None or count >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        take = max(1, round(count * len(members) / len(labels)))
+        chosen.append(rng.choice(members, min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def _read_all(view, indices: np.ndarray, workers: int, name: str):
+    """Each sample read once, by `workers` forked processes, with a progress bar on a
+    terminal."""
+    global _FORKED_VIEW
+    from tqdm import tqdm
+    chunks = [indices[k:k + 256].tolist() for k in range(0, len(indices), 256)]
+    bar = tqdm(total=len(indices), desc=f"reading {name}", unit="img", disable=None, leave=False)
+    if workers <= 1 or len(chunks) < 2:
+        for chunk in chunks:
+            yield from (_read_one(view, i) for i in chunk)
+            bar.update(len(chunk))
+        bar.close()
+        return
+    import multiprocessing
+    _FORKED_VIEW = view
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        for rows in pool.imap(_read_chunk, chunks):
+            yield from rows
+            bar.update(len(rows))
+        pool.close()  # the readers end by themselves: paddle prints a C++ report on SIGTERM
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        _FORKED_VIEW = None
+        bar.close()
+
+
+def scan(view, sample: int | None = None, workers: int = 1, name: str = "") -> dict:
+    """Read the samples of a view as stored (all, or a stratified `sample` of them):
+    unreadable ones, shapes, the digest of each readable sample and a few sample indices
+    per class; class counts are always over the whole view."""
     unreadable, shapes, digests = [], Counter(), {}
     examples = defaultdict(list)
-    for i in range(len(view)):
-        try:
-            image = np.asarray(view.base[int(view.indices[i])][0])
-        except Exception as exc:  # noqa: BLE001 - every failure kind is listed, not raised
-            unreadable.append({"where": where(view, i), "problem": describe(exc, view.source(i))})
+    for i, shape, found in _read_all(view, sample_indices(view.labels, sample), workers, name):
+        if shape is None:
+            unreadable.append(found)
             continue
-        shapes[image.shape if image.ndim == 3 else (*image.shape, 1)] += 1
-        digests[i] = _digest(image)
+        shapes[shape] += 1
+        digests[i] = found
         label = int(view.labels[i])
         if len(examples[label]) < PER_CLASS:
             examples[label].append(i)
-    counts = Counter(int(l) for l in view.labels)
+    counts = Counter(np.asarray(view.labels).tolist())
     return {"unreadable": unreadable, "shapes": shapes, "digests": digests,
             "counts": counts, "examples": examples}
 
@@ -84,10 +144,11 @@ def duplicates(views: dict, scans: dict) -> dict:
 
 
 def check_data(cfg, out_dir: str | Path | None = None, run_dir: str | Path | None = None,
-               suspects: int = 16) -> dict:
+               suspects: int = 16, sample: int | None = None, workers: int = 1) -> dict:
     """Check the config's train and eval data; write the pictures and data_check.json into
     `out_dir` (default: a new `<output_dir>/<experiment>_data_check/<time>`); return the
-    findings (`problems` counts what should be fixed before training)."""
+    findings (`problems` counts what should be fixed before training). `sample` reads only
+    that many samples of each set (stratified, seeded); `workers` processes read them."""
     views = make_views(cfg)
     glob = cfg["Global"]
     out = Path(out_dir) if out_dir else create_run_dir(glob["output_dir"],
@@ -95,7 +156,7 @@ def check_data(cfg, out_dir: str | Path | None = None, run_dir: str | Path | Non
     out.mkdir(parents=True, exist_ok=True)
     class_num = cfg["Arch"]["class_num"]
     names = _class_names(next(iter(views.values())), class_num, cfg["DataLoader"]["classes"])
-    scans = {name: scan(view) for name, view in views.items()}
+    scans = {name: scan(view, sample, workers, name) for name, view in views.items()}
     dups = duplicates(views, scans)
     findings = {
         "sets": {name: {"samples": len(views[name]), "unreadable": s["unreadable"],
@@ -103,7 +164,9 @@ def check_data(cfg, out_dir: str | Path | None = None, run_dir: str | Path | Non
                         "class_counts": {names[c] if c < len(names) else str(c): n
                                          for c, n in sorted(s["counts"].items())}}
                  for name, s in scans.items()},
-        "duplicates": dups, "out_dir": str(out)}
+        "duplicates": dups, "out_dir": str(out),
+        "samples_read": {name: len(s["digests"]) + len(s["unreadable"])
+                         for name, s in scans.items()}}
     findings["problems"] = (sum(len(s["unreadable"]) for s in scans.values())
                             + len(dups["across"]) + len(dups["conflicting_labels"]))
     from .check_pictures import class_counts_figure, samples_figure

@@ -108,3 +108,16 @@ def test_injected_faults_are_found(tree, trained, tmp_path):
     assert len(caught) >= SWAPPED * 2 // 3, (sorted(caught), sorted(suspects))
     assert (tmp_path / "check" / "suspects.png").is_file()
     assert "leakage: identical images in train and eval: 3" in proc.stdout
+
+
+def test_two_reader_processes_find_what_one_finds_and_a_sample_reads_less(tree, tmp_path):
+    from paddle_suite.data.check import check_data
+    root, _ = tree
+    cfg = load_config(LENET, overrides(root))
+    one, two = (check_data(cfg, tmp_path / f"w{n}", workers=n) for n in (1, 2))
+    for found in (one, two):
+        found.pop("out_dir")
+    assert one == two and one["problems"] == 2 + 3 + 1  # unreadable, leaks, conflicting
+    sampled = check_data(cfg, tmp_path / "s", sample=50, workers=2)
+    assert 50 <= sampled["samples_read"]["Train"] < 60
+    assert sum(sampled["sets"]["Train"]["class_counts"].values()) == 300 + 2 + 3 + 2
