@@ -28,6 +28,7 @@ _ALLOWED_GLOBALS = {
 
 MAX_VALUES = 1_000_000  # containers and items in one loaded file (a ResNet-50 has ~650)
 MAX_DEPTH = 32
+MAX_ITEM_BYTES = 1024   # the widest array element a file may declare (weights use 1-16)
 _PADDLE_NAME_TABLE = "StructuredToParameterName@@"  # bookkeeping key paddle.save adds
 
 
@@ -103,12 +104,65 @@ def _latin1_encode(text, encoding="utf-8"):
     return text.encode("latin1")
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _empty_array(subtype, shape, dtype):
+    """numpy's `_reconstruct` as pickles call it: an empty array the BUILD that follows
+    fills. Any other shape would allocate before anything checked it."""
+    if subtype is not np.ndarray or tuple(shape) != (0,):
+        raise UnsafeFileError(f"refused to load: an array reconstructed as {subtype!r} with "
+                              f"shape {shape!r} (pickles of arrays use an empty ndarray).")
+    return np.ndarray.__new__(np.ndarray, (0,), _plain_dtype(dtype))
+
+
+def _plain_dtype(*args):
+    """numpy.dtype for numbers and bytes only: an object dtype would let a tiny file build
+    an array of Python objects of any size."""
+    try:
+        dtype = np.dtype(*args[:3])
+    except (TypeError, ValueError) as exc:
+        raise UnsafeFileError(f"refused to load: not a dtype ({exc}).") from None
+    if dtype.hasobject or dtype.itemsize > MAX_ITEM_BYTES:
+        raise UnsafeFileError(f"refused to load: an array of Python objects or of "
+                              f"{dtype.itemsize:,}-byte items ({dtype}), which no weights or "
+                              "state file holds.")
+    return dtype
+
+
+_WRAPPED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _empty_array,
+    ("numpy._core.multiarray", "_reconstruct"): _empty_array,
+    ("numpy", "dtype"): _plain_dtype,
+}
+
+
+def _checked_array_state(array: np.ndarray, state) -> None:
+    """Before ndarray.__setstate__: the state is (version, shape, dtype, fortran, bytes)
+    with a plain dtype and exactly as many bytes as the shape needs, so numpy allocates
+    nothing the file does not hold."""
+    ok = (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], np.dtype)
+          and not state[2].hasobject and isinstance(state[4], (bytes, bytearray))
+          and isinstance(state[1], tuple) and all(isinstance(d, int) and d >= 0
+                                                  for d in state[1]))
+    if not ok or int(np.prod(state[1], dtype=object)) * state[2].itemsize != len(state[4]):
+        raise UnsafeFileError("refused to load: an array whose stored bytes do not match its "
+                              "shape and type.")
+    array.__setstate__(state)
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Python's own (pure-Python) unpickler, restricted: only arrays of numbers and plain
+    containers (`find_class`), arrays built only from bytes the file holds
+    (`_checked_array_state`), and a memo that is a dict: the C unpickler allocates a table
+    as large as the largest memo index a file names, before anything can check it."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
     def __init__(self, file, origin, encoding="ASCII"):
         super().__init__(file, encoding=encoding)
         self.origin = origin
 
     def find_class(self, module, name):
+        if (module, name) in _WRAPPED_GLOBALS:
+            return _WRAPPED_GLOBALS[module, name]
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
         if (module, name) == ("_codecs", "encode"):  # how protocol 2 writes bytes
@@ -117,6 +171,21 @@ class _RestrictedUnpickler(pickle.Unpickler):
             f"{self.origin}: refused to load: the file asks to run '{module}.{name}', which a "
             "weights file never needs. It may be malicious or not a weights file; convert "
             "trusted weights to .safetensors or re-save them with paddle.save(state_dict).")
+
+    def load_build(self):
+        state = self.stack.pop()
+        target = self.stack[-1]
+        if isinstance(target, np.ndarray):
+            _checked_array_state(target, state)
+        elif isinstance(target, (np.dtype, dict)):
+            self.stack.append(state)
+            super().load_build()
+            if isinstance(target, np.dtype):
+                _plain_dtype(target)  # its state may not make it an object dtype
+        else:
+            raise UnsafeFileError(f"refused to load: the file sets the state of a "
+                                  f"{type(target).__name__}.")
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 def check_structure(obj, origin, max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH):
@@ -158,15 +227,15 @@ def _unpickle(file, origin, what: str, encoding: str = "ASCII"):
 
 def load_pickle(path: str | Path):
     """Unpickle a file that may only contain arrays, numbers, strings and containers, of a
-    bounded structure (`check_structure`). Memory stays within a small multiple of the file
-    size."""
+    bounded structure (`check_structure`). The file is read whole first, so a length field
+    cannot make a read allocate more than the file holds: memory stays within about three
+    times the file's size (its bytes, the arrays built from them, the structure)."""
     path = Path(path)
     try:
-        f = open(path, "rb")
+        data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"{path}: cannot be read ({exc.strerror}).") from None
-    with f:
-        return _unpickle(f, path, "weights or state file")
+    return _unpickle(io.BytesIO(data), path, "weights or state file")
 
 
 def load_pickle_bytes(data: bytes, origin: str):
