@@ -32,7 +32,8 @@ from .models import build_model, check_same_network
 from .optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
 from .replan import plan_of
 from .resume import locate, run_dir_of
-from .resuming import check_epochs_left, open_run, restore_checkpoint, signature
+from .resuming import check_epochs_left, check_not_stopped, open_run, restore_checkpoint, \
+    signature
 from .rundir import attach_log_file, write_json
 from .runlock import RunLock
 from .setup_checks import check_forward, setup_stage
@@ -221,6 +222,7 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
         built = build(cfg, train=True)  # sets Global.epochs from Global.max_updates
         check_epochs_left(resume, glob["epochs"])
         resume_state = restore_checkpoint(built, resume, cfg) if resume else None
+        check_not_stopped(resume, resume_state)
         run_dir = None
         if built.world.primary:
             run_dir, lock = open_run(cfg, built, resume, lock)
@@ -236,17 +238,19 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
     writing its final files) only the callbacks' end of training runs."""
     glob = cfg["Global"]
     done = resume.epoch if resume else 0
+    stopped = bool(resume_state and resume_state.get("stopped"))
     handler = attach_log_file(run_dir / "train.log") if run_dir else None
     saved = {"signature": signature(cfg), "plan": built.plan or plan_of(cfg)}
     callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra, saved)
     _log_start(cfg, built, run_dir)
-    if done == glob["epochs"]:
-        log.info("all %d epochs were trained before the run stopped; writing its final files",
-                 done)
+    if done == glob["epochs"] or stopped:
+        log.info("%s before the process ended; writing its final files",
+                 f"a callback stopped the run after epoch {done}" if stopped
+                 else f"all {done} epochs were trained")
     status, failure = "failed", None
     try:
         with _worker_failures():
-            if done < glob["epochs"]:
+            if done < glob["epochs"] and not stopped:
                 left = built.batches - done * len(built.data.train_loader) \
                     if built.batches else None  # max_updates ends inside an epoch
                 built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done,
@@ -419,17 +423,24 @@ def _scalars(logs: dict) -> dict:
 
 def _final_weights(built: Built, callbacks: RunCallbacks, run_dir: Path | None) -> dict:
     """Save the weights training ends with (rank 0); re-evaluate them when they were
-    restored (every rank: evaluation is collective); check the replicas agree."""
+    restored, or when this process saw no evaluation of them (a run finished after a kill
+    during its final writes); every rank: evaluation is collective. Check the replicas
+    agree."""
     out = {"final_weights": "last epoch"}
     if built.world.parallel:
         out["replicas_identical"] = replicas_identical(built.net, built.world)
     if run_dir is not None:
         atomic_save(built.net.state_dict(), run_dir / "checkpoints" / "final.pdparams")
-    if not (callbacks.early and callbacks.early.restored) or built.data.eval_loader is None:
+    restored = bool(callbacks.early and callbacks.early.restored)
+    unseen = (callbacks.collector is not None and callbacks.collector.last() is None
+              and bool(callbacks.recorder.last_eval))  # evaluated before a resume
+    if not (restored or unseen) or built.data.eval_loader is None:
         return out
-    logs = built.model.evaluate(built.data.eval_loader, verbose=0)
-    return {**out, "final_weights": f"best of epoch {callbacks.early.state.best_epoch} "
-                                    "(restored by early stopping)", "final_eval": _scalars(logs)}
+    out["final_eval"] = _scalars(built.model.evaluate(built.data.eval_loader, verbose=0))
+    if restored:
+        out["final_weights"] = (f"best of epoch {callbacks.early.state.best_epoch} "
+                                "(restored by early stopping)")
+    return out
 
 
 def weights_digest(net) -> str:

@@ -34,6 +34,16 @@ def check_epochs_left(resume, epochs: int) -> None:
                           f"epochs already, more than the {epochs} asked for.")
 
 
+def check_not_stopped(resume, resume_state: dict | None) -> None:
+    """A finished run that a callback stopped early (early stopping, the plateau floor) keeps
+    that decision: training it longer is a new run from its weights."""
+    if resume and resume_state and resume_state.get("stopped") and is_finished(resume.run_dir):
+        raise ConfigError(f"Global.checkpoints: the run in {resume.run_dir} was stopped by a "
+                          f"callback after epoch {resume.epoch} and has finished; that decision "
+                          f"is kept. To train its weights further, start a new run from them: "
+                          f"-o Arch.pretrained={resume.run_dir}.")
+
+
 def signature(cfg: dict) -> dict:
     """What a resume checkpoint must agree with: the network and the optimizer kind."""
     arch = {k: v for k, v in cfg["Arch"].items() if k not in ("pretrained", "finetune")}

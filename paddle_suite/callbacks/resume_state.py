@@ -17,8 +17,9 @@ class ResumeState(Callback):
     """Keeps a run resumable: after each epoch, a checkpoint of the weights, the optimizer
     (LR schedule position included), every callback in `stateful` (name -> callback with
     `state_dict`/`load_state_dict`) and the random states, with `last.pdparams` and
-    `last.pdopt` beside `directory` hard-linked to its weights and optimizer state; with
-    `resume`, restores them all when `fit` starts.
+    `last.pdopt` beside `directory` hard-linked to its weights and optimizer state, and
+    whether a callback stopped the run at that epoch (`stopped`: a resume then only finishes
+    the run's final files); with `resume`, restores them all when `fit` starts.
 
     Put it LAST in the callback list: its `on_epoch_end` must see every other callback's
     end-of-epoch state, and its `on_train_begin` must run after theirs (which reset state).
@@ -56,7 +57,9 @@ class ResumeState(Callback):
         if self.directory is None:  # a data-parallel rank other than 0: restores, never saves
             return
         states = {name: cb.state_dict() for name, cb in self.stateful.items()}
+        stopped = bool(getattr(self.model, "stop_training", False))  # a callback's decision
         saved = save_resume(self.directory, run_epoch(self, epoch), self.model.network,
                             self.optimizer, {"callbacks": states, "rng": rng_state(),
-                                             "wall_seconds": self.wall_seconds(), **self.saved})
+                                             "wall_seconds": self.wall_seconds(),
+                                             "stopped": stopped, **self.saved})
         link_last(saved, self.directory.parent)

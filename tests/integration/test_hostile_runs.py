@@ -252,3 +252,54 @@ def test_every_schedule_resumes_exactly(tmp_path, schedule):
             for r in (reference, resumed))
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert [r["lr"] for r in reference.history] == [r["lr"] for r in resumed.history]
+
+
+STOPPERS = {
+    "early stopping": {"Callbacks.EarlyStopping": "{monitor: acc, stopping_threshold: 0.0}"},
+    "plateau floor": {"Callbacks.PlateauDecay": "{monitor: loss, patience: 0, factor: 0.5, "
+                                                "floor_ratio: 0.5, min_delta: 100.0}"},
+}
+TIMING = ("wall_seconds", "train_samples_per_second", "seconds", "samples_per_second",
+          "eval_seconds")
+
+
+def without_timing(value):
+    if isinstance(value, dict):
+        return {k: without_timing(v) for k, v in value.items() if k not in TIMING}
+    if isinstance(value, list):
+        return [without_timing(v) for v in value]
+    return value
+
+
+def finished_files(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return (without_timing(rows), without_timing(summary),
+            load_weights(run_dir / "checkpoints" / "final.pdparams"))
+
+
+@pytest.mark.parametrize("stopper", STOPPERS)
+@pytest.mark.parametrize("killed_before", [("summary.json", "final.pdparams"), ("summary.json",)])
+def test_a_stopped_run_killed_during_its_final_writes_is_finished_not_trained_on(
+        tmp_path, capsys, train_main, stopper, killed_before):
+    import shutil
+    reference = train(digits_cfg(tmp_path / "ref", 6, **STOPPERS[stopper]))
+    assert reference.summary["epochs_run"] < 6, reference.summary["stop_reason"]
+    rows, summary, weights = finished_files(reference.run_dir)
+    killed = tmp_path / "killed" / reference.run_dir.name
+    shutil.copytree(reference.run_dir, killed)
+    (killed / ".lock").unlink(missing_ok=True)
+    for name in killed_before:
+        next(killed.rglob(name)).unlink()
+    capsys.readouterr()
+    argv = digits_argv(tmp_path / "killed", 6, **STOPPERS[stopper])
+    assert run(train_main, argv + ["-o", f"Global.checkpoints={killed}"]) == 0
+    assert "stopped the run after epoch" in capsys.readouterr().err
+    again_rows, again_summary, again_weights = finished_files(killed)
+    assert again_rows == rows and again_summary["stop_reason"] == summary["stop_reason"]
+    assert without_timing(again_summary) == {**summary, "epochs_planned": 6}
+    assert all(np.array_equal(weights[k], again_weights[k]) for k in weights)
+    code = run(train_main, argv + ["-o", f"Global.checkpoints={killed}"])  # finished now
+    err = capsys.readouterr().err
+    clear_error(code, err)
+    assert "that decision is kept" in err and "Arch.pretrained=" in err
