@@ -61,6 +61,14 @@ def run(main, argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file system that refuses: read-only, full, not permitted...
+        if debug or exc.errno is None:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}. Nothing else was changed; fix the file "
+              "system (space, permissions, a read-only mount) and run the command again.",
+              file=sys.stderr)
+        return 2
 
 
 def quiet_paddle() -> None:

@@ -239,9 +239,10 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
     glob = cfg["Global"]
     done = resume.epoch if resume else 0
     stopped = bool(resume_state and resume_state.get("stopped"))
-    handler = attach_log_file(run_dir / "train.log") if run_dir else None
     saved = {"signature": signature(cfg), "plan": built.plan or plan_of(cfg)}
     callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra, saved)
+    callbacks.keeper.check_restorable()
+    handler = attach_log_file(run_dir / "train.log") if run_dir else None
     _log_start(cfg, built, run_dir)
     if done == glob["epochs"] or stopped:
         log.info("%s before the process ended; writing its final files",

@@ -20,6 +20,7 @@ from .errors import DataError
 
 MAX_IMAGE_BYTES = 256 << 20        # an image file larger than 256 MiB is refused
 MAX_IMAGE_PIXELS = 100_000_000     # 100 megapixels (300 MB as RGB uint8)
+MAX_SAMPLE_PIXELS = 4096 * 4096    # a sample the network is run on, after its transforms
 
 
 def display_path(path) -> str:
@@ -55,7 +56,12 @@ def read_image(path, channels: int, where: str = "") -> np.ndarray:
     except OSError as exc:
         raise DataError(f"Cannot read image {shown}{place}: {exc.strerror}.") from None
     pixels = _header_pixels(data)
-    if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+    if pixels is None:  # OpenCV decodes formats (Radiance HDR, OpenEXR, PFM...) Pillow
+        # cannot size, so their size could not be bounded before decoding
+        raise DataError(f"Cannot read image {shown}{place}: the file is truncated or not an "
+                        "image whose size its header states in a format the suite reads "
+                        "(PNG, JPEG, BMP, TIFF, WebP, PNM, GIF...); convert it to PNG.")
+    if pixels > MAX_IMAGE_PIXELS:
         raise DataError(f"Image {shown}{place} has {pixels:,} pixels, over the "
                         f"{MAX_IMAGE_PIXELS:,} limit for one image; resize it first.")
     flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
@@ -71,6 +77,20 @@ def read_image(path, channels: int, where: str = "") -> np.ndarray:
     return img[:, :, None] if img.ndim == 2 else img
 
 
+def check_sample_size(sample, where: str) -> None:
+    """Refuse a sample (CHW or HWC, after its transforms) larger than MAX_SAMPLE_PIXELS:
+    without a Resize in the transforms, one large image would run through the network at
+    full size."""
+    shape = np.shape(sample)
+    if len(shape) == 3:
+        pixels = shape[1] * shape[2] if shape[0] <= 4 else shape[0] * shape[1]
+        if pixels > MAX_SAMPLE_PIXELS:
+            raise DataError(f"Sample {where} is {list(shape)} after its transforms: "
+                            f"{pixels:,} pixels, over the {MAX_SAMPLE_PIXELS:,} the suite "
+                            "runs a network on; add a Resize (or RandomResizedCrop) to the "
+                            "transforms.")
+
+
 def write_png(path, bgr: np.ndarray) -> None:
     """Write an image array (OpenCV's BGR order) as PNG; any file name works (see above)."""
     ok, buf = cv2.imencode(".png", bgr)
@@ -80,4 +100,5 @@ def write_png(path, bgr: np.ndarray) -> None:
         f.write(buf.tobytes())
 
 
-__all__ = ["read_image", "write_png", "display_path", "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS"]
+__all__ = ["read_image", "write_png", "display_path", "check_sample_size", "MAX_IMAGE_BYTES",
+           "MAX_IMAGE_PIXELS", "MAX_SAMPLE_PIXELS"]

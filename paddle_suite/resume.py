@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from .checkpoint import _fsync_dir, load_pickle, load_weights, make_temp_dir
+from .checkpoint import _fsync_dir, load_pickle, load_weights, make_temp_dir, named
 from .errors import UserError
 
 log = logging.getLogger("paddle_suite")
@@ -73,7 +73,7 @@ def _sha256(path: Path) -> str:
 
 
 def _write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
+    with named(path), open(path, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
@@ -100,6 +100,22 @@ def portable_optimizer_state(state: dict, network) -> dict:
     return _rename_keys(state, {p.name: n for n, p in network.named_parameters()})
 
 
+def optimizer_state_problems(state: dict, network) -> list[str]:
+    """Entries of a portable optimizer state that belong to no parameter of `network`, or
+    whose shape is neither the parameter's (moments, velocities) nor [1] (step powers)."""
+    shapes = {n: list(p.shape) for n, p in network.named_parameters()}
+    problems = []
+    for key, value in state.items():
+        if not isinstance(value, np.ndarray):
+            continue  # the LR schedule's state and other plain values
+        owner = max((n for n in shapes if key.startswith(n + "_")), key=len, default=None)
+        if owner is None:
+            problems.append(f"{key} belongs to no parameter of the network")
+        elif list(value.shape) not in (shapes[owner], [1]):
+            problems.append(f"{key} has shape {list(value.shape)}, {owner} is {shapes[owner]}")
+    return problems
+
+
 def local_optimizer_state(state: dict, network) -> dict:
     """The inverse of `portable_optimizer_state` for this process's parameters."""
     return _rename_keys(state, {n: p.name for n, p in network.named_parameters()})
@@ -122,8 +138,10 @@ def save_resume(directory: Path, epoch: int, network, optimizer, state: dict) ->
                               for n in FILES}}
         _write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
         _fsync_dir(tmp)
-        if final.exists():  # the same epoch trained again after a resume
+        if final.is_dir() and not final.is_symlink():  # the epoch trained again
             shutil.rmtree(final)
+        elif final.exists() or final.is_symlink():  # a file or link in its place
+            final.unlink()
         os.replace(tmp, final)
         _fsync_dir(directory)
     except BaseException:
@@ -174,6 +192,8 @@ def verify(path: Path) -> str | None:
         manifest = read_manifest(path)
     except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
         return f"manifest.json unreadable ({type(exc).__name__}: {exc})"
+    if path.name != f"epoch-{manifest['epoch']:04d}":
+        return f"its manifest claims epoch {manifest['epoch']}, its folder says otherwise"
     for name in FILES:
         expected = manifest["files"][name]
         file = path / name
@@ -195,10 +215,18 @@ class Resume:
     epoch: int
 
     def load(self) -> tuple[dict, dict, dict]:
-        """(network state, optimizer state, callback/RNG state), read without running code."""
+        """(network state, optimizer state, callback/RNG state), read without running code;
+        the state checked against the manifest's epoch."""
+        state = load_pickle(self.path / "state.pkl")
+        if not (isinstance(state, dict) and state.get("epoch") == self.epoch
+                and isinstance(state.get("callbacks"), dict)
+                and isinstance(state.get("rng"), dict)):
+            raise CheckpointError(f"{self.path / 'state.pkl'}: not the run state of epoch "
+                                  f"{self.epoch} this checkpoint's manifest names (it needs "
+                                  "'epoch', 'callbacks' and 'rng'); the checkpoint was "
+                                  "altered. Remove it to resume from the one before.")
         return (load_weights(self.path / "network.pdparams"),
-                load_weights(self.path / "optimizer.pdopt", tensors_only=False),
-                load_pickle(self.path / "state.pkl"))
+                load_weights(self.path / "optimizer.pdopt", tensors_only=False), state)
 
 
 def run_dir_of(pointer: str | Path) -> Path:

@@ -16,7 +16,7 @@ import numpy as np
 from .checkpoint import atomic_write_bytes
 from .errors import ConfigError
 from .replan import plan_of, replan, replan_decision
-from .resume import CheckpointError, local_optimizer_state
+from .resume import CheckpointError, local_optimizer_state, optimizer_state_problems
 from .rundir import create_run_dir, is_finished, read_metric_rows, write_json
 from .runlock import RunLock
 from .setup_checks import setup_stage
@@ -71,6 +71,11 @@ def restore_checkpoint(built, resume, cfg: dict) -> dict:
                               f"the configured model (Arch): they differ at {wrong[:4]}. Resume "
                               "needs the run's own Arch; to start from these weights with a "
                               f"new head, use -o Arch.pretrained={resume.run_dir} in a new run.")
+    problems = optimizer_state_problems(optimizer, built.net)
+    if problems:
+        raise CheckpointError(f"{resume.path / 'optimizer.pdopt'}: does not fit the network "
+                              f"({'; '.join(problems[:3])}); the checkpoint was altered. "
+                              "Remove it to resume from the one before.")
     decision = replan_decision(resume_state.get("plan"), cfg, resume.epoch)
     built.net.set_state_dict(network)
     with setup_stage("Global.checkpoints", f"restoring the optimizer state of {resume.path}"):

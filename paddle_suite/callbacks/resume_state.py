@@ -7,7 +7,7 @@ from pathlib import Path
 
 from paddle.callbacks import Callback
 
-from ..resume import Resume, link_last, rng_state, save_resume, set_rng_state
+from ..resume import CheckpointError, Resume, link_last, rng_state, save_resume, set_rng_state
 from .run_state import run_epoch
 
 log = logging.getLogger("paddle_suite")
@@ -41,15 +41,30 @@ class ResumeState(Callback):
         """Wall time of the whole run: every segment before a resume, and this one."""
         return self.wall_before + time.perf_counter() - self.started
 
+    def check_restorable(self) -> None:
+        """Load every saved callback state once now, before training starts, so an altered
+        checkpoint is a named error before the run goes on (`on_train_begin` restores them
+        again after the callbacks' own resets)."""
+        if self.resume:
+            self._restore_callbacks()
+
+    def _restore_callbacks(self) -> None:
+        try:
+            for name, callback in self.stateful.items():
+                if name in self.callback_state["callbacks"]:
+                    callback.load_state_dict(self.callback_state["callbacks"][name])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise CheckpointError(f"{self.resume.path / 'state.pkl'}: its saved state does not "
+                                  f"restore ({type(exc).__name__}: {exc}); the checkpoint was "
+                                  "altered. Remove it to resume from the one before.") from None
+
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
         if self.resume:
             self.wall_before = float(self.callback_state.get("wall_seconds", 0.0))
         if not self.resume:
             return
-        for name, callback in self.stateful.items():
-            if name in self.callback_state["callbacks"]:
-                callback.load_state_dict(self.callback_state["callbacks"][name])
+        self._restore_callbacks()
         set_rng_state(self.callback_state["rng"])
         log.info("resumed from %s after epoch %d", self.resume.path, self.resume.epoch)
 

@@ -8,6 +8,7 @@ import paddle
 
 from ..distributed import World, per_device_batch_size
 from ..errors import ConfigError, DataError, UserError
+from ..imageio import check_sample_size
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
 from .files import cub200, file_list, image_folder, paddlex
@@ -72,7 +73,9 @@ class View(paddle.io.Dataset):
 
     def load(self, i):
         img, _ = self.base[int(self.indices[i])]
-        return self.transform(img), self.labels[i]
+        sample = self.transform(img)
+        check_sample_size(sample, self.source(i))
+        return sample, self.labels[i]
 
     def probe(self):
         """Read the first sample here (errors raise normally) and keep it as the stand-in."""

@@ -3,6 +3,7 @@ directory two processes want, a kill during the final writes, a torn metrics lin
 with another model, file modes, a full disk, every LR schedule resumed exactly."""
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -208,6 +209,7 @@ def test_a_full_disk_is_a_clear_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "cannot write" in proc.stderr and "checkpoints written before are intact" in proc.stderr
+    assert re.search(r"cannot write /\S+(pdparams|pdopt|pkl|json|tmp)", proc.stderr), proc.stderr
 
 
 def test_top_k_with_step_evaluations_on_the_epoch_boundary_keeps_k_files(tmp_path):
@@ -303,3 +305,111 @@ def test_a_stopped_run_killed_during_its_final_writes_is_finished_not_trained_on
     err = capsys.readouterr().err
     clear_error(code, err)
     assert "that decision is kept" in err and "Arch.pretrained=" in err
+
+
+def rewrite_consistently(checkpoint, name, obj=None, data=None):
+    """Replace one file of a resume checkpoint and fix its manifest, as a tamperer would."""
+    import hashlib
+    import pickle
+    data = data if data is not None else pickle.dumps(obj, protocol=4)
+    (checkpoint / name).write_bytes(data)
+    manifest = json.loads((checkpoint / "manifest.json").read_text())
+    manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (checkpoint / "manifest.json").write_text(json.dumps(manifest))
+
+
+def tamper_optimizer(how):
+    def change(state):
+        key = next(k for k, v in state.items() if isinstance(v, np.ndarray) and v.size > 1)
+        if how == "renamed":
+            state["not_a_param" + key[key.index("_"):]] = state.pop(key)
+        else:
+            state[key] = np.zeros(state[key].shape + (2,), state[key].dtype)
+        return state
+    return change
+
+
+TAMPERED = {
+    "optimizer keys renamed": ("optimizer.pdopt", tamper_optimizer("renamed"),
+                               "belongs to no parameter"),
+    "a moment of the wrong shape": ("optimizer.pdopt", tamper_optimizer("shape"), "has shape"),
+    "state a list": ("state.pkl", lambda s: [1, 2, 3], "not the run state of epoch 2"),
+    "state without rng": ("state.pkl", lambda s: {k: v for k, v in s.items() if k != "rng"},
+                          "not the run state"),
+    "state shaped like weights": ("state.pkl", lambda s: {"w": np.ones(3, np.float32)},
+                                  "not the run state"),
+    "state of another epoch": ("state.pkl", lambda s: {**s, "epoch": 5}, "not the run state"),
+    "a callback's state cut": ("state.pkl", lambda s: {**s, "callbacks": {
+        k: {} for k in s["callbacks"]}}, "its saved state does not restore"),
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERED)
+def test_a_tampered_checkpoint_with_a_consistent_manifest_is_a_named_exit_2(
+        tmp_path, capsys, train_main, tamper):
+    from paddle_suite.checkpoint import load_pickle
+    first = train(digits_cfg(tmp_path, 2))
+    newest = first.run_dir / "checkpoints" / "resume" / "epoch-0002"
+    name, change, message = TAMPERED[tamper]
+    loader = load_pickle if name == "state.pkl" else \
+        (lambda p: load_weights(p, tensors_only=False))
+    rewrite_consistently(newest, name, change(loader(newest / name)))
+    capsys.readouterr()
+    code = run(train_main, digits_argv(tmp_path, 3) + ["-o", f"Global.checkpoints={newest}"])
+    err = capsys.readouterr().err
+    clear_error(code, err)
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("damage", ["folder replaced by a file", "manifest of another epoch"])
+def test_a_damaged_newest_checkpoint_falls_back_and_is_written_anew(tmp_path, capsys,
+                                                                    train_main, damage):
+    import shutil
+    first = train(digits_cfg(tmp_path, 3))
+    newest = first.run_dir / "checkpoints" / "resume" / "epoch-0003"
+    if damage == "folder replaced by a file":
+        shutil.rmtree(newest)
+        newest.write_text("not a checkpoint")
+    else:
+        manifest = json.loads((newest / "manifest.json").read_text())
+        rewrite_consistently(newest, "manifest.json",
+                             data=json.dumps({**manifest, "epoch": 5}).encode())
+    (first.run_dir / "summary.json").unlink()
+    capsys.readouterr()
+    assert run(train_main, digits_argv(tmp_path, 3) + ["--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped damaged checkpoint" in err and "epoch-0003" in err
+    summary = json.loads((first.run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs_run"] == 3
+    assert json.loads((newest / "manifest.json").read_text())["epoch"] == 3  # written anew
+
+
+def test_tools_that_cannot_write_exit_2_naming_the_file(tmp_path):
+    """Paths the file system refuses even to root: a folder where the report writes a
+    picture, a file where the export wants a folder."""
+    first = train(digits_cfg(tmp_path, 1))
+    (first.run_dir / "learning_curves.png").unlink()
+    (first.run_dir / "learning_curves.png").mkdir()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for argv, named in ((["report.py", str(first.run_dir)], "learning_curves.png"),
+                        (["export_model.py", *digits_argv(tmp_path, 1), "-o",
+                          f"Global.pretrained_model={first.run_dir}", "--out",
+                          str(blocker / "inference")], str(blocker))):
+        proc = subprocess.run([sys.executable, str(ROOT / "tools" / argv[0]), *argv[1:]],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("error: ") and named in proc.stderr, proc.stderr
+
+
+def test_an_os_error_reaching_a_tool_is_one_named_paragraph(capsys):
+    """Whatever the layer, a file-system refusal becomes exit 2 naming the file."""
+    import errno
+    from paddle_suite.cli import run as run_tool
+
+    def main(argv):
+        raise OSError(errno.EROFS, "Read-only file system", "/runs/x/.lock")
+    assert run_tool(main, []) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: /runs/x/.lock: Read-only file system.") and "Traceback" not in err

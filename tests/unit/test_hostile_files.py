@@ -288,3 +288,26 @@ def test_hostile_idx_files_are_named(tmp_path, header, message):
     labels.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + struct.pack(">I", 2) + b"\0\1"))
     with pytest.raises(UserError, match=message):
         mnist("train", str(images), str(labels))
+
+
+@pytest.mark.parametrize("ext, make", [
+    (".hdr", lambda: cv2.imencode(".hdr", np.ones((64, 48, 3), np.float32))[1].tobytes()),
+    (".pfm", lambda: cv2.imencode(".pfm", np.ones((64, 48, 3), np.float32))[1].tobytes())])
+def test_a_format_whose_size_cannot_be_read_first_is_refused_whatever_its_name(tmp_path, ext,
+                                                                              make):
+    """OpenCV decodes Radiance HDR and PFM, whose headers Pillow cannot size: named .png,
+    such a file would be decoded at any size. Both are refused before decoding."""
+    data = make()
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is not None
+    for name in (f"real{ext}", "disguised.png"):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(UserError, match="whose size its header states"):
+            read_image(tmp_path / name, 3)
+
+
+def test_a_sample_larger_than_the_network_bound_is_refused_after_its_transforms():
+    from paddle_suite.imageio import MAX_SAMPLE_PIXELS, check_sample_size
+    check_sample_size(np.zeros((3, 4096, 4096), np.float32), "ok")
+    check_sample_size(np.zeros((4096, 4096, 1), np.uint8), "ok")  # HWC before ToCHW
+    with pytest.raises(UserError, match=f"over the {MAX_SAMPLE_PIXELS:,} the suite runs"):
+        check_sample_size(np.zeros((1, 4097, 4096), np.float32), "big.png")
