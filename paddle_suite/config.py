@@ -216,7 +216,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
 
     Errors name the key path, the file line where the YAML has one, or the override that set it.
     """
-    from .validate import forget_replaced_model_options, validate  # pulls in paddle
+    from .validate import check_section_shapes, forget_replaced_model_options, validate  # paddle
 
     overrides = list(overrides)
     lines: dict = {}
@@ -230,6 +230,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
     notes += forget_replaced_model_options(
         data, file_model, {text.split("=", 1)[0].strip() for text in overrides})
     try:
+        check_section_shapes(data)
         data = translate(data)
         resolved = validate(data, default_experiment=Path(path).stem if path else "default")
     except ConfigError as exc:

@@ -149,6 +149,9 @@ def _arch(raw) -> dict:
     _positive(resolved, "Arch", ["class_num", "in_channels"])
     count_parameters(resolved)  # too large, or options the constructor rejects
     if init is not None:
+        if not isinstance(init, dict):
+            raise ConfigError(f"Arch.init: expected a mapping such as {{name: xavier}}, got "
+                              f"{init!r}.")
         init = dict(init)
         bias = check_value(init.pop("bias", 0.0), float, "Arch.init.bias")
         head_scale = init.pop("head_scale", None)
@@ -248,14 +251,32 @@ def _data(raw) -> dict:
     return section
 
 
-def validate(data: dict, default_experiment: str = "default") -> dict:
-    """Validate a raw config dict and return it resolved (every default filled in)."""
+# Nested keys whose value is read as a mapping (by the PaddleClas translator and by
+# validation) before any schema sees them.
+NESTED_MAPPINGS = [(loader, *sub) for loader in ("Train", "Eval")
+                   for sub in ((), ("dataset",), ("sampler",), ("loader",))]
+NESTED_MAPPINGS = [("DataLoader", *path) for path in NESTED_MAPPINGS] + [
+    ("Infer", "PostProcess"), ("Optimizer", "lr"), ("Arch", "init"), ("Arch", "finetune")]
+
+
+def check_section_shapes(data: dict) -> None:
+    """Known section names only, each a mapping (`Report` a boolean), and the nested keys
+    that hold sections (NESTED_MAPPINGS) mappings too."""
     check_sections(data, SECTIONS)
     for name in SECTIONS:
-        if name == "Report":
-            continue
-        if data.get(name) is not None and not isinstance(data[name], dict):
+        if name != "Report" and data.get(name) is not None and not isinstance(data[name], dict):
             raise ConfigError(f"{name}: expected a mapping of keys, got {data[name]!r}.")
+    for path in NESTED_MAPPINGS:
+        value = data
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, dict):
+            raise ConfigError(f"{'.'.join(path)}: expected a mapping of keys, got {value!r}.")
+
+
+def validate(data: dict, default_experiment: str = "default") -> dict:
+    """Validate a raw config dict and return it resolved (every default filled in)."""
+    check_section_shapes(data)
     glob = check_kwargs(GlobalOptions, data.get("Global") or {}, "Global")
     glob["experiment"] = glob["experiment"] or default_experiment
     _positive(glob, "Global", ["epochs", "log_interval", "max_updates"])
@@ -311,4 +332,4 @@ def _evaluated(cfg: dict) -> None:
                               "and Global.eval_steps are both 0, so none happens.")
 
 
-__all__ = ["validate", "GlobalOptions", "MetricOptions", "InferOptions", "SECTIONS"]
+__all__ = ["validate", "check_section_shapes", "GlobalOptions", "MetricOptions", "InferOptions", "SECTIONS"]

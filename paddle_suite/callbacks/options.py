@@ -67,7 +67,7 @@ def check_callbacks(section, epochs: int, metrics: list[str]) -> dict:
         try:  # constructors check ranges (patience >= 1, 0 < factor < 1, ...)
             if isinstance(target, type):
                 target(**{k: None for k in skip}, **resolved[name])
-        except ConfigError as exc:  # the library speaks of its arguments: name the key
+        except (ConfigError, ValueError) as exc:  # the library speaks of its arguments
             text = str(exc)
             key = text.split(":", 1)[0]
             raise ConfigError(f"{path}.{text}" if key in resolved[name] else f"{path}: {text}") \

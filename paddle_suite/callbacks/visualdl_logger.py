@@ -54,8 +54,10 @@ class VisualDLLogger(Callback):
                  collector=None, tap=None, class_names=None, sample=None,
                  display_name: str = ""):
         super().__init__()
-        if pictures_every < 1 or curve_classes < 0:
-            raise ValueError("pictures_every must be at least 1 and curve_classes at least 0")
+        if pictures_every < 1:
+            raise ValueError(f"pictures_every: must be at least 1 (epochs), got {pictures_every}")
+        if curve_classes < 0:
+            raise ValueError(f"curve_classes: must be at least 0, got {curve_classes}")
         self.display_name = display_name
         self.logdir, self.hparams, self.lr_getter = logdir, hparams, lr_getter
         self.scalar_interval, self.image_count = scalar_interval, image_count

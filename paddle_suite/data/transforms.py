@@ -224,10 +224,24 @@ def check_transforms(items, path: str) -> list:
     return resolved if seen_chw else resolved + [{"ToCHW": {}}]
 
 
-def build_transforms(items: list) -> T.Compose:
-    """Build a Compose from a validated transform list."""
+class Pipeline:
+    """The transforms applied in order. paddle.vision's `Compose` prints a full stack trace
+    whenever a transform fails, before re-raising; the suite reports the failure itself
+    (one paragraph naming the config key), so the list is applied here instead."""
+
+    def __init__(self, transforms: list):
+        self.transforms = transforms
+
+    def __call__(self, data):
+        for transform in self.transforms:
+            data = transform(data)
+        return data
+
+
+def build_transforms(items: list) -> Pipeline:
+    """Build the transform pipeline of a validated transform list."""
     ops = []
     for item in items:
         name, options = next(iter(item.items()))
         ops.append(TRANSFORMS[name](**options))
-    return T.Compose(ops)
+    return Pipeline(ops)

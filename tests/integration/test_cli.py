@@ -75,6 +75,9 @@ BAD = [
     (["-c", str(LENET), "-o", "DataLoader.Train.dataset.root=/no/such/dir"], "Data file not found"),
     (["-c", str(LENET), "-o", "Arch.class_num=5"], "class_num is 5 but"),
     (["-c", str(LENET), "-o", "Global.device=gpu"], "no GPU"),
+    (["-c", str(LENET), "-o", "DataLoader.Train.transforms=[{RandomCrop: {size: 64}}]"],
+     "the transforms fail on the first sample"),
+    (["-c", str(LENET), "-o", "Arch.init=[xavier]"], "Arch.init: expected a mapping"),
 ]
 
 
@@ -84,6 +87,7 @@ def test_bad_input_is_one_paragraph_exit_2_and_no_run_directory(tmp_path, args, 
                     cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # one paragraph, no stack
     assert not (tmp_path / "logs").exists()
 
 
