@@ -97,6 +97,25 @@ def latest_unfinished_run(output_dir: str | Path, experiment: str) -> tuple[Path
     return None, len(runs)
 
 
+def nothing_to_resume(output_dir: str | Path, experiment: str) -> str:
+    """Why `--resume` finds no run to continue, and what to do instead."""
+    base = Path(output_dir) / experiment
+    runs = sorted((p for p in base.iterdir() if (p / "config.yaml").is_file()), key=_started,
+                  reverse=True) if base.is_dir() else []
+    if not runs:
+        return f"there is no run of experiment {experiment!r} under {output_dir} yet."
+    newest = runs[0]
+    if not (newest / "checkpoints" / "resume").is_dir():
+        return (f"the newest run, {newest}, has no resume checkpoint: it stopped during its "
+                "first epoch (or was not trained here), so there is nothing to continue; "
+                "start it again.")
+    if is_finished(newest) and not (newest / "report.md").is_file():
+        return (f"the newest run, {newest}, finished; only its report is missing (it was "
+                f"stopped while writing it): python tools/report.py {newest}")
+    return (f"every run with checkpoints has finished (the newest: {newest}). To train one "
+            "longer, name it: -o Global.checkpoints=<run dir> -o Global.epochs=<more>.")
+
+
 def read_metric_rows(path: str | Path) -> tuple[list[dict], int]:
     """(rows of a metrics.jsonl, how many lines could not be read): a line a crash cut
     short is left out, not an error."""

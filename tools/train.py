@@ -15,18 +15,17 @@ def main(argv=None):
     quiet_paddle()
     from paddle_suite import UserError, load_config, train
     from paddle_suite.engine import outcome
-    from paddle_suite.rundir import latest_unfinished_run
+    from paddle_suite.rundir import latest_unfinished_run, nothing_to_resume
     cfg = load_config(args.config, args.override)
     if args.resume:
         glob = cfg["Global"]
-        run_dir, count = latest_unfinished_run(glob["output_dir"], glob["experiment"])
+        run_dir, _ = latest_unfinished_run(glob["output_dir"], glob["experiment"])
         if run_dir is None:
-            raise UserError(f"--resume: no unfinished run of experiment {glob['experiment']!r} "
-                            f"under {glob['output_dir']} ({count} run(s) with checkpoints, all "
-                            "finished). To train a finished run longer, name it: "
-                            "-o Global.checkpoints=<run dir> -o Global.epochs=<more>.")
+            raise UserError(f"--resume: no unfinished run to continue: "
+                            f"{nothing_to_resume(glob['output_dir'], glob['experiment'])}")
         print(f"--resume: continuing {run_dir}, the newest unfinished run", file=sys.stderr)
-        cfg = load_config(args.config, args.override + [f"Global.checkpoints={run_dir}"])
+        glob["checkpoints"] = str(run_dir)  # loaded once: the same paddle names as -o
+        cfg.overrides.append(f"Global.checkpoints={run_dir}")
     if args.print_config:
         print(cfg.to_yaml(), end="")
         return

@@ -413,3 +413,43 @@ def test_an_os_error_reaching_a_tool_is_one_named_paragraph(capsys):
     assert run_tool(main, []) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: /runs/x/.lock: Read-only file system.") and "Traceback" not in err
+
+
+def tool_run(*argv):
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "train.py"), *argv],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def test_resume_through_the_flag_writes_byte_identical_checkpoints(tmp_path):
+    """--resume loads the config once, so paddle's parameter names (kept in every .pdparams)
+    are those of the uninterrupted run: the files are equal byte for byte."""
+    import shutil
+    assert tool_run(*digits_argv(tmp_path, 2)).returncode == 0
+    (run_dir,) = (tmp_path / "lenet_mnist").iterdir()
+    reference = {p.name: p.read_bytes()
+                 for p in (run_dir / "checkpoints" / "resume" / "epoch-0002").iterdir()}
+    shutil.rmtree(run_dir / "checkpoints" / "resume" / "epoch-0002")  # killed in epoch 2
+    for name in ("summary.json", "checkpoints/final.pdparams"):
+        (run_dir / name).unlink()
+    proc = tool_run(*digits_argv(tmp_path, 2), "--resume")
+    assert proc.returncode == 0, proc.stderr
+    again = run_dir / "checkpoints" / "resume" / "epoch-0002"
+    for name in ("network.pdparams", "optimizer.pdopt"):
+        assert (again / name).read_bytes() == reference[name], name
+
+
+def test_resume_says_what_is_there_when_nothing_can_be_continued(tmp_path, capsys, train_main):
+    code = run(train_main, digits_argv(tmp_path, 1) + ["--resume"])
+    assert code == 2 and "no run of experiment 'lenet_mnist'" in capsys.readouterr().err
+    first = train(digits_cfg(tmp_path, 1))
+    import shutil
+    shutil.rmtree(first.run_dir / "checkpoints" / "resume")  # as if killed in epoch 1
+    (first.run_dir / "summary.json").unlink()
+    code = run(train_main, digits_argv(tmp_path, 1) + ["--resume"])
+    assert code == 2 and "has no resume checkpoint" in capsys.readouterr().err
+    second = train(digits_cfg(tmp_path, 1))
+    (second.run_dir / "report.md").unlink()  # killed while writing the report
+    code = run(train_main, digits_argv(tmp_path, 1) + ["--resume"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"python tools/report.py {second.run_dir}" in err
