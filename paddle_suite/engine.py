@@ -225,7 +225,7 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
         check_not_stopped(resume, resume_state)
         run_dir = None
         if built.world.primary:
-            run_dir, lock = open_run(cfg, built, resume, lock)
+            run_dir, lock = open_run(cfg, built, resume, lock, resume_state)
         return _train(cfg, built, run_dir, resume, resume_state, callbacks)
     finally:
         if lock is not None:

@@ -85,13 +85,14 @@ def restore_checkpoint(built, resume, cfg: dict) -> dict:
     return resume_state
 
 
-def open_run(cfg: dict, built, resume, lock):
+def open_run(cfg: dict, built, resume, lock, resume_state: dict | None = None):
     """(run directory, its lock): a new directory with its config.yaml, or the resumed one
     (rows after its checkpoint dropped; `lock` already held). Nothing is written before
     the lock is held."""
     if resume is not None:
         run_dir = resume.run_dir
-        keep_rows_until(run_dir / "metrics.jsonl", resume.epoch)
+        recorded = ((resume_state or {}).get("callbacks") or {}).get("recorder") or {}
+        keep_rows_until(run_dir / "metrics.jsonl", resume.epoch, recorded.get("history"))
     else:
         glob = cfg["Global"]
         with setup_stage("Global.output_dir", f"creating a run directory under "
@@ -106,13 +107,19 @@ def open_run(cfg: dict, built, resume, lock):
     return run_dir, lock
 
 
-def keep_rows_until(path: Path, epoch: int) -> None:
-    """Drop metrics.jsonl rows of epochs after `epoch` (written before a crash, redone now)."""
-    if not path.exists():
-        return
-    rows, torn = read_metric_rows(path)
+def keep_rows_until(path: Path, epoch: int, history: list | None = None) -> None:
+    """metrics.jsonl as it was at the end of `epoch`: rows of later epochs (written before a
+    crash, redone now) dropped; a file deleted or cut short is rewritten from the resume
+    checkpoint's own copy of the rows (`history`)."""
+    rows, torn = read_metric_rows(path) if path.exists() else ([], 0)
     if torn:
         log.warning("%s: dropped %d unreadable line(s) (a write cut short by a crash)", path,
                     torn)
-    kept = [json.dumps(row, allow_nan=True) + "\n" for row in rows if row["epoch"] <= epoch]
-    atomic_write_bytes(path, "".join(kept).encode("utf-8"))
+    kept = [row for row in rows if row["epoch"] <= epoch]
+    if history and [r["epoch"] for r in kept] != [r["epoch"] for r in history]:
+        log.warning("%s: %s; rewritten from the resume checkpoint's %d rows", path,
+                    "missing" if not path.exists() else "not the rows the checkpoint recorded",
+                    len(history))
+        kept = history
+    atomic_write_bytes(path, "".join(json.dumps(row, allow_nan=True) + "\n"
+                                     for row in kept).encode("utf-8"))

@@ -453,3 +453,20 @@ def test_resume_says_what_is_there_when_nothing_can_be_continued(tmp_path, capsy
     code = run(train_main, digits_argv(tmp_path, 1) + ["--resume"])
     err = capsys.readouterr().err
     assert code == 2 and f"python tools/report.py {second.run_dir}" in err
+
+
+@pytest.mark.parametrize("damage", ["deleted", "cut to its first row"])
+def test_a_lost_metrics_file_is_rewritten_from_the_checkpoint(tmp_path, capsys, train_main,
+                                                              damage):
+    first = train(digits_cfg(tmp_path, 2))
+    metrics = first.run_dir / "metrics.jsonl"
+    rows = metrics.read_text().splitlines()
+    if damage == "deleted":
+        metrics.unlink()
+    else:
+        metrics.write_text(rows[0] + "\n")
+    assert run(train_main, digits_argv(tmp_path, 3)
+               + ["-o", f"Global.checkpoints={first.run_dir}"]) == 0
+    assert "rewritten from the resume checkpoint's 2 rows" in capsys.readouterr().err
+    again = metrics.read_text().splitlines()
+    assert [json.loads(r)["epoch"] for r in again] == [1, 2, 3] and again[:2] == rows
