@@ -6,17 +6,25 @@ Public API::
     cfg = load_config("configs/lenet.yaml", ["Global.epochs=2"])
     result = train(cfg)            # -> TrainResult(run_dir, summary, history, model)
     metrics = evaluate(cfg, weights=str(result.run_dir))
+
+The names are imported on first use, so `import paddle_suite.callbacks` (for a plain
+`paddle.Model.fit`) does not load the engine, the data pipeline or OpenCV.
 """
+import importlib
 import warnings as _warnings
 
 with _warnings.catch_warnings():  # paddle warns at import time that ccache is missing
     _warnings.simplefilter("ignore")
     import paddle as _paddle  # noqa: F401
 
-from .config import Config, load_config
-from .engine import TrainResult, build, evaluate, train
-from .errors import ConfigError, DataError, UserError
-
 __version__ = "0.1.0"
-__all__ = ["Config", "load_config", "train", "evaluate", "build", "TrainResult",
-           "ConfigError", "DataError", "UserError", "__version__"]
+_EXPORTS = {"Config": "config", "load_config": "config", "train": "engine",
+            "evaluate": "engine", "build": "engine", "TrainResult": "engine",
+            "ConfigError": "errors", "DataError": "errors", "UserError": "errors"}
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'paddle_suite' has no attribute {name!r}")

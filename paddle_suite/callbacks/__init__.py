@@ -1,17 +1,22 @@
-"""Callbacks for `paddle.Model.fit`. Each works with plain hapi too (see each docstring)."""
-from .averaging import EMA, SWA, recompute_batch_norm
-from .checkpoints import CheckpointSaver
-from .early_stopping import EarlyStopping
-from .evaluator import Evaluator
-from .hapi_fixes import ResetStopTraining
-from .lr_stepper import LRStepper
-from .monitor import Monitor, infer_mode, scalar
-from .nan_guard import NaNGuard, TrainingDiverged
-from .plateau import PlateauDecay
-from .progress import ProgressLogger
-from .recorder import RunRecorder
-from .snapshots import Snapshots
+"""Callbacks for `paddle.Model.fit`. Each works with plain hapi too (see each docstring).
 
-__all__ = ["CheckpointSaver", "EMA", "EarlyStopping", "Evaluator", "LRStepper", "Monitor",
-           "NaNGuard", "PlateauDecay", "ProgressLogger", "ResetStopTraining", "RunRecorder",
-           "SWA", "Snapshots", "TrainingDiverged", "infer_mode", "recompute_batch_norm", "scalar"]
+Names are imported on first use: importing this package loads none of the suite's engine
+or data pipeline (nor OpenCV).
+"""
+import importlib
+
+_EXPORTS = {
+    "EMA": "averaging", "SWA": "averaging", "recompute_batch_norm": "averaging",
+    "CheckpointSaver": "checkpoints", "EarlyStopping": "early_stopping",
+    "Evaluator": "evaluator", "ResetStopTraining": "hapi_fixes", "LRStepper": "lr_stepper",
+    "Monitor": "monitor", "infer_mode": "monitor", "scalar": "monitor",
+    "NaNGuard": "nan_guard", "TrainingDiverged": "nan_guard", "PlateauDecay": "plateau",
+    "ProgressLogger": "progress", "RunRecorder": "recorder", "Snapshots": "snapshots",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'paddle_suite.callbacks' has no attribute {name!r}")

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import paddle
-from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save
 from ..errors import ConfigError
 from ..models.nets import batch_norm_layers
-from .run_state import run_epoch
+from .run_state import run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
 
@@ -36,7 +35,7 @@ def swapped_weights(net, weights: dict):
             params[name].set_value(value)
 
 
-class EMA(Callback):
+class EMA(RunCallback):
     """Keep an exponential moving average of the trainable weights, updated every batch.
 
     shadow = d * shadow + (1 - d) * weights, with d = min(decay, (1 + n) / (10 + n)) when
@@ -117,7 +116,7 @@ def recompute_batch_norm(net, loader, max_batches: int | None = None) -> int:
     return len(norms)
 
 
-class SWA(Callback):
+class SWA(RunCallback):
     """Stochastic weight averaging: average the weights at the end of each epoch from
     `start_epoch` (1-based) on. At the end of training the average is written to
     `<directory>/swa.pdparams`, with BatchNorm statistics recomputed over `bn_loader` when the

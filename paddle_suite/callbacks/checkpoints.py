@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save, remove_stray_temp_files
 from .monitor import Monitor
-from .run_state import state_of
+from .run_state import RunCallback, state_of
 
 
 def rank_top_k(entries: list[tuple[float, str]], k: int, mode: str) -> tuple[list, list]:
@@ -16,7 +15,7 @@ def rank_top_k(entries: list[tuple[float, str]], k: int, mode: str) -> tuple[lis
     return ordered[:k], ordered[k:]
 
 
-class CheckpointSaver(Callback):
+class CheckpointSaver(RunCallback):
     """Write `best.pdparams` whenever the evaluation improved the run's monitored metric
     (the RunState says so), and with `top_k` > 1 keep the k best evaluations as
     `top-e{epoch}-{metric}{value}.pdparams`. Every file is replaced atomically, so an
@@ -32,6 +31,9 @@ class CheckpointSaver(Callback):
 
     def on_train_begin(self, logs=None):
         self.kept = []
+        state = state_of(self)
+        if state.monitor is None:  # used on its own: the clock judges by this monitor
+            state.monitor = self.monitor
         self.directory.mkdir(parents=True, exist_ok=True)
         remove_stray_temp_files(self.directory)
 

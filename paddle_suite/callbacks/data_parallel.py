@@ -5,14 +5,13 @@ import random
 
 import numpy as np
 import paddle
-from paddle.callbacks import Callback
 
 from ..distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
 from .monitor import scalar
-from .run_state import run_epoch
+from .run_state import run_epoch, RunCallback
 
 
-class EpochSeeds(Callback):
+class EpochSeeds(RunCallback):
     """At the start of every epoch: give each process's DistributedBatchSampler the same
     shuffle epoch (all ranks must split one permutation), and reseed Python, numpy and paddle
     per (seed, rank, epoch), so augmentation and dropout differ between ranks yet repeat
@@ -33,7 +32,7 @@ class EpochSeeds(Callback):
             paddle.seed(seed)
 
 
-class MeanTrainLogs(Callback):
+class MeanTrainLogs(RunCallback):
     """Replace each process's epoch training metrics (loss, accuracy: means over its own
     shard) by their mean over all processes, before anyone records them. Every shard has the
     same number of samples, so this is the mean over the whole epoch. Put it first.
@@ -53,7 +52,7 @@ class MeanTrainLogs(Callback):
             logs[key] = value
 
 
-class AverageBatchNorm(Callback):
+class AverageBatchNorm(RunCallback):
     """At the end of every epoch, average the BatchNorm statistics over the processes, so
     every replica is identical before it is evaluated, checkpointed or saved. Put it before
     the Evaluator; pass `average` to the Evaluator's `prepare` for mid-epoch evaluations.

@@ -6,11 +6,10 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from paddle.callbacks import Callback
 
 from ..errors import ConfigError
 from .monitor import Monitor, missing_metric, weights_copy
-from .run_state import run_epoch
+from .run_state import run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
 
@@ -77,7 +76,7 @@ def stopping_decision(state: StopState, value: float, epoch: int, monitor: Monit
                          f"{monitor.name} never improved for {state.wait} evaluations")
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(RunCallback):
     """Stop training when an evaluation metric stops improving. Acts in `on_eval_end`.
 
     Args:

@@ -4,17 +4,16 @@ from __future__ import annotations
 import copy
 import time
 
-from paddle.callbacks import Callback
 
 from .hapi_fixes import preserved_logs, preserved_num_iters
-from .run_state import run_epoch, state_of
+from .run_state import run_epoch, RunCallback, state_of
 
 
-class Evaluator(Callback):
+class Evaluator(RunCallback):
     """Run `model.evaluate` on `loader` and hand the logs to `listeners`' `on_eval_end`.
 
-    Use it instead of `fit(eval_data=...)` (pass `eval_data=None`) and put it FIRST in the
-    callback list: it evaluates in `on_epoch_end`, so the listeners see the eval results
+    Use it instead of `fit(eval_data=...)` (pass `eval_data=None`), before its listeners in
+    the callback list: it evaluates in `on_epoch_end`, so the listeners see the eval results
     before their own `on_epoch_end` of the same epoch. hapi evaluates after epochs 1, N+1,
     2N+1... (`epoch % eval_freq == 0`); this evaluates after epochs N, 2N... and the last.
 
@@ -83,6 +82,7 @@ class Evaluator(Callback):
         logs.update(epoch=epoch, step=self.global_step,
                     eval_seconds=time.perf_counter() - start)
         self.evaluated_step = self.global_step
+        self.clock_sees_evaluation(dict(logs))
         for cb in self.listeners:
             cb.on_eval_end(dict(logs))
         return logs

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import math
 
-from paddle.callbacks import Callback
 
 from ..amp import MIN_LOSS_SCALE, loss_scale, step_skipped
 from ..distributed import World, any_rank
 from ..errors import UserError
 from .monitor import scalar
-from .run_state import run_epoch
+from .run_state import run_epoch, RunCallback
 
 
 class TrainingDiverged(UserError):
@@ -36,7 +35,7 @@ def likely_cause(step_in_run: int, recent_losses: list[float], lr: float | None,
             "or labels), or a numerically unsafe loss; the learning rate may still be too high")
 
 
-class NaNGuard(Callback):
+class NaNGuard(RunCallback):
     """Raise `TrainingDiverged` at the first training batch whose loss is NaN or infinite.
 
     Acts in `on_train_batch_end`, so at most one update is spent on bad values; the exception

@@ -5,10 +5,10 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from paddle.callbacks import Callback
 
 from ..errors import ConfigError
 from .monitor import Monitor, missing_metric
+from .run_state import RunCallback
 
 log = logging.getLogger("paddle_suite")
 
@@ -56,7 +56,7 @@ def plateau_decision(state: PlateauState, value: float, monitor: Monitor, *, pat
     return state, "cut", reason
 
 
-class PlateauDecay(Callback):
+class PlateauDecay(RunCallback):
     """Multiply the LR by `factor` when the monitored eval metric plateaus; stop training once
     the LR has fallen to `floor_ratio` times its starting value (default 1/1024), or with
     `at_floor: continue` keep training at that floor (Keras' and PyTorch's `min_lr`). The

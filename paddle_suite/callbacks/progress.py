@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from paddle.callbacks import Callback
 
 from .monitor import scalar
-from .run_state import run_epoch, state_of, total_epochs
+from .run_state import run_epoch, RunCallback, state_of, total_epochs
 
 log = logging.getLogger("paddle_suite")
 
@@ -16,7 +15,7 @@ def _fmt(logs: dict, keys) -> str:
     return " ".join(f"{k} {scalar(logs[k]):.4f}" for k in keys if k in logs)
 
 
-class ProgressLogger(Callback):
+class ProgressLogger(RunCallback):
     """Show training progress.
 
     In a terminal: one tqdm bar per epoch with the running loss/accuracy and samples/s.

@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from paddle.callbacks import Callback
 
 from .monitor import scalar
-from .run_state import state_of
+from .run_state import RunCallback, state_of
 
 
 def _clean(logs: dict, prefix: str) -> dict:
@@ -31,7 +30,7 @@ def thin_trace(points: list, limit: int) -> list:
     return [[batch, float(f"{lr:.6g}")] for batch, lr in points]
 
 
-class RunRecorder(Callback):
+class RunRecorder(RunCallback):
     """Append one JSON line per epoch to `path`, from the run's RunState and logs.
 
     Each line: epoch, lr (the LR of the epoch's last update), lr_trace ([batch, lr] at each

@@ -5,15 +5,14 @@ import logging
 import time
 from pathlib import Path
 
-from paddle.callbacks import Callback
 
 from ..resume import CheckpointError, Resume, link_last, rng_state, save_resume, set_rng_state
-from .run_state import run_epoch
+from .run_state import run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
 
 
-class ResumeState(Callback):
+class ResumeState(RunCallback):
     """Keeps a run resumable: after each epoch, a checkpoint of the weights, the optimizer
     (LR schedule position included), every callback in `stateful` (name -> callback with
     `state_dict`/`load_state_dict`) and the random states, with `last.pdparams` and

@@ -9,6 +9,7 @@ everywhere (metrics.jsonl, the log, VisualDL, checkpoints, summary.json).
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -55,16 +56,15 @@ class RunState:
 
 
 def state_of(callback) -> RunState:
-    """The run's state as a callback sees it; a callback used on its own (outside a run
-    that has a RunClock) gets a state that counts epochs from hapi's index."""
+    """The run's state as a callback sees it: the one its run's RunClock keeps, or under a
+    plain `fit`, the one the first RunCallback of the list keeps (see RunCallback). A
+    callback driven by hand, with no `fit` around it, gets a state of its own that only
+    its caller advances."""
     params = callback.params if isinstance(getattr(callback, "params", None), dict) else {}
-    return params.get(PARAMS_KEY) or _standalone(callback)
-
-
-def _standalone(callback) -> RunState:
-    state = getattr(callback, "_standalone_state", None)
+    state = params.get(PARAMS_KEY)
     if state is None:
-        state = callback._standalone_state = RunState()
+        state = getattr(callback, "_unshared_state", None) or RunState()
+        callback._unshared_state = state
     return state
 
 
@@ -123,3 +123,66 @@ def run_epoch(callback, epoch: int) -> int:
 def total_epochs(callback) -> int | None:
     """Epochs of the whole run (done before a resume + this `fit`)."""
     return state_of(callback).total_epochs or (callback.params or {}).get("epochs")
+
+
+CLOCK_HOOKS = ("on_train_begin", "on_epoch_begin", "on_train_batch_end", "on_eval_end",
+               "on_epoch_end")
+
+
+def _with_clock(name: str, hook):
+    """`hook`, preceded by the callback's own clock's hook when it keeps one."""
+    @functools.wraps(hook)
+    def hooked(self, *args, **kwargs):
+        if not self._in_hook:
+            self._advance_clock(name, *args, **kwargs)
+        self._in_hook, outer = True, self._in_hook
+        try:
+            return hook(self, *args, **kwargs)
+        finally:
+            self._in_hook = outer
+    hooked.advances_clock = True
+    return hooked
+
+
+class RunCallback(Callback):
+    """Base of the callbacks that read the RunState, so each works on its own.
+
+    In the suite's run, the RunClock (first in the list) keeps the state and every
+    RunCallback reads it. Under a plain `paddle.Model.fit` with no RunClock, the first
+    RunCallback whose `on_train_begin` runs finds no state in hapi's shared params, starts
+    a RunClock of its own there, and advances it from its own hooks before its own work;
+    the other callbacks of that `fit` read the same state. Put the Evaluator first: it
+    evaluates in `on_epoch_end` and passes the results to its listeners, and the clock it
+    keeps sees each evaluation before they do.
+    """
+
+    _in_hook = False
+    _own_clock = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in CLOCK_HOOKS:
+            hook = cls.__dict__.get(name)
+            if hook is not None and not getattr(hook, "advances_clock", False):
+                setattr(cls, name, _with_clock(name, hook))
+
+    def _advance_clock(self, name: str, *args, **kwargs) -> None:
+        if name == "on_train_begin":
+            params = self.params if isinstance(self.params, dict) else None
+            self._own_clock = None
+            if params is not None and PARAMS_KEY not in params:
+                self._own_clock = RunClock(RunState())
+                self._own_clock.set_params(params)
+                self._own_clock.set_model(self.model)
+        if self._own_clock is not None:
+            getattr(self._own_clock, name)(*args, **kwargs)
+
+    def clock_sees_evaluation(self, logs: dict) -> None:
+        """Give an evaluation to the clock this callback keeps (if any) before anyone else
+        sees it: the Evaluator calls it, being no listener of its own."""
+        if self._own_clock is not None:
+            self._own_clock.on_eval_end(logs)
+
+
+for _name in CLOCK_HOOKS:
+    setattr(RunCallback, _name, _with_clock(_name, getattr(Callback, _name)))

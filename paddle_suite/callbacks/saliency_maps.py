@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paddle.callbacks import Callback
 
 import numpy as np
 
@@ -11,10 +10,10 @@ from ..errors import ConfigError
 from ..interpret.saliency import METHODS, overlay, saliency
 from ..visual.pictures import prediction_text, saliency_figure
 from ..visual.plots import figure_to_array, save_figure
-from .run_state import run_epoch
+from .run_state import run_epoch, RunCallback
 
 
-class SaliencyMaps(Callback):
+class SaliencyMaps(RunCallback):
     """Every `every` epochs (and after the last), explain the model's prediction for the
     first `count` images of `view` with `method`; write a picture of each (input, map with
     its colour scale, overlay; predicted and true class) to `<directory>/epoch-NNN/` and, when a VisualDL logger is given, to its log

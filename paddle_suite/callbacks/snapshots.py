@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from paddle.callbacks import Callback
 
 from ..checkpoint import atomic_save
-from .run_state import run_epoch
+from .run_state import run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
 
@@ -17,7 +16,7 @@ def cycle_ended(last_lr: float, next_lr: float) -> bool:
     return next_lr > last_lr * (1 + 1e-9)
 
 
-class Snapshots(Callback):
+class Snapshots(RunCallback):
     """Save `snapshot-e{epoch}.pdparams` into `directory` whenever the LR schedule restarts
     (cosine with warm restarts, cyclic LR) and at the last epoch.
 

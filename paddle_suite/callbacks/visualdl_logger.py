@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from paddle.callbacks import Callback
 
 from ..imageio import read_image
 from ..visual.curves import micro_counts, threshold_counts
@@ -14,7 +13,7 @@ from ..visual.report import confusion_counts
 from ..visual.vdl import open_writer, write_hparams, write_pr_curve, write_roc_curve
 from ..visual.weights import conv_outputs, filter_grid, first_conv, layer_norms, tile
 from .monitor import scalar
-from .run_state import state_of
+from .run_state import RunCallback, state_of
 
 
 def image_grid(batch, count: int) -> np.ndarray:
@@ -22,7 +21,7 @@ def image_grid(batch, count: int) -> np.ndarray:
     return tile(np.asarray(batch)[:count].transpose(0, 2, 3, 1), min_tile=56)
 
 
-class VisualDLLogger(Callback):
+class VisualDLLogger(RunCallback):
     """Write everything a careful engineer wants to see in `visualdl --logdir logs`.
 
     - every `scalar_interval` steps (and at each epoch's first): `train/lr` (the LR of that
