@@ -305,14 +305,23 @@ def load_weights(path: str | Path, tensors_only: bool = True) -> dict:
     return state
 
 
+RUN_WEIGHTS = ("final.pdparams", "last.pdparams")
+
+
 def weights_path(pointer: str | Path) -> Path:
-    """Accept a weights file, a run directory (its best, else last, checkpoint) or a stem."""
+    """Which weights a path means, for every tool and the Python API alike: a weights file
+    is itself (a stem without `.pdparams` too); a run directory means the weights the run
+    ended with, `checkpoints/final.pdparams` (the restored best epoch after early
+    stopping), or for a run that has not finished, `checkpoints/last.pdparams` (its newest
+    epoch). `best.pdparams`, `ema.pdparams` and the others are used when named."""
     p = Path(pointer)
     if p.is_dir():
-        for name in ("best.pdparams", "last.pdparams"):
+        for name in RUN_WEIGHTS:
             if (p / "checkpoints" / name).is_file():
                 return p / "checkpoints" / name
-        raise UserError(f"{p}: no checkpoints/best.pdparams or checkpoints/last.pdparams here.")
+        raise UserError(f"{p}: no checkpoints/final.pdparams (a finished run) or "
+                        "checkpoints/last.pdparams (an unfinished one) here; name a weights "
+                        "file instead.")
     if not p.exists() and p.with_suffix(".pdparams").is_file():
         return p.with_suffix(".pdparams")
     return p

@@ -20,7 +20,7 @@ from .amp import attach_loss_scaler, autocast_forward, hapi_amp_configs, require
 from .callbacks.factory import RunCallbacks
 from .callbacks.hapi_fixes import end_training
 from .callbacks.nan_guard import TrainingDiverged
-from .checkpoint import atomic_save, load_into
+from .checkpoint import atomic_save, load_into, weights_path
 from .config import Config
 from .data import Data, build_data
 from .distributed import World, current_world, join_process_group, per_device_batch_size, \
@@ -516,5 +516,6 @@ def evaluate(cfg: Config, weights: str | None = None) -> dict:
         mask = labels == index
         per_class[name] = {"accuracy": float((pred[mask] == index).mean()) if mask.any() else None,
                            "samples": int(mask.sum())}
-    return {"weights": str(cfg["Global"]["pretrained_model"]), "samples": int(len(labels)),
+    pointer = cfg["Global"]["pretrained_model"] or cfg["Arch"]["pretrained"]
+    return {"weights": str(weights_path(pointer)), "samples": int(len(labels)),
             **results, "per_class": per_class}

@@ -190,7 +190,7 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
     if not pointer:
         raise ConfigError("Global.pretrained_model: set it to the checkpoint or run directory "
                           "to export (-o Global.pretrained_model=logs/<exp>/<run>).")
-    weights = _final_weights(Path(pointer))
+    weights = weights_path(Path(pointer))
     check_same_network(weights, cfg["Arch"])  # before the data and model are built
     out = Path(out_dir or cfg["Global"]["save_inference_dir"] or _default_out(weights))
     bare = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": None}}, cfg.source)
@@ -229,8 +229,3 @@ def _default_out(weights: Path) -> Path:
     folder = weights.parent
     return (folder.parent if folder.name == "checkpoints" else folder) / "inference"
 
-
-def _final_weights(pointer: Path) -> Path:
-    if pointer.is_dir() and (pointer / "checkpoints" / "final.pdparams").is_file():
-        return pointer / "checkpoints" / "final.pdparams"
-    return weights_path(pointer)

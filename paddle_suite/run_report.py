@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import load_into
+from .checkpoint import load_into, weights_path
 from .config import load_config
 from .engine import build
 from .errors import UserError
@@ -13,15 +13,21 @@ from .visual.mistakes import raw_image
 from .visual.report import write_report
 
 
+def _run_weights(run_dir: Path) -> Path | None:
+    try:
+        return weights_path(run_dir)
+    except UserError:
+        return None  # the report is written without its per-class part
+
+
 def report_for_run(run_dir: str | Path, weights: str | None = None) -> Path:
-    """Evaluate a finished run's weights (final, else best) with its own config; write its report."""
+    """Evaluate a run's weights (`weights`, else the run's own by `weights_path`'s rule)
+    with its own config; write its report."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise UserError(f"{run_dir}: not a run directory (no config.yaml).")
     cfg = load_config(run_dir / "config.yaml", ["Global.checkpoints=null"])
-    chosen = Path(weights) if weights else next(
-        (p for p in (run_dir / "checkpoints" / n for n in ("final.pdparams", "best.pdparams",
-                                                            "last.pdparams")) if p.is_file()), None)
+    chosen = Path(weights) if weights else _run_weights(run_dir)
     if cfg["DataLoader"]["Eval"] is None or chosen is None:
         return write_report(run_dir, None, None, [])
     built = build(cfg, train=False)

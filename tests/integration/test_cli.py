@@ -34,6 +34,7 @@ def test_train_then_eval_from_the_command_line(tmp_path):
                     "-o", f"Global.pretrained_model={runs[0]}", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "per-class accuracy" in proc.stdout
+    assert f"weights: {runs[0] / 'checkpoints' / 'final.pdparams'}" in proc.stdout
     assert json.loads(out.read_text())["acc"] > 0.95
 
 

@@ -80,3 +80,18 @@ def test_latest_stands_for_the_newest_run_wherever_a_run_path_is_taken(tmp_path)
     assert cfg["Global"]["pretrained_model"] == str(exp / "a-new")
     with pytest.raises(ConfigError, match="Arch.pretrained: .*no run directory"):
         load_config(LENET, [f"Arch.pretrained={tmp_path / 'latest'}"])
+
+
+def test_one_rule_for_which_weights_a_path_means(tmp_path):
+    from paddle_suite.checkpoint import weights_path
+    ckpt = tmp_path / "run" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    for name in ("best.pdparams", "last.pdparams"):
+        (ckpt / name).write_bytes(b"x")
+    assert weights_path(tmp_path / "run") == ckpt / "last.pdparams"  # unfinished: newest
+    (ckpt / "final.pdparams").write_bytes(b"x")
+    assert weights_path(tmp_path / "run") == ckpt / "final.pdparams"  # what the run ended with
+    assert weights_path(ckpt / "best.pdparams") == ckpt / "best.pdparams"  # named: itself
+    assert weights_path(ckpt / "best") == ckpt / "best.pdparams"
+    with pytest.raises(UserError, match="no checkpoints/final.pdparams"):
+        weights_path(tmp_path)

@@ -39,7 +39,8 @@ def test_head_activation_keeps_the_weight_names_and_changes_the_function():
 
 
 def fake_run(tmp_path, *overrides):
-    """A run directory as training leaves it: config.yaml and checkpoints/best.pdparams."""
+    """A run directory as training leaves it: config.yaml, checkpoints/best.pdparams and
+    checkpoints/final.pdparams (the weights a run directory stands for)."""
     from paddle_suite import load_config
     from ..conftest import LENET
     run = tmp_path / "run"
@@ -47,6 +48,7 @@ def fake_run(tmp_path, *overrides):
     cfg = load_config(LENET, [f"Global.output_dir={tmp_path}", *overrides])
     (run / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
     paddle.save(LeNet().state_dict(), str(run / "checkpoints" / "best.pdparams"))
+    paddle.save(LeNet().state_dict(), str(run / "checkpoints" / "final.pdparams"))
     return run, cfg
 
 
