@@ -88,7 +88,9 @@ def build_model(arch: dict, seed: int | None = None) -> paddle.nn.Layer:
     if init and init.get("head_scale") is not None:
         scale_head(net, init["head_scale"])
     if isinstance(arch.get("pretrained"), str):
-        net.pretrained_report = load_pretrained(net, arch["pretrained"])
+        tune = arch.get("finetune") or {}
+        net.pretrained_report = load_pretrained(net, arch["pretrained"],
+                                                tune.get("allow_partial", False), tune.get("head"))
         run, differences = arch_differences(Path(net.pretrained_report["file"]), arch, MODELS)
         for line in differences:  # transfer may change the network on purpose: a warning
             log.warning("Arch.pretrained: the weights' run %s built another network: %s",

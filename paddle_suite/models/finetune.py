@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -25,8 +26,15 @@ from .nets import batch_norm_layers
 log = logging.getLogger("paddle_suite")
 
 
-def load_pretrained(net: nn.Layer, pointer) -> dict:
-    """Load matching tensors from a weights file or run directory; return what happened."""
+def load_pretrained(net: nn.Layer, pointer, allow_partial: bool = False,
+                    head: list[str] | None = None) -> dict:
+    """Load matching tensors from a weights file or run directory; return what happened.
+
+    Only the classifier head (`head` patterns, default the last Linear layer) may stay
+    unloaded (a new class count): any other tensor of the model that the file lacks or has
+    in another shape is an error naming the counts and the first names, unless
+    `allow_partial`, which loads what matches with a one-line summary (paddle's per-tensor
+    warnings are gathered into it)."""
     path = weights_path(pointer)
     state = load_weights(path)
     own = net.state_dict()
@@ -46,7 +54,11 @@ def load_pretrained(net: nn.Layer, pointer) -> dict:
         raise UserError(f"Arch.pretrained: {path} matches no tensor of the model (file: "
                         f"{', '.join(list(state)[:4])}...; model: {', '.join(list(own)[:4])}...). "
                         "Not training from scratch silently: check the file and Arch.")
-    net.set_state_dict(matched)
+    if report["missing"] or report["skipped_shape"]:
+        _refuse_partial(report, path, _head_or_none(net, head), allow_partial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Skip loading for ...": summarised below instead
+        net.set_state_dict(matched)
     log.info("pretrained %s: loaded %d tensors, skipped %d (shape), %d missing, %d unexpected",
              path, len(report["loaded"]), len(report["skipped_shape"]), len(report["missing"]),
              len(report["unexpected"]))
@@ -55,11 +67,44 @@ def load_pretrained(net: nn.Layer, pointer) -> dict:
     return report
 
 
+def _head_or_none(net: nn.Layer, head) -> set[str]:
+    """The head's parameter names; none for a network without a Linear layer (and no
+    patterns naming its head)."""
+    try:
+        return set(head_parameters(net, head))
+    except ConfigError:
+        return set()
+
+
+def _refuse_partial(report: dict, path, head: set[str], allow_partial: bool) -> None:
+    """A load that leaves more than the head unloaded trains most of the network from
+    scratch: an error, or with `allow_partial` a loud warning."""
+    unloaded = [n for n in report["missing"] if n not in head] + \
+        [s.split(" ")[0] for s in report["skipped_shape"] if s.split(" ")[0] not in head]
+    if not unloaded:
+        return
+    counts = (f"{len(report['loaded'])} tensors loaded, {len(unloaded)} of the model's outside "
+              f"its head not loaded (first: {', '.join(unloaded[:3])}), "
+              f"{len(report['unexpected'])} in the file unused")
+    if allow_partial:
+        log.warning("Arch.pretrained: PARTIAL LOAD of %s: %s (Arch.finetune.allow_partial)",
+                    path, counts)
+        return
+    hint = (f"; the file's tensors are named like {', '.join(report['unexpected'][:3])}: it "
+            "comes from another network (set Arch.name to that network)"
+            if report["unexpected"] else "")
+    raise UserError(f"Arch.pretrained: {path} does not fit the model: {counts}{hint}. Most of "
+                    "the network would train from scratch. To load only what matches, set "
+                    "Arch.finetune.allow_partial: true.")
+
+
 def finetune_options(mode: Literal["train_all", "train_head", "predict_only"] = "train_all",
                      head: list[str] | None = None, freeze: list[str] | None = None,
-                     lr_mult: dict | None = None):
+                     lr_mult: dict | None = None, allow_partial: bool = False):
     """Keys of `Arch.finetune`: `head` and `freeze` are parameter-name patterns (fnmatch,
-    e.g. 'features.*'); `lr_mult` maps patterns to LR multipliers (e.g. {'features.*': 0.1})."""
+    e.g. 'features.*'); `lr_mult` maps patterns to LR multipliers (e.g. {'features.*': 0.1});
+    `allow_partial` accepts `Arch.pretrained` weights that leave more than the head
+    unloaded."""
 
 
 def _matching(names, pattern: str, what: str) -> list[str]:
@@ -91,7 +136,7 @@ def _freeze_batch_norm(net: nn.Layer) -> int:
 
 
 def apply_finetune(net: nn.Layer, mode: str = "train_all", head=None, freeze=None,
-                   lr_mult=None) -> dict:
+                   lr_mult=None, allow_partial: bool = False) -> dict:
     """Freeze and scale parameters as configured; return {trainable, frozen, lr_mult}."""
     params = dict(net.named_parameters())
     frozen = set()

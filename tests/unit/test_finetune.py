@@ -70,3 +70,25 @@ def test_finetune_config_errors():
     cfg = load_config(LENET, ["Arch.finetune={mode: train_head}"])
     net = build_model(cfg["Arch"])
     assert net.finetune_report["trainable"] == ["fc.2.bias", "fc.2.weight"]
+
+
+def test_weights_of_another_network_are_refused_not_trained_from_scratch(tmp_path):
+    """PaddleClas-named weights load 2 of 102 tensors into a paddle.vision network: an error
+    naming the counts and the file's own names, unless allow_partial says otherwise."""
+    from paddle_suite.errors import UserError
+    from paddle_suite.models.finetune import load_pretrained
+    net = LeNet(class_num=10)
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    renamed = {("stem." + k if k.startswith("features") else k): v for k, v in state.items()}
+    path = tmp_path / "other.pdparams"
+    paddle.save(renamed, str(path))
+    with pytest.raises(UserError, match=r"does not fit the model: \d+ tensors loaded, 4 of the "
+                                        r"model's outside its head not loaded .* named like "
+                                        r"stem\.features"):
+        load_pretrained(LeNet(class_num=10), path)
+    report = load_pretrained(LeNet(class_num=10), path, allow_partial=True)
+    assert len(report["missing"]) == 4 and len(report["unexpected"]) == 4
+    new_head = {k: v for k, v in state.items() if not k.startswith("fc.2")}  # head only
+    paddle.save(new_head, str(tmp_path / "headless.pdparams"))
+    report = load_pretrained(LeNet(class_num=10), tmp_path / "headless.pdparams")
+    assert report["missing"] == ["fc.2.weight", "fc.2.bias"]
