@@ -11,7 +11,6 @@ docs/paddleclas.md has the table. A config in the suite's own spelling passes th
 from __future__ import annotations
 
 import logging
-import re
 
 from .errors import ConfigError
 from .schema import suggest
@@ -122,12 +121,12 @@ def _ema(section) -> dict:
 
 def _arch(section: dict, image_shape) -> dict:
     from .models import MODELS
+    from .models.families import nearest_network
     name = section.get("name")
     if not isinstance(name, str) or name not in MODELS:
-        close = suggest(re.sub(r"_vd$", "", str(name)), MODELS)
         raise ConfigError(f"Arch.name: {name!r} is a PaddleClas architecture the suite does "
-                          f"not have{close or ''}; the suite builds paddle.vision's networks "
-                          "(docs/paddleclas.md lists the names).")
+                          f"not have{nearest_network(name, MODELS)}. The suite builds "
+                          "paddle.vision's networks (docs/paddleclas.md lists the names).")
     out = {}
     for key, value in section.items():
         if key in ("name", "class_num", "in_channels", "init", "finetune"):

@@ -14,6 +14,7 @@ from .errors import ConfigError
 from .losses import LOSSES
 from .metrics import metric_names
 from .models import INITS, MODELS, count_parameters
+from .models.families import nearest_network
 from .models.finetune import finetune_options
 from .models.zoo import ZOO
 from .rundir import resolve_latest
@@ -140,6 +141,10 @@ def _arch(raw) -> dict:
     elif pretrained is True and section.get("name") not in ZOO:
         raise ConfigError(f"Arch.pretrained: there are no published weights for "
                           f"{section.get('name')}; give a weights file or a run directory.")
+    name = section.get("name")
+    if isinstance(name, str) and name not in MODELS:
+        raise ConfigError(f"Arch.name: unknown model {name!r}{nearest_network(name, MODELS)}. "
+                          f"Allowed: {', '.join(sorted(MODELS))}.")
     resolved = check_named(MODELS, section, "Arch", "model")[1]
     if pretrained is not None and not isinstance(pretrained, bool):
         resolved["pretrained"] = _latest(check_value(pretrained, str, "Arch.pretrained"),
