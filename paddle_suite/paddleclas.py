@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from .errors import ConfigError
-from .schema import suggest
+from .schema import parameter_names, suggest
 
 log = logging.getLogger("paddle_suite")
 
@@ -99,13 +99,18 @@ def _global(section: dict, notes: list) -> tuple[dict, dict]:
                                   f"every-{value}-epochs copies are not made. Set it to 1.")
         elif key == "image_shape":
             continue  # checked against Arch and the Eval transforms in _check_image_shape
+        elif key == "ema":  # use_ema.yaml's switch: the suite's EMA callback
+            if value:
+                callbacks["EMA"] = _ema({})
+                notes.append("Global.ema: true, read as the EMA callback (decay 0.9999; an "
+                             "EMA section sets another)")
         elif key in GLOBAL_OFF:
             harmless, why = GLOBAL_OFF[key]
             if value not in (harmless, None, False):
                 raise ConfigError(f"{path}: {value!r} is not supported ({why}).")
         else:
             allowed = [*sorted(own), "print_batch_step", "eval_during_train",
-                       "use_visualdl", "save_interval", "image_shape", *GLOBAL_OFF]
+                       "use_visualdl", "save_interval", "image_shape", "ema", *GLOBAL_OFF]
             raise ConfigError(f"{path}: a PaddleClas key the suite does not support"
                               f"{suggest(key, allowed)}. Supported here: {', '.join(allowed)}.")
     if section.get("eval_during_train") is False:
@@ -127,20 +132,22 @@ def _arch(section: dict, image_shape) -> dict:
         raise ConfigError(f"Arch.name: {name!r} is a PaddleClas architecture the suite does "
                           f"not have{nearest_network(name, MODELS)}. The suite builds "
                           "paddle.vision's networks (docs/paddleclas.md lists the names).")
+    options = set(parameter_names(MODELS[name])) - {"pretrained"}
     out = {}
     for key, value in section.items():
-        if key in ("name", "class_num", "in_channels", "init", "finetune"):
-            out[key] = value  # PaddleClas's keys, and the suite's own
+        if key in ("name", "init", "finetune") or key in options:
+            out[key] = value  # PaddleClas's keys the network takes, and the suite's own
         elif key in ("pretrained", "use_ssld") and not value:
             continue
+        elif key == "pretrained" and isinstance(value, str) and "://" not in value:
+            out[key] = value  # a local weights file (PaddleClas names it without .pdparams)
         elif key == "pretrained":
-            raise ConfigError("Arch.pretrained: PaddleClas downloads its weights, and they do "
-                              "not fit paddle.vision's networks; give local weights with "
-                              "Global.pretrained_model and set Arch.pretrained: False.")
+            raise ConfigError(f"Arch.pretrained: {value!r} asks PaddleClas to download its "
+                              "weights, which the suite never does; download them yourself "
+                              "and give the local file: Arch.pretrained: <path/to/weights>.")
         else:
-            raise ConfigError(f"Arch.{key}: a PaddleClas option the suite does not support "
-                              f"(the suite's {name} takes class_num, in_channels, init and "
-                              "finetune).")
+            raise ConfigError(f"Arch.{key}: a PaddleClas option the suite's {name} does not "
+                              f"take (it takes {', '.join(sorted(options | {'init', 'finetune'}))}).")
     if isinstance(image_shape, list) and image_shape and image_shape[0] != 3:
         out.setdefault("in_channels", image_shape[0])  # an explicit Arch.in_channels wins
     return out
@@ -266,6 +273,12 @@ def _loader(section, path: str, train: bool, notes: list) -> dict:
     if not isinstance(section, dict) or "transform_ops" not in (section.get("dataset") or {}):
         return section
     out = {}
+    batch_ops = section["dataset"].get("batch_transform_ops")  # where PaddleClas reads them
+    if batch_ops is not None and train:
+        out["mix"] = _mix(batch_ops, f"{path}.dataset.batch_transform_ops")
+    elif batch_ops is not None:
+        raise ConfigError(f"{path}.dataset.batch_transform_ops: batches are mixed in training "
+                          "only; remove it from the Eval data set.")
     for key, value in section.items():
         if key == "dataset":
             out["dataset"], out["transforms"] = _dataset(value, f"{path}.dataset")
@@ -284,7 +297,8 @@ def _dataset(section: dict, path: str) -> tuple[dict, list]:
     if section.get("name") != "ImageNetDataset":
         raise ConfigError(f"{path}.name: {section.get('name')!r} is not supported with "
                           "transform_ops; the suite reads ImageNetDataset file lists.")
-    allowed = ("name", "image_root", "cls_label_path", "delimiter", "transform_ops")
+    allowed = ("name", "image_root", "cls_label_path", "delimiter", "transform_ops",
+               "batch_transform_ops")
     for key in section:
         if key not in allowed:
             raise ConfigError(f"{path}.{key}: not supported (ImageNetDataset takes "

@@ -25,6 +25,7 @@ SLOW = (
     "tests/integration/test_hostile_runs.py::test_resume_through_the_flag_writes_byte_identical",
     "tests/unit/test_config_fuzz.py::test_every_key_of_other_configs",
     "tests/integration/test_deploy_consumers.py",
+    "tests/integration/test_paddleclas_networks.py",
     "tests/integration/test_amp_check.py::test_the_amp_check_harness_runs_on_a_cpu",
     "tests/integration/test_reproduce.py",
     "tests/integration/test_epoch_bytes.py",

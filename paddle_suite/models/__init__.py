@@ -14,9 +14,12 @@ from .finetune import apply_finetune, load_pretrained
 from .init import INITS, apply_init
 from .nets import MLP, LeNet, SmallCNN
 from .origin import arch_differences, require_same_network
+from .pplcnet import PPLCNETS
+from .resnet_vd import RESNET_VD
 from .zoo import ZOO
 
-MODELS = {"LeNet": LeNet, "MLP": MLP, "SmallCNN": SmallCNN, "BilinearCNN": BilinearCNN, **ZOO}
+MODELS = {"LeNet": LeNet, "MLP": MLP, "SmallCNN": SmallCNN, "BilinearCNN": BilinearCNN, **ZOO,
+          **PPLCNETS, **RESNET_VD}
 
 
 log = logging.getLogger("paddle_suite")

@@ -69,3 +69,22 @@ def test_quick_start_config_trains_and_exports(name, digits, tmp_path):
     tool("infer.py", "--model-dir", exported, "--images", digits / "test",
          "--out", tmp_path / "p.json", cwd=tmp_path)
     assert len(json.loads((tmp_path / "p.json").read_text())) == 32
+
+
+@pytest.mark.parametrize("arch", [
+    ["Arch.name=ResNet50_vd",  # ResNet50_vd.yaml's shape: Mixup under the data set
+     "DataLoader.Train.dataset.batch_transform_ops=[{MixupOperator: {alpha: 0.2}}]"],
+    ["Arch={name: PPLCNet, scale: 1.0, act: hardswish, class_num: 10}"],  # PPLCNet_x1_0.yaml
+])
+def test_paddleclas_own_networks_train_export_and_infer(arch, digits, tmp_path):
+    config = CONFIGS / "ResNet18.yaml"
+    extra = [a for item in arch for a in ("-o", item)]
+    tool("train.py", "-c", config, *overrides(digits), *extra, cwd=tmp_path)
+    (run,) = (tmp_path / "output" / "ResNet18").iterdir()
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert resolved["Arch"]["name"] in ("ResNet50_vd", "PPLCNet")
+    tool("export_model.py", "-c", config, *overrides(digits), *extra, "-o",
+         f"Global.pretrained_model={run}", "--no-legacy", cwd=tmp_path)
+    tool("infer.py", "--model-dir", tmp_path / "inference", "--images", digits / "test",
+         "--out", tmp_path / "p.json", cwd=tmp_path)
+    assert len(json.loads((tmp_path / "p.json").read_text())) == 32

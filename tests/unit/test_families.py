@@ -33,5 +33,5 @@ def test_a_misspelling_still_gets_the_spelling_hint():
 @pytest.mark.parametrize("config", [LENET, ROOT / "tests" / "paddleclas_configs" /
                                     "ResNet18.yaml"])
 def test_both_config_dialects_give_the_family_hint(config):
-    with pytest.raises(ConfigError, match=r"PP-LCNet.*nearest in the suite: MobileNetV3"):
-        load_config(config, ["Arch.name=PPLCNet_x1_0"])
+    with pytest.raises(ConfigError, match=r"PP-LCNetV2.*nearest in the suite: MobileNetV3"):
+        load_config(config, ["Arch.name=PPLCNetV2_base"])

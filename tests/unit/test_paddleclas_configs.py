@@ -87,9 +87,12 @@ def paddleclas(**changes):
 
 @pytest.mark.parametrize("changes, message", [
     ({"AMP": {"use_amp": True, "level": "O2"}}, r"AMP.level: O2 .* is not supported"),
-    ({"Arch__name": "ResNet50_vd"}, r"'ResNet50_vd' .* does not have: .*ResNet50 here is a "
-                                    r"different network"),
-    ({"Arch__name": "PPLCNet_x1_0"}, r"PaddleClas architecture the suite does not have"),
+    ({"Arch__name": "ResNeXt50_32x4d"}, r"'ResNeXt50_32x4d' .* does not have: ResNeXt .*"
+                                        r"nearest in the suite: ResNet50"),
+    ({"Arch__name": "PPHGNetV2_B0"}, r"PaddleClas architecture the suite does not have: PP-HGNet"),
+    ({"Arch__name": "ResNet50_vd", "Arch__pretrained": True}, r"download its weights"),
+    ({"Arch__name": "PPLCNet", "Arch__use_last_conv": False}, r"Arch.use_last_conv: a "
+                                                              r"PaddleClas option"),
     ({"Arch__name": ["ResNet18"]}, r"\['ResNet18'\] is a PaddleClas architecture"),
     ({"Optimizer__lr__name": {"a": 1}}, r"schedule \{'a': 1\} is not supported"),
     ({"Loss__Train": [{"MixCELoss": {}}]}, r"Loss.Train\[0\].MixCELoss: not supported"),
@@ -130,3 +133,22 @@ def test_cli_refuses_with_exit_2_and_the_line(tmp_path):
     assert "Global.save_interval: the suite writes a resume checkpoint every epoch" in proc.stderr
     assert "bad.yaml, line " in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "output").exists()
+
+
+def test_paddleclas_flagship_shapes_load_as_paddleclas_writes_them():
+    """ResNet50_vd.yaml puts Mixup under the data set (where PaddleClas reads it, in all of
+    its configs); PPLCNet_x1_0.yaml says `name: PPLCNet, scale: 1.0, act: hardswish`;
+    use_ema.yaml switches EMA on with Global.ema."""
+    base = ROOT / "tests" / "paddleclas_configs" / "ResNet18.yaml"
+    cfg = load_config(base, ["Arch.name=ResNet50_vd", "DataLoader.Train.dataset."
+                             "batch_transform_ops=[{MixupOperator: {alpha: 0.2}}]"])
+    assert cfg["Arch"]["name"] == "ResNet50_vd"
+    assert cfg["DataLoader"]["Train"]["mix"]["name"] == "mixup"
+    assert cfg["DataLoader"]["Train"]["mix"]["alpha"] == 0.2
+    cfg = load_config(base, ["Arch={name: PPLCNet, scale: 1.0, act: hardswish, class_num: 10}",
+                             "Global.ema=true"])
+    assert cfg["Arch"]["scale"] == 1.0 and cfg["Arch"]["act"] == "hardswish"
+    assert cfg["Callbacks"]["EMA"]["decay"] == 0.9999
+    with pytest.raises(ConfigError, match="batches are mixed in training only"):
+        load_config(base, ["DataLoader.Eval.dataset.batch_transform_ops="
+                           "[{MixupOperator: {alpha: 0.2}}]"])
