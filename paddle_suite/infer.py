@@ -84,6 +84,26 @@ def read_for_model(path: Path, channels: int) -> np.ndarray:
     return image[:, :, 0] if channels == 1 else image
 
 
+def scores_are_probabilities(spec: dict, model_dir: Path, output: np.ndarray) -> bool:
+    """Does the exported graph end in a softmax? The suite's inference.yml says so
+    (`Global.output`); PaddleX's and PaddleClas's exports do not, so their program is read
+    (the op before the fetch in inference.json), and a pre-PIR program's scores are taken
+    as probabilities when every row is non-negative and sums to 1."""
+    said = spec.get("Global", {}).get("output")
+    if said in ("probabilities", "logits"):
+        return said == "probabilities"
+    program = model_dir / "inference.json"
+    if program.is_file():
+        try:
+            blocks = json.loads(program.read_bytes())["program"]["regions"][0]["blocks"]
+            names = [str(op.get("#", "")) for op in blocks[0]["ops"]]
+            kept = [n for n in names if not n.endswith((".fetch", ".scale", ".assign"))]
+            return bool(kept) and kept[-1].endswith("softmax")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            pass
+    return bool(np.all(output >= 0) and np.allclose(output.sum(axis=1), 1.0, atol=1e-4))
+
+
 def infer_images(model_dir: str | Path, paths: list[Path], batch_size: int = 16,
                  topk: int | None = None) -> dict:
     """Top-k predictions for each image; unreadable or wrongly sized images are listed."""
@@ -100,7 +120,7 @@ def infer_images(model_dir: str | Path, paths: list[Path], batch_size: int = 16,
         if not batch:
             return
         output = run_predictor(pred, np.stack(batch))
-        if spec["Global"].get("output") != "probabilities":
+        if not scores_are_probabilities(spec, Path(model_dir), output):
             output = np.exp(output - output.max(1, keepdims=True))
             output /= output.sum(1, keepdims=True)
         for path, probs in zip(names, output):

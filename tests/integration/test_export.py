@@ -183,3 +183,26 @@ def test_deploy_description_for_paddlex_and_paddleclas(run, tmp_path):
 def test_default_export_directory_is_inside_the_run(run):
     report = export_model(cfg_for(run))
     assert report["model_dir"] == str(run.run_dir / "inference")
+
+
+@pytest.mark.parametrize("program", ["inference.json", "inference.pdmodel only"])
+def test_an_export_that_does_not_say_its_output_gets_no_second_softmax(run, tmp_path, program):
+    """PaddleX's and PaddleClas's exports end in a softmax without saying so in their yml."""
+    import shutil
+    import yaml
+    export_model(cfg_for(run), str(tmp_path / "m"))
+    theirs = tmp_path / "theirs"
+    shutil.copytree(tmp_path / "m", theirs)
+    spec = yaml.safe_load((theirs / "inference.yml").read_text())
+    spec["Global"].pop("output")
+    (theirs / "inference.yml").write_text(yaml.safe_dump(spec))
+    if program != "inference.json":
+        (theirs / "inference.json").unlink()
+    paths, _ = digit_pngs(tmp_path / "imgs", 4)
+    ours = infer_images(tmp_path / "m", paths)["results"]
+    served = infer_images(theirs, paths)["results"]
+    for a, b in zip(served, ours):  # the pre-PIR program differs in the last digits
+        assert [h["class_id"] for h in a["topk"]] == [h["class_id"] for h in b["topk"]]
+        assert [h["score"] for h in a["topk"]] == pytest.approx([h["score"] for h in b["topk"]],
+                                                                abs=1e-5)
+    assert max(r["topk"][0]["score"] for r in served) > 0.9  # one softmax, not two
