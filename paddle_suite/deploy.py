@@ -128,12 +128,15 @@ def inference_yml(cfg: dict, class_names: list[str], input_shape) -> dict:
                                      "label_list": list(class_names)}}}
 
 
-def paddleclas_yml(description: dict, model_dir) -> dict:
+def paddleclas_yml(description: dict) -> dict:
     """PaddleClas's deploy config (`inference_cls.yaml`) for the same export: its predictor
     does not read `inference.yml`, wants these Global keys and a `main_indicator` (which
     PaddleX, reading `inference.yml`, would reject). `infer_imgs` is given on its command
-    line (`-o Global.infer_imgs=<image or folder>`)."""
-    return {"Global": {"infer_imgs": "./images", "inference_model_dir": str(model_dir),
+    line (`-o Global.infer_imgs=<image or folder>`). `inference_model_dir` is `.`, so the
+    export can be moved: run PaddleClas's predictor in the export's folder (or pass
+    `-o Global.inference_model_dir=<folder>`); an absolute path would follow no move, or
+    serve a stale copy left at the old place."""
+    return {"Global": {"infer_imgs": "./images", "inference_model_dir": ".",
                        **PADDLECLAS_GLOBAL},
             "PreProcess": description["PreProcess"],
             "PostProcess": {"main_indicator": "Topk", **description["PostProcess"]}}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import filecmp
+import json
 import logging
 import os
 import shutil
@@ -182,6 +183,25 @@ def _served(cfg: Config, weights: Path):
     return served, InputSpec([None, fed, *hw], "float32", "x"), built, view
 
 
+SOURCE = "export_source.json"  # which weights an export directory holds
+
+
+def _claim(out: Path, weights: Path) -> None:
+    """Refuse to write over a folder that holds anything but an export of these same
+    weights (a PaddleClas config exports every run to the same `./inference`)."""
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        source = json.loads((out / SOURCE).read_text(encoding="utf-8")).get("weights")
+    except (OSError, ValueError, AttributeError):
+        source = None
+    if source != str(weights.resolve()):
+        held = f"an export of {source}" if source else \
+            "files that are not an export of these weights"
+        raise UserError(f"{out}: already holds {held}; nothing was overwritten. Export to "
+                        "another folder (--out DIR or Global.save_inference_dir) or remove it.")
+
+
 def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
                  samples: int = 64, onnx: bool = False) -> dict:
     """Export the weights in Global.pretrained_model; verify; return a report dict.
@@ -193,6 +213,7 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
     weights = weights_path(Path(pointer))
     check_same_network(weights, cfg["Arch"])  # before the data and model are built
     out = Path(out_dir or cfg["Global"]["save_inference_dir"] or _default_out(weights))
+    _claim(out, weights)
     bare = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": None}}, cfg.source)
     served, spec, built, view = _served(bare, weights)
     shape = view.fallback[0].shape
@@ -204,12 +225,14 @@ def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
         _legacy_save(bare, weights, out)
     description = inference_yml(cfg, built.data.class_names, shape)
     for name, content in (("inference.yml", description),
-                          ("inference_cls.yaml", paddleclas_yml(description, out.resolve()))):
+                          ("inference_cls.yaml", paddleclas_yml(description))):
         with open(out / name, "w", encoding="utf-8") as f:
             yaml.safe_dump(content, f, sort_keys=False, allow_unicode=True)
     from safetensors.numpy import save_file
     save_file({k: v.numpy() for k, v in built.net.state_dict().items()},
               str(out / "weights.safetensors"))
+    (out / SOURCE).write_text(json.dumps({"weights": str(weights.resolve())}) + "\n",
+                              encoding="utf-8")
     batch = np.stack([view.load(i)[0] for i in range(min(samples, len(view)))])
     rows = verify(out, served, built.net, batch, spec.shape[1], legacy, onnx)
     report = {"weights": str(weights), "model_dir": str(out), "samples": len(batch),

@@ -1,5 +1,6 @@
 """Run inside PaddleClas's own virtual environment (with FLAGS_enable_pir_api=0): serve an
-export with PaddleClas's deploy predictor configured by the export's inference_cls.yaml,
+export with PaddleClas's deploy predictor configured by the export's inference_cls.yaml (run
+in the export's folder, which its relative inference_model_dir names),
 reading images as its deploy/python/predict_cls.py does, and print {image file name:
 [top-1 label, top-1 score]} as JSON."""
 import json
@@ -12,7 +13,9 @@ from paddleclas.deploy.utils import config
 
 
 def main(model_dir, images):
-    cfg = config.get_config(os.path.join(model_dir, "inference_cls.yaml"), show=False)
+    images = [os.path.abspath(p) for p in images]
+    os.chdir(model_dir)  # as the docs say: PaddleClas's predictor runs in the export's folder
+    cfg = config.get_config("inference_cls.yaml", show=False)
     predictor = ClsPredictor(cfg)
     out = {}
     for path in images:

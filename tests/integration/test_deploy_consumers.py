@@ -93,8 +93,18 @@ def test_paddlex_serves_the_export(export, tmp_path):
     assert_same_top1(theirs, ours)
 
 
-def test_paddleclas_deploy_serves_the_export(export, tmp_path):
+def test_paddleclas_deploy_serves_the_export_after_it_was_moved(export, tmp_path):
+    """inference_cls.yaml names its folder relatively: the export is moved, and its old
+    place removed, before PaddleClas serves it."""
+    import shutil
     model_dir, images, ours = export
-    theirs = serve(consumer_python("PADDLE_SUITE_PADDLECLAS_PYTHON"), "paddleclas_predict.py",
-                   model_dir, images, {"FLAGS_enable_pir_api": "0"}, tmp_path)
+    moved = tmp_path / "moved" / "inference"
+    shutil.copytree(model_dir, moved)
+    hidden = model_dir.with_name(model_dir.name + ".gone")
+    model_dir.rename(hidden)
+    try:
+        theirs = serve(consumer_python("PADDLE_SUITE_PADDLECLAS_PYTHON"), "paddleclas_predict.py",
+                       moved, images, {"FLAGS_enable_pir_api": "0"}, tmp_path)
+    finally:
+        hidden.rename(model_dir)
     assert_same_top1(theirs, ours)

@@ -172,7 +172,7 @@ def test_deploy_description_for_paddlex_and_paddleclas(run, tmp_path):
     assert spec["PostProcess"] == {"Topk": {"topk": 2, "label_list": ["0", "1"]}}
     cls = yaml.safe_load((tmp_path / "soft" / "inference_cls.yaml").read_text())
     assert cls["PostProcess"]["main_indicator"] == "Topk"
-    assert cls["Global"]["inference_model_dir"] == str((tmp_path / "soft").resolve())
+    assert cls["Global"]["inference_model_dir"] == "."  # movable: run in the export's folder
     assert cls["PreProcess"] == spec["PreProcess"]
     from paddle_suite.export import predictor, run_predictor
     x = np.random.default_rng(0).normal(size=(4, 3, 28, 28)).astype("float32")
@@ -206,3 +206,21 @@ def test_an_export_that_does_not_say_its_output_gets_no_second_softmax(run, tmp_
         assert [h["score"] for h in a["topk"]] == pytest.approx([h["score"] for h in b["topk"]],
                                                                 abs=1e-5)
     assert max(r["topk"][0]["score"] for r in served) > 0.9  # one softmax, not two
+
+
+def test_an_export_never_overwrites_another_runs_export(run, tmp_path):
+    """A PaddleClas config exports every run to its one save_inference_dir."""
+    out = tmp_path / "inference"
+    export_model(cfg_for(run), str(out))
+    export_model(cfg_for(run), str(out))  # the same weights again: refreshed
+    before = (out / "inference.pdiparams").read_bytes()
+    other = tmp_path / "other.pdparams"
+    net = LeNet(class_num=2)
+    paddle.save(net.state_dict(), str(other))
+    with pytest.raises(UserError, match=r"already holds an export of .*nothing was overwritten"):
+        export_model(cfg_for(run, f"Global.pretrained_model={other}"), str(out))
+    assert (out / "inference.pdiparams").read_bytes() == before
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="files that are not an export"):
+        export_model(cfg_for(run), str(tmp_path / "mine"))
