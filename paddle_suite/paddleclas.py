@@ -351,8 +351,8 @@ def _metric(section: dict) -> dict:
     if name != "TopkAcc" or set(options) - {"topk"}:
         raise ConfigError(f"Metric.Eval[0].{name}: not supported; the suite reports TopkAcc "
                           "(topk).")
-    for part in ("Train", "Eval"):
-        if part in section and _only_item(section[part], f"Metric.{part}", "metric") != \
+    for part in ("Train", "Eval"):  # an empty part (Mixup configs leave Train empty) agrees
+        if section.get(part) and _only_item(section[part], f"Metric.{part}", "metric") != \
                 (name, options):
             raise ConfigError(f"Metric.{part}: the suite reports the same top-k in training "
                               "and evaluation; make Metric.Train and Metric.Eval equal.")

@@ -265,9 +265,9 @@ NESTED_MAPPINGS = [("DataLoader", *path) for path in NESTED_MAPPINGS] + [
 
 
 def check_section_shapes(data: dict) -> None:
-    """Known section names only, each a mapping (`Report` a boolean), and the nested keys
-    that hold sections (NESTED_MAPPINGS) mappings too."""
-    check_sections(data, SECTIONS)
+    """Each section a mapping (`Report` a boolean), and the nested keys that hold sections
+    (NESTED_MAPPINGS) mappings too: what the PaddleClas translator and validation read
+    before any schema. (Which sections exist is checked after the translation.)"""
     for name in SECTIONS:
         if name != "Report" and data.get(name) is not None and not isinstance(data[name], dict):
             raise ConfigError(f"{name}: expected a mapping of keys, got {data[name]!r}.")
@@ -281,6 +281,7 @@ def check_section_shapes(data: dict) -> None:
 
 def validate(data: dict, default_experiment: str = "default") -> dict:
     """Validate a raw config dict and return it resolved (every default filled in)."""
+    check_sections(data, SECTIONS)
     check_section_shapes(data)
     glob = check_kwargs(GlobalOptions, data.get("Global") or {}, "Global")
     glob["experiment"] = glob["experiment"] or default_experiment

@@ -149,6 +149,10 @@ def test_paddleclas_flagship_shapes_load_as_paddleclas_writes_them():
                              "Global.ema=true"])
     assert cfg["Arch"]["scale"] == 1.0 and cfg["Arch"]["act"] == "hardswish"
     assert cfg["Callbacks"]["EMA"]["decay"] == 0.9999
+    cfg = load_config(base, ["EMA={decay: 0.9998}"])  # PaddleClas's own top-level section
+    assert cfg["Callbacks"]["EMA"]["decay"] == 0.9998
+    cfg = load_config(base, ["Arch.name=ResNet50_vd", "Metric.Train=null"])  # Mixup configs
+    assert cfg["Metric"]["topk"] == [1, 5]
     with pytest.raises(ConfigError, match="batches are mixed in training only"):
         load_config(base, ["DataLoader.Eval.dataset.batch_transform_ops="
                            "[{MixupOperator: {alpha: 0.2}}]"])
