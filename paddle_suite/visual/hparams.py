@@ -4,7 +4,8 @@ VisualDL's front end reads a dotted name (`Optimizer.lr.learning_rate`) as a nes
 leaves its cells blank, and its Parallel Coordinates view hangs with ~30 long axes. So a run
 gives the page a short, curated set: plain names (`lr`, `batch_size`, `optimizer`...), plus
 one for every key its `-o` overrides or its search trial changed; values as a person writes
-them (`0.002`, not 0.0020000000949949); the full resolved config stays in `config.yaml`.
+them (`0.002`, not 0.0020000000949949), numbers as numbers so the page's axes are numeric;
+the full resolved config stays in `config.yaml`.
 """
 from __future__ import annotations
 
@@ -34,14 +35,16 @@ def lookup(cfg: dict, dotted: str):
     return node
 
 
-def shown(value) -> str | int | None:
-    """A value as a person writes it: 0.002, 1e-05, true, Adam, [0.5]."""
+def shown(value) -> str | int | float | None:
+    """A value as a person writes it: 0.002, 1e-05, true, Adam, [0.5]. Numbers stay
+    numbers (to six significant digits), so VisualDL's page draws numeric axes, with its
+    linear/log switch and its range filters; text would be ordered as read."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return f"{value:g}"
+        return float(f"{value:.6g}")
     if value is None:
         return "none"
     if isinstance(value, dict):
