@@ -20,7 +20,7 @@ NOT_HPARAMS = ("Global.output_dir", "Global.experiment", "Global.run_name",
                "Global.pretrained_model", "Global.save_inference_dir", "Global.dist_timeout",
                "Callbacks.Checkpoint", "Callbacks.VisualDL", "Callbacks.Saliency",
                "DataLoader.Eval", "Metric", "Infer", "Global.eval_interval",
-               "Global.eval_steps")  # how a run is watched, not what it learns
+               "Global.eval_steps", "Report")  # how a run is watched, not what it learns
 
 
 def lookup(cfg: dict, dotted: str):
@@ -93,10 +93,19 @@ def page_hparams(cfg: dict, overrides=()) -> dict:
     return {k: v for k, v in out.items() if v is not None}
 
 
+PAGE_NAMES = {**{path: name for name, path in CURATED.items()},
+              "Optimizer.regularizer.coeff": "weight_decay",
+              "Optimizer.weight_decay": "weight_decay"}
+
+
 def display_name(cfg: dict, run_name: str, overrides=()) -> str:
-    """The run as VisualDL's run list shows it: experiment/run plus what its overrides set."""
-    glob = cfg["Global"]
-    names = {path: name for name, path in CURATED.items()}
-    differ = [f"{names.get(key) or short_name(key, set())}={shown(lookup(cfg, key))}"
-              for key in changed_keys(overrides)[:2]]
-    return " ".join([f"{glob['experiment']}/{run_name}", *differ])
+    """The run as VisualDL's run list shows it, what tells it apart first (its list cuts a
+    name after about 30 characters): every value its overrides or search trial set, in the
+    hyper-parameter page's words, then `| <experiment>/<run>`; with nothing set, the run's
+    name, then `| <experiment>`."""
+    experiment = cfg["Global"]["experiment"]
+    values = [f"{PAGE_NAMES.get(key) or short_name(key, set())}={shown(lookup(cfg, key))}"
+              for key in changed_keys(overrides)]
+    if not values:
+        return f"{run_name} | {experiment}"
+    return " ".join(values) + f" | {experiment}/{run_name}"

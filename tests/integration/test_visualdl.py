@@ -174,6 +174,22 @@ def test_visualdl_alone_fails_a_client_asking_for_another_language(tmp_path):
         server.wait(timeout=20)
 
 
+def test_run_names_lead_with_what_tells_runs_apart():
+    """VisualDL's run list cuts names after about 30 characters: the values set lead, in
+    the hyper-parameter page's words (weight_decay, not coeff), every one of them."""
+    from paddle_suite import load_config
+    from paddle_suite.visual.hparams import display_name
+    from ..conftest import LENET
+    trials = [["Global.epochs=4", f"Optimizer.lr.learning_rate={lr}",
+               "Optimizer.regularizer.coeff=1e-05"] for lr in (0.0005, 0.002)]
+    names = [display_name(load_config(LENET, o), f"trial-00{i}", o)
+             for i, o in enumerate(trials)]
+    assert names[0] == "weight_decay=1e-05 lr=0.0005 epochs=4 | lenet_mnist/trial-000"
+    assert names[0][:30] != names[1][:30]
+    plain = load_config(LENET)
+    assert display_name(plain, "20261202-101500", []) == "20261202-101500 | lenet_mnist"
+
+
 def test_the_page_language_follows_the_locale():
     assert page_language({"LANG": "zh_CN.UTF-8"}) == "zh"
     assert page_language({"LANG": "de_DE.UTF-8"}) == page_language({}) == "en"
@@ -193,8 +209,8 @@ def test_visualdl_server_serves_the_run(run):
     server, port = start_visualdl(run.run_dir.parent)
     try:
         runs = get(port, "runs")["data"]
-        assert runs == [f"lenet_mnist/{run.run_dir.name} EMA={{decay: 0.9, warmup: true}} "
-                        "batch_size=128"]  # experiment/run and the last two overrides
+        assert runs == ["EMA={decay: 0.9, warmup: true} batch_size=128 class_num=2 "
+                        f"classes=[0, 1] epochs=2 | lenet_mnist/{run.run_dir.name}"]
         name = runs[0]
         points = get(port, "scalar/list", run=name, tag="eval/acc")["data"]
         assert [p[2] for p in points] == pytest.approx([r["eval_acc"] for r in run.history])

@@ -103,8 +103,10 @@ def test_the_plot_views_draw_a_numeric_lr_axis(page, view):
 def test_run_list_shows_readable_names(page):
     page.goto(f"{page.base}/scalar", timeout=60000)
     text = wait_for_text(page, r"trial-0")
-    for i, lr in enumerate(LRS):
-        assert f"lenet_mnist/trial-{i} lr={lr}" in text
+    names = [line.strip() for line in text.splitlines() if "| lenet_mnist/trial-" in line]
+    for i, lr in enumerate(LRS):  # the value that differs leads the name
+        assert any(n.startswith(f"lr={lr} ") and n.endswith(f"trial-{i}") for n in names), names
+    assert len({n[:25] for n in names}) == len(LRS)  # told apart before the list cuts them
 
 
 def test_per_class_results_render_readably(page):
