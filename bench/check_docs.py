@@ -39,6 +39,7 @@ SETTINGS = {
     "15%": "the held-out share of the training set a search scores on",
     "85%": "the InterpretDL test's threshold",
     "747.7 GiB": "quoted from an error message",
+    "95%": "the confidence level of tools/compare.py's intervals",
 }
 
 
