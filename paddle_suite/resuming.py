@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write_bytes
-from .errors import ConfigError
+from .checkpoint import atomic_write_bytes, load_weights
+from .errors import ConfigError, UserError
 from .replan import plan_of, replan, replan_decision
 from .resume import CheckpointError, local_optimizer_state, optimizer_state_problems
 from .rundir import create_run_dir, is_finished, read_metric_rows, write_json
@@ -91,8 +91,10 @@ def open_run(cfg: dict, built, resume, lock, resume_state: dict | None = None):
     the lock is held."""
     if resume is not None:
         run_dir = resume.run_dir
-        recorded = ((resume_state or {}).get("callbacks") or {}).get("recorder") or {}
-        keep_rows_until(run_dir / "metrics.jsonl", resume.epoch, recorded.get("history"))
+        states = (resume_state or {}).get("callbacks") or {}
+        keep_rows_until(run_dir / "metrics.jsonl", resume.epoch,
+                        (states.get("recorder") or {}).get("history"))
+        check_kept_weights(run_dir, resume, (states.get("clock") or {}).get("best_epoch"))
     else:
         glob = cfg["Global"]
         with setup_stage("Global.output_dir", f"creating a run directory under "
@@ -105,6 +107,30 @@ def open_run(cfg: dict, built, resume, lock, resume_state: dict | None = None):
         write_json(run_dir / "bad_samples.json", {"count": len(built.data.skipped),
                                                   "samples": built.data.skipped})
     return run_dir, lock
+
+
+def check_kept_weights(run_dir: Path, resume, best_epoch) -> None:
+    """The weights files a resumed run keeps beside its resume checkpoints (best, top-k,
+    EMA, SWA) must still load: a damaged `best.pdparams` of the resumed epoch is written
+    again from the checkpoint; any other damaged file is set aside as `<name>.damaged`,
+    with a warning (its epoch's weights are no longer kept)."""
+    folder = run_dir / "checkpoints"
+    for path in sorted(folder.glob("*.pdparams")) if folder.is_dir() else []:
+        if path.name in ("last.pdparams", "final.pdparams"):
+            continue  # a link into the checkpoint; written again at the end
+        try:
+            load_weights(path)
+            continue
+        except UserError as exc:
+            problem = str(exc)
+        if path.name == "best.pdparams" and best_epoch == resume.epoch:
+            atomic_write_bytes(path, (resume.path / "network.pdparams").read_bytes())
+            log.warning("%s was damaged (%s); written again from the checkpoint of epoch %d, "
+                        "its best", path, problem, resume.epoch)
+        else:
+            path.replace(path.with_name(path.name + ".damaged"))
+            log.warning("%s was damaged (%s); set aside as %s.damaged: its epoch's weights "
+                        "are no longer kept", path, problem, path.name)
 
 
 def keep_rows_until(path: Path, epoch: int, history: list | None = None) -> None:

@@ -470,3 +470,24 @@ def test_a_lost_metrics_file_is_rewritten_from_the_checkpoint(tmp_path, capsys, 
     assert "rewritten from the resume checkpoint's 2 rows" in capsys.readouterr().err
     again = metrics.read_text().splitlines()
     assert [json.loads(r)["epoch"] for r in again] == [1, 2, 3] and again[:2] == rows
+
+
+@pytest.mark.parametrize("best_is_newest", [True, False])
+def test_a_damaged_best_file_is_mended_or_set_aside_on_resume(tmp_path, capsys, train_main,
+                                                              best_is_newest):
+    """A truncated best.pdparams does not stay unreadable after a successful resume."""
+    extra = {} if best_is_newest else {"Optimizer.lr": "{name: Constant, learning_rate: 1e-12}"}
+    first = train(digits_cfg(tmp_path, 2, **extra))  # 1e-12: epoch 2 is no better than 1
+    assert first.summary["best_epoch"] == (2 if best_is_newest else 1)
+    best = first.run_dir / "checkpoints" / "best.pdparams"
+    best.write_bytes(best.read_bytes()[:100])
+    (first.run_dir / "summary.json").unlink()
+    capsys.readouterr()
+    assert run(train_main, digits_argv(tmp_path, 2, **extra) + ["--resume"]) == 0
+    err = capsys.readouterr().err
+    if best_is_newest:
+        assert "written again from the checkpoint of epoch 2" in err
+        load_weights(best)  # readable again
+    else:
+        assert "set aside as best.pdparams.damaged" in err
+        assert not best.exists() and best.with_name("best.pdparams.damaged").exists()
