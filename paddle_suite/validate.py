@@ -37,6 +37,7 @@ class GlobalOptions:
     epochs: int = 10
     device: Literal["auto", "cpu", "gpu"] = "auto"
     seed: int | None = 42                  # None: not seeded (runs differ)
+    seeds: list[int] | None = None         # tools/train.py: one run per seed, as a group
     eval_interval: int = 1                 # evaluate every N epochs (and after the last one)
     eval_steps: int = 0                    # also evaluate every N training steps (0: off)
     log_interval: int = 50                 # steps between progress/log lines
@@ -292,6 +293,10 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
         raise ConfigError("Global.dist_timeout: must be a positive number of seconds.")
     for key in ("checkpoints", "pretrained_model"):
         glob[key] = _latest(glob[key], f"Global.{key}")
+    if glob["seeds"] is not None and (not glob["seeds"] or
+                                      len(set(glob["seeds"])) != len(glob["seeds"])):
+        raise ConfigError(f"Global.seeds: list distinct seeds (one run each), got "
+                          f"{glob['seeds']}.")
     out = {"Global": glob, "Arch": _arch(data.get("Arch") or {"name": "LeNet"})}
     out["Loss"] = check_named(LOSSES, data.get("Loss") or {"name": "CrossEntropy"}, "Loss", "loss")[1]
     out["Optimizer"] = _optimizer(data.get("Optimizer"),  # with max_updates: not known yet

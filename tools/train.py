@@ -29,6 +29,15 @@ def main(argv=None):
     if args.print_config:
         print(cfg.to_yaml(), end="")
         return
+    if cfg["Global"]["seeds"]:
+        from paddle_suite.seeds import group_outcome, train_seeds
+        if args.resume:
+            raise UserError("--resume continues one run; resume each seed's run of the group "
+                            "with -o Global.checkpoints=<group>/seed-<s>.")
+        folder, summary = train_seeds(lambda more: load_config(args.config, more),
+                                      args.override, cfg)
+        print(group_outcome(folder, summary))
+        return
     result = train(cfg)
     if result.run_dir is None:  # a data-parallel rank other than 0: rank 0 reports
         return

@@ -75,3 +75,22 @@ def test_the_tool_on_50_runs(tmp_path):
     assert "over 25 paired seeds" in proc.stdout
     report = (tmp_path / "out" / "compare.md").read_text()
     assert "| " + str(tmp_path / "a") + " | 25 |" in report
+
+
+def test_global_seeds_trains_a_group_that_compare_reads(tmp_path):
+    from ..conftest import tiny_overrides
+    args = [a for o in tiny_overrides(tmp_path / "logs", epochs=1,
+                                      **{"Callbacks.VisualDL": "false",
+                                         "Global.run_name": "g"}) for a in ("-o", o)]
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "train.py"), "-c", str(LENET),
+                           *args, "-o", "Global.seeds=[1, 2]"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    group = tmp_path / "logs" / "lenet_mnist" / "g"
+    assert sorted(p.name for p in group.iterdir() if p.is_dir()) == ["seed-1", "seed-2"]
+    summary = json.loads((group / "group.json").read_text())
+    assert summary["seeds"] == [1, 2] and summary["min"] <= summary["mean"] <= summary["max"]
+    assert proc.stdout.strip().splitlines()[-1].startswith(f"group {group}: final top-1 ")
+    loaded = load_group(group)
+    assert sorted(loaded.finals) == [1, 2]
+    assert yaml.safe_load((group / "seed-2" / "config.yaml").read_text())["Global"]["seed"] == 2
