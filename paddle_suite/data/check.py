@@ -18,6 +18,7 @@ import numpy as np
 from ..rundir import create_run_dir, write_json
 from . import _class_names, make_views
 from .failures import describe
+from .sampling import sample_indices
 
 PER_CLASS = 8          # images per class in samples.png
 MAX_CLASS_ROWS = 30    # classes drawn in samples.png
@@ -52,21 +53,6 @@ _FORKED_VIEW = None  # the view a forked reader process reads (inherited, never 
 
 def _read_chunk(indices: list[int]) -> list:
     return [_read_one(_FORKED_VIEW, i) for i in indices]
-
-
-def sample_indices(labels: np.ndarray, count: int | None, seed: int = 0) -> np.ndarray:
-    """Every index, or `count` of them drawn without replacement in proportion to each
-    class's share (at least one of each class), seeded."""
-    labels = np.asarray(labels)
-    if count is None or count >= len(labels):
-        return np.arange(len(labels))
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        take = max(1, round(count * len(members) / len(labels)))
-        chosen.append(rng.choice(members, min(take, len(members)), replace=False))
-    return np.sort(np.concatenate(chosen))
 
 
 def _read_all(view, indices: np.ndarray, workers: int, name: str):

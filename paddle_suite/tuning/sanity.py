@@ -17,6 +17,7 @@ from ..config import Config
 from ..engine import build
 from ..errors import UserError
 from ..losses import CrossEntropy
+from ..data.sampling import balanced_indices
 from ..models import last_linear
 from ..optim import build_optimizer
 
@@ -25,8 +26,10 @@ def verdict(name, status, detail, advice=""):
     return {"check": name, "verdict": status, "detail": detail, "advice": advice}
 
 
-def _batch(view, count: int):
-    items = [view.load(i) for i in range(min(count, len(view)))]
+def _batch(view, count: int, seed: int = 0):
+    """`count` samples dealt evenly over the classes in a seeded order (data/sampling.py):
+    an ImageFolder's first samples are all of its first class."""
+    items = [view.load(int(i)) for i in balanced_indices(view.labels, count, seed)]
     return (np.stack([x for x, _ in items]).astype("float32"),
             np.asarray([y for _, y in items], dtype="int64"))
 
@@ -194,7 +197,7 @@ def health(net, images, labels) -> dict:
 def run_checks(cfg: Config, subset: int = 50, steps: int = 300) -> list[dict]:
     """All four checks on the config's model and training data."""
     built = build(cfg, train=True)
-    images, labels = _batch(built.data.train, subset)
+    images, labels = _batch(built.data.train, subset, cfg["Global"]["seed"] or 0)
     class_num = cfg["Arch"]["class_num"]
     check_head(built.net, images, class_num)
     return [initial_loss(built.net, images, labels, class_num), symmetry(built.net),
