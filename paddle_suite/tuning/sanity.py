@@ -3,7 +3,9 @@
 1. initial loss vs log(C) (softmax cross-entropy at chance);
 2. symmetric initialisation (units of a layer with identical weights never differ);
 3. overfitting a tiny subset to 100% train accuracy with regularisation off;
-4. gradient and activation health per layer (vanishing / exploding gradient norms, dead ReLUs).
+4. gradient and activation health per layer (vanishing / exploding gradient norms, dead ReLUs);
+5. labels that carry signal: brief training on the real labels beats the same labels shuffled
+   on held-out samples (Zhang et al. 2017).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ..engine import build
 from ..errors import UserError
 from ..losses import CrossEntropy
 from ..data.sampling import balanced_indices
-from ..models import last_linear
+from ..models import build_model, last_linear
 from ..optim import build_optimizer
 
 
@@ -29,9 +31,7 @@ def verdict(name, status, detail, advice=""):
 def _batch(view, count: int, seed: int = 0):
     """`count` samples dealt evenly over the classes in a seeded order (data/sampling.py):
     an ImageFolder's first samples are all of its first class."""
-    items = [view.load(int(i)) for i in balanced_indices(view.labels, count, seed)]
-    return (np.stack([x for x, _ in items]).astype("float32"),
-            np.asarray([y for _, y in items], dtype="int64"))
+    return _batch_of(view, balanced_indices(view.labels, count, seed))
 
 
 def check_head(net, images, class_num) -> None:
@@ -108,10 +108,17 @@ def symmetry(net) -> dict:
     return verdict("symmetric initialisation", "pass", "every layer's units differ")
 
 
+def fresh_network(cfg: Config):
+    """A newly initialised copy of the config's network (seeded as a run is)."""
+    if cfg["Global"]["seed"] is not None:
+        paddle.seed(cfg["Global"]["seed"])
+    return build_model(cfg["Arch"], seed=cfg["Global"]["seed"])
+
+
 def memorise(cfg: Config, images, labels, lr: float, steps: int) -> tuple[float, int]:
     """(train accuracy, updates used) of a fresh copy of the config's model trained on one
     tiny batch at constant `lr`, regularisation off, stopping at 100%."""
-    net = build(cfg, train=False).net
+    net = fresh_network(cfg)
     section = {**cfg["Optimizer"], "regularizer": None}
     if section["name"] == "AdamW":
         section["weight_decay"] = 0.0
@@ -194,11 +201,58 @@ def health(net, images, labels) -> dict:
             "gradient_norms": norms, "dead_relu_fraction": dead}
 
 
+def held_out_accuracy(cfg: Config, train: tuple, held: tuple, steps: int) -> float:
+    """Accuracy on `held` of a fresh copy of the config's model trained `steps` updates on
+    `train` (batches of 64 at the config's LR, regularisation off)."""
+    net = fresh_network(cfg)
+    section = {**cfg["Optimizer"], "regularizer": None}
+    optimizer = build_optimizer(section, net.parameters(), cfg["Optimizer"]["lr"]["learning_rate"])
+    model = paddle.Model(net)
+    model.prepare(optimizer, CrossEntropy())
+    images, labels = train
+    for step in range(steps):
+        at = (step * 64) % len(labels)
+        model.train_batch([images[at:at + 64]], [labels[at:at + 64]])
+    net.eval()
+    with paddle.no_grad():
+        return float((net(paddle.to_tensor(held[0])).numpy().argmax(1) == held[1]).mean())
+
+
+def label_signal(cfg: Config, view, steps: int = 100, count: int = 256, seed: int = 0) -> dict:
+    """Zhang et al. (2017)'s control: train briefly on the real labels and on the same
+    labels shuffled, and compare accuracy on held-out samples. Labels that match their
+    images beat the shuffled control; labels that do not (a permuted list, a misaligned
+    file) do no better than it, however well the network memorises them."""
+    picked = balanced_indices(view.labels, 2 * count, seed)
+    images, labels = _batch_of(view, picked)
+    train, held = (images[0::2], labels[0::2]), (images[1::2], labels[1::2])
+    shuffled = (train[0], np.random.default_rng(seed).permutation(train[1]))
+    real, control = (held_out_accuracy(cfg, t, held, steps) for t in (train, shuffled))
+    chance = float(np.bincount(held[1]).max() / len(held[1]))
+    margin = 3 * np.sqrt(max(chance * (1 - chance), 0.01) / len(held[1]))
+    detail = (f"held-out accuracy {real:.0%} after {steps} updates on {len(train[1])} samples, "
+              f"{control:.0%} with their labels shuffled (chance {chance:.0%})")
+    if real > max(control, chance) + margin:
+        return verdict("labels carry signal", "pass", detail)
+    return verdict("labels carry signal", "warn", detail,
+                   "the real labels teach the network no more than shuffled ones: check that "
+                   "each label matches its image (a permuted or misaligned list, a wrong "
+                   "label map); if the overfit check also failed, the LR may be the cause")
+
+
+def _batch_of(view, indices):
+    items = [view.load(int(i)) for i in indices]
+    return (np.stack([x for x, _ in items]).astype("float32"),
+            np.asarray([y for _, y in items], dtype="int64"))
+
+
 def run_checks(cfg: Config, subset: int = 50, steps: int = 300) -> list[dict]:
-    """All four checks on the config's model and training data."""
+    """All five checks on the config's model and training data."""
     built = build(cfg, train=True)
-    images, labels = _batch(built.data.train, subset, cfg["Global"]["seed"] or 0)
+    seed = cfg["Global"]["seed"] or 0
+    images, labels = _batch(built.data.train, subset, seed)
     class_num = cfg["Arch"]["class_num"]
     check_head(built.net, images, class_num)
     return [initial_loss(built.net, images, labels, class_num), symmetry(built.net),
-            overfit_tiny(cfg, images, labels, steps), health(built.net, images, labels)]
+            overfit_tiny(cfg, images, labels, steps), health(built.net, images, labels),
+            label_signal(cfg, built.data.train, seed=seed)]

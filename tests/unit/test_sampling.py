@@ -30,3 +30,23 @@ def test_the_sanity_probes_see_every_class_of_an_image_folder(tmp_path):
     assert data.train.labels[:50].tolist() == [0] * 10 + [1] * 10 + [2] * 10 + [3] * 10 + [4] * 10
     _, labels = _batch(data.train, 50)
     assert np.bincount(labels, minlength=10).tolist() == [5] * 10
+
+
+def test_permuted_labels_are_flagged_and_real_ones_pass(tmp_path):
+    """Zhang et al.'s control: on the UCI digits as a PaddleClas list, the real labels beat
+    shuffled ones on held-out samples; with the list's labels permuted they do not."""
+    from paddle_suite.tuning.sanity import label_signal
+    write_dataset("sklearn_digits", tmp_path / "d", "paddleclas")
+    lines = (tmp_path / "d" / "train_list.txt").read_text().splitlines()
+    labels = np.random.default_rng(0).permutation([line.split()[1] for line in lines])
+    (tmp_path / "d" / "permuted.txt").write_text(
+        "".join(f"{line.split()[0]} {label}\n" for line, label in zip(lines, labels)))
+    verdicts = {}
+    for name in ("train_list.txt", "permuted.txt"):
+        cfg = load_config(LENET, [f"Global.output_dir={tmp_path}", "DataLoader.Eval=null",
+                                  f"DataLoader.Train.dataset={{name: FileList, image_root: "
+                                  f"{tmp_path / 'd'}, cls_label_path: {tmp_path / 'd' / name}}}"])
+        verdicts[name] = label_signal(cfg, build_data(cfg, train=True).train, seed=0)
+    assert verdicts["train_list.txt"]["verdict"] == "pass", verdicts["train_list.txt"]
+    assert verdicts["permuted.txt"]["verdict"] == "warn", verdicts["permuted.txt"]
+    assert "shuffled" in verdicts["permuted.txt"]["advice"]
