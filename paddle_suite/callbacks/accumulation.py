@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from paddle.callbacks import Callback
+from .run_state import Phase
 
 
 def group_size(step: int, steps: int, k: int) -> int:
@@ -15,6 +16,8 @@ def group_size(step: int, steps: int, k: int) -> int:
 class AccumulationGroups(Callback):
     """Before each batch, tell the `AccumulatedLoss` the size of the batch's group, so every
     update is the mean gradient of the batches it sums, the last partial group included."""
+
+    phase = Phase.GUARD
 
     def __init__(self, loss, k: int):
         super().__init__()

@@ -12,7 +12,7 @@ import paddle
 from ..checkpoint import atomic_save
 from ..errors import ConfigError
 from ..models.nets import batch_norm_layers
-from .run_state import run_epoch, RunCallback
+from .run_state import Phase, run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
 
@@ -44,6 +44,8 @@ class EMA(RunCallback):
     written to `<directory>/ema.pdparams` (a normal state dict: evaluate or export it like any
     checkpoint) at every epoch end.
     """
+
+    phase = Phase.AVERAGE
 
     name = "ema"
 
@@ -124,6 +126,8 @@ class SWA(RunCallback):
     `sync_buffers(net)`, when given, runs after the recomputation (data-parallel runs average
     the statistics of every process's shard with it).
     """
+
+    phase = Phase.AFTER_STEP
 
     name = "swa"
 

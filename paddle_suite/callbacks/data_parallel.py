@@ -8,7 +8,7 @@ import paddle
 
 from ..distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
 from .monitor import scalar
-from .run_state import run_epoch, RunCallback
+from .run_state import Phase, run_epoch, RunCallback
 
 
 class EpochSeeds(RunCallback):
@@ -17,6 +17,8 @@ class EpochSeeds(RunCallback):
     per (seed, rank, epoch), so augmentation and dropout differ between ranks yet repeat
     exactly when a run is resumed (nothing about them needs to be saved).
     """
+
+    phase = Phase.GUARD
 
     def __init__(self, sampler, seed: int | None, world: World):
         super().__init__()
@@ -35,8 +37,11 @@ class EpochSeeds(RunCallback):
 class MeanTrainLogs(RunCallback):
     """Replace each process's epoch training metrics (loss, accuracy: means over its own
     shard) by their mean over all processes, before anyone records them. Every shard has the
-    same number of samples, so this is the mean over the whole epoch. Put it first.
+    same number of samples, so this is the mean over the whole epoch (phase GUARD: before any
+    callback records them).
     """
+
+    phase = Phase.GUARD
 
     def __init__(self, world: World):
         super().__init__()
@@ -58,6 +63,8 @@ class AverageBatchNorm(RunCallback):
     the Evaluator; pass `average` to the Evaluator's `prepare` for mid-epoch evaluations.
     Averages only when a training step ran since the last time (every rank agrees on that).
     """
+
+    phase = Phase.GUARD
 
     def __init__(self, world: World):
         super().__init__()

@@ -6,7 +6,7 @@ import time
 
 
 from .hapi_fixes import preserved_logs, preserved_num_iters
-from .run_state import run_epoch, RunCallback, state_of
+from .run_state import Phase, run_epoch, RunCallback, state_of
 
 
 class Evaluator(RunCallback):
@@ -26,6 +26,8 @@ class Evaluator(RunCallback):
     after each evaluation, before anyone sees its results (e.g. a data-failure check);
     `prepare` hooks before each (e.g. averaging BatchNorm statistics over processes).
     """
+
+    phase = Phase.EVALUATE
 
     def __init__(self, loader, listeners, every_epochs: int = 1, every_steps: int = 0,
                  metrics=(), variants=(), checks=(), prepare=()):

@@ -25,7 +25,7 @@ from .plateau import PlateauDecay
 from .progress import ProgressLogger
 from .recorder import RunRecorder
 from .resume_state import ResumeState
-from .run_state import RunClock, RunState
+from .run_state import Phase, RunClock, RunState, phase_of
 from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots
 from ..visual.hparams import display_name, page_hparams
@@ -36,17 +36,18 @@ class RunCallbacks:
     """The callbacks of one configured run, in the order `fit` must call them, and the
     run's `RunState` (`state`), which they read.
 
-    The order, in one place:
-    1. RunClock: counts the batch, times the epoch, records the best value (first, so every
+    The order is each callback's declared `phase` (run_state.Phase), ties in the order
+    listed here:
+    1. CLOCK, the RunClock: counts the batch, times the epoch, records the best value (every
        later callback reads this batch's numbers; also the Evaluator's first listener);
-    2. the data-parallel helpers, the stop reset, the data-failure guard, accumulation
-       groups, the NaN guard (they act on the batch before anything records it);
-    3. EMA (averages after the update), then the Evaluator, which runs evaluations and hands
-       their results to the listeners: progress, run records, checkpoints, early stopping,
-       plateau decay, VisualDL, extra callbacks;
-    4. the LR stepper, then Snapshots (compares the LR of the epoch's last update with the
-       next one), SWA, saliency maps;
-    5. ResumeState last: its checkpoint holds every other callback's state for the epoch.
+    2. GUARD: the data-parallel helpers, the stop reset, the data-failure guard,
+       accumulation groups, the NaN guard (they act on the batch before anything records it);
+    3. AVERAGE, EMA (after the update), then EVALUATE, the Evaluator, which hands each
+       evaluation to its listeners, the WATCH phase: progress, run records, checkpoints,
+       early stopping, plateau decay, VisualDL, extra callbacks;
+    4. STEP, the LR stepper, then AFTER_STEP: Snapshots (compares the LR of the epoch's last
+       update with the next one), SWA, saliency maps;
+    5. PERSIST, ResumeState: its checkpoint holds every other callback's state.
     """
 
     def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=(),
@@ -107,11 +108,12 @@ class RunCallbacks:
         self.keeper = keeper = ResumeState(
             ckpt_dir / "resume" if writes else None, built.optimizer,
             {k: v for k, v in stateful.items() if v is not None}, resume, resume_state, saved)
-        self.all = [c for c in (clock, *parallel, ResetStopTraining(),
-                                DataFailureGuard([data.failures]), groups, guard,
-                                self.ema, evaluator, *watchers,
-                                self.stepper, self.snapshots, self.swa, self.saliency,
-                                keeper) if c]
+        data_guard = DataFailureGuard([data.failures])
+        data_guard.phase = Phase.GUARD  # a data-layer callback: its phase is declared here
+        self.all = sorted((c for c in (clock, *parallel, ResetStopTraining(), data_guard, groups,
+                                       guard, self.ema, evaluator, *watchers, self.stepper,
+                                       self.snapshots, self.swa, self.saliency, keeper) if c),
+                          key=phase_of)  # by declared phase; ties keep this order
 
     def _visualdl(self, options, cfg, built, run_dir, lr_getter):
         if options is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 
 from paddle.callbacks import Callback
+from .run_state import Phase
 
 
 @contextlib.contextmanager
@@ -43,6 +44,8 @@ def preserved_logs(logs: dict | None):
 
 class ResetStopTraining(Callback):
     """Clear `model.stop_training` at the start of every `fit` (hapi never resets it)."""
+
+    phase = Phase.GUARD
 
     def on_train_begin(self, logs=None):
         self.model.stop_training = False

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from paddle.callbacks import LRScheduler
+from .run_state import Phase
 
 
 class LRStepper(LRScheduler):
@@ -14,6 +15,8 @@ class LRStepper(LRScheduler):
     adds none of its own). It steps the `scheduler` it is given, not the optimizer's private
     attribute. `steps` counts the schedule steps taken.
     """
+
+    phase = Phase.STEP
 
     def __init__(self, scheduler, step_on: str = "epoch", accumulate: int = 1):
         super().__init__(by_step=False, by_epoch=False)

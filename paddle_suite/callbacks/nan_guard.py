@@ -8,7 +8,7 @@ from ..amp import MIN_LOSS_SCALE, loss_scale, step_skipped
 from ..distributed import World, any_rank
 from ..errors import UserError
 from .monitor import scalar
-from .run_state import run_epoch, RunCallback
+from .run_state import Phase, run_epoch, RunCallback
 
 
 class TrainingDiverged(UserError):
@@ -48,6 +48,8 @@ class NaNGuard(RunCallback):
     skipped by the scaler: normal while the scale settles, so it is counted (`skipped`) but
     neither an update nor a divergence, unless the scale falls below `MIN_LOSS_SCALE`.
     """
+
+    phase = Phase.GUARD
 
     def __init__(self, lr_getter=None, window: int = 20, world: World = World(),
                  accumulate: int = 1, scaler=None, float16: bool = False):

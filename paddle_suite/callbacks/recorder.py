@@ -37,7 +37,7 @@ class RunRecorder(RunCallback):
     batch where the LR changed, at most `TRACE_POINTS` kept evenly) and batches (the epoch's
     batch count), train_* (epoch means of the training metrics), eval_* (the epoch's
     evaluation, when one ran), seconds (train time of the epoch, evaluation excluded),
-    samples_per_second. Put it after the Evaluator.
+    samples_per_second. It listens to the Evaluator (phase WATCH).
     """
 
     TRACE_POINTS = 200

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 from ..resume import CheckpointError, Resume, link_last, rng_state, save_resume, set_rng_state
-from .run_state import run_epoch, RunCallback
+from .run_state import Phase, run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
 
@@ -20,10 +20,12 @@ class ResumeState(RunCallback):
     whether a callback stopped the run at that epoch (`stopped`: a resume then only finishes
     the run's final files); with `resume`, restores them all when `fit` starts.
 
-    Put it LAST in the callback list: its `on_epoch_end` must see every other callback's
+    Phase PERSIST, after every other callback: its `on_epoch_end` must see every other callback's
     end-of-epoch state, and its `on_train_begin` must run after theirs (which reset state).
     Network and optimizer are restored by the caller before `fit`.
     """
+
+    phase = Phase.PERSIST
 
     def __init__(self, directory, optimizer, stateful: dict, resume: Resume | None = None,
                  callback_state: dict | None = None,

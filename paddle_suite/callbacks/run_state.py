@@ -21,6 +21,25 @@ from .monitor import Monitor
 PARAMS_KEY = "run_state"  # where hapi's params (shared by every callback of a fit) hold it
 
 
+class Phase:
+    """When in each hook a callback acts, relative to the others: a run's callbacks are
+    sorted by their `phase` (ties keep the order they were listed in). A callback that
+    declares none acts with the watchers."""
+
+    CLOCK = 0      # counts the batch and the epoch: everyone reads this first
+    GUARD = 10     # acts on the batch before anything records it (NaN, failures, shards)
+    AVERAGE = 20   # weight averages that follow the update (EMA)
+    EVALUATE = 30  # runs evaluations and hands them to its listeners
+    WATCH = 40     # reads logs and evaluations: records, checkpoints, stopping, logging
+    STEP = 50      # steps the LR schedule
+    AFTER_STEP = 60  # needs the stepped schedule (snapshots, SWA, saliency maps)
+    PERSIST = 90   # the resume checkpoint: holds every other callback's state
+
+
+def phase_of(callback) -> int:
+    return getattr(callback, "phase", Phase.WATCH)
+
+
 @dataclass
 class RunState:
     """Where the run is. Epochs are 1-based numbers within the whole run."""
@@ -69,9 +88,11 @@ def state_of(callback) -> RunState:
 
 
 class RunClock(Callback):
-    """Keeps the `RunState`: put it first, so every other callback reads this batch's and
-    this epoch's numbers. It also receives each evaluation first (the Evaluator's first
+    """Keeps the `RunState` (phase CLOCK: before every other callback, which reads this
+    batch's and this epoch's numbers). It also receives each evaluation first (the Evaluator's first
     listener) and records whether it improved the monitored metric."""
+
+    phase = Phase.CLOCK
 
     def __init__(self, state: RunState):
         super().__init__()

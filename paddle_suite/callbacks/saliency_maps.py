@@ -10,7 +10,7 @@ from ..errors import ConfigError
 from ..interpret.saliency import METHODS, overlay, saliency
 from ..visual.pictures import prediction_text, saliency_figure
 from ..visual.plots import figure_to_array, save_figure
-from .run_state import run_epoch, RunCallback
+from .run_state import Phase, run_epoch, RunCallback
 
 
 class SaliencyMaps(RunCallback):
@@ -19,6 +19,8 @@ class SaliencyMaps(RunCallback):
     its colour scale, overlay; predicted and true class) to `<directory>/epoch-NNN/` and, when a VisualDL logger is given, to its log
     (`saliency/<method>/<i>`). Acts in `on_epoch_end`.
     """
+
+    phase = Phase.AFTER_STEP
 
     def __init__(self, view=None, directory=None, visualdl=None, method: str = "smoothgrad",
                  every: int = 5, count: int = 8, class_names: list[str] | None = None):

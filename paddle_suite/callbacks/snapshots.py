@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from ..checkpoint import atomic_save
-from .run_state import run_epoch, RunCallback
+from .run_state import Phase, run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
 
@@ -23,6 +23,8 @@ class Snapshots(RunCallback):
     Place it after the LR stepper: it compares the LR of the epoch's last update with the LR
     the next update will use. `saved` lists the files written.
     """
+
+    phase = Phase.AFTER_STEP
 
     def __init__(self, directory, lr_getter):
         super().__init__()

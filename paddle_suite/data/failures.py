@@ -71,6 +71,7 @@ class SafeCollate:
 class DataFailureGuard(Callback):
     """Raise, in the main thread, a data failure recorded in the loader thread."""
 
+
     def __init__(self, boxes):
         super().__init__()
         self.boxes = list(boxes)

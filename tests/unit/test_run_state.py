@@ -48,3 +48,24 @@ def test_a_callback_used_alone_counts_from_hapis_index():
     reader = Reader()
     reader.params = {"epochs": 2}
     assert run_epoch(reader, 0) == 1 and state_of(reader) is state_of(reader)
+
+
+def test_a_runs_callbacks_are_ordered_by_declared_phase(tiny_cfg, tmp_path):
+    """The assembly sorts by phase: the clock first, the guards, EMA, the Evaluator before
+    the watchers it feeds, the LR stepper before what reads the stepped schedule, and the
+    resume checkpoint last."""
+    from paddle_suite.callbacks.factory import RunCallbacks
+    from paddle_suite.callbacks.run_state import Phase, phase_of
+    from paddle_suite.engine import build
+    cfg = tiny_cfg(**{"Callbacks.EMA": "{decay: 0.9}", "Callbacks.EarlyStopping": "{}",
+                      "Callbacks.Snapshots": "{}", "Callbacks.VisualDL": "false"})
+    built = build(cfg, train=True)
+    callbacks = RunCallbacks(cfg, built, tmp_path)
+    names = [type(c).__name__ for c in callbacks.all]
+    phases = [phase_of(c) for c in callbacks.all]
+    assert phases == sorted(phases)
+    assert names[0] == "RunClock" and names[-1] == "ResumeState"
+    assert phases[names.index("EMA")] == Phase.AVERAGE
+    assert names.index("Evaluator") < names.index("RunRecorder") < names.index("LRStepper")
+    assert names.index("EarlyStopping") < names.index("LRStepper") < names.index("Snapshots")
+    assert names.index("CheckpointSaver") < names.index("ResumeState")
