@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 USER_OVERRIDES = ["Global.epochs=1", "Arch.class_num=10", "Global.pretrained_model=null"]
+# ... and Arch.pretrained=false where the config downloads weights (`downloads`)
 
 
 def data_overrides(root: Path) -> list[str]:
@@ -30,11 +31,22 @@ def data_overrides(root: Path) -> list[str]:
             for key, value in (("image_root", root), ("cls_label_path", root / "list.txt"))]
 
 
+def downloads(path: Path) -> list[str]:
+    """`Arch.pretrained=false` when the config asks PaddleClas to download weights (a user
+    here gives a local file instead)."""
+    import yaml
+    try:
+        arch = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("Arch") or {}
+    except yaml.YAMLError:
+        return []
+    return ["Arch.pretrained=false"] if arch.get("pretrained") is True else []
+
+
 def classify(path: Path, overrides: list[str]) -> tuple[str, str]:
     from paddle_suite import load_config
     from paddle_suite.errors import UserError
     try:
-        load_config(path, overrides)
+        load_config(path, overrides + downloads(path))
         return "runs", ""
     except UserError as exc:
         return "refused", str(exc).split(":", 1)[0][:60]

@@ -13,8 +13,10 @@ FAMILIES = [
      "MobileNetV3_large_x1_0, ShuffleNetV2_x1_0"),
     (r"^PPLCNet", "PP-LCNet, PaddleClas's CPU network (depthwise convolutions, h-swish, SE)",
      "MobileNetV3_small_x1_0, MobileNetV3_large_x1_0"),
-    (r"^PPHGNet", "PP-HGNet, PaddleClas's GPU network (HG blocks of stacked 3x3 convolutions)",
-     "ResNet34, ResNet50"),
+    (r"^PPHGNetV2", "a PP-HGNetV2 size the suite does not build (it has B0 to B4)",
+     "PPHGNetV2_B4"),
+    (r"^PPHGNet", "PP-HGNet, the first version of PaddleClas's GPU network (HG blocks of "
+     "stacked 3x3 convolutions)", "PPHGNetV2_B2, ResNet50"),
     (r"^ResNet(\d+)_vd", "ResNet{0}_vd, PaddleClas's ResNet with the 'vd' stem (three 3x3 "
      "convolutions) and average-pool downsampling; ResNet{0} here is a different network",
      "ResNet{0}"),

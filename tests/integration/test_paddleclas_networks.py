@@ -9,6 +9,7 @@ import pytest
 
 from paddle_suite.checkpoint import load_weights
 from paddle_suite.models import build_model
+from paddle_suite.models.pphgnet_v2 import PPHGNETV2
 from paddle_suite.models.pplcnet import PPLCNETS
 from paddle_suite.models.resnet_vd import RESNET_VD
 
@@ -17,7 +18,7 @@ from .test_deploy_consumers import consumer_python
 
 # ppcls's builders by name ("PPLCNet" itself is the class behind the widths, not one of them)
 NAMES = sorted(n for n in PPLCNETS if n != "PPLCNet") + \
-    sorted(n for n in RESNET_VD if n != "ResNet200_vd")
+    sorted(n for n in RESNET_VD if n != "ResNet200_vd") + sorted(PPHGNETV2)
 
 
 @pytest.fixture(scope="module")

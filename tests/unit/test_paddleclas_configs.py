@@ -89,7 +89,7 @@ def paddleclas(**changes):
     ({"AMP": {"use_amp": True, "level": "O2"}}, r"AMP.level: O2 .* is not supported"),
     ({"Arch__name": "ResNeXt50_32x4d"}, r"'ResNeXt50_32x4d' .* does not have: ResNeXt .*"
                                         r"nearest in the suite: ResNet50"),
-    ({"Arch__name": "PPHGNetV2_B0"}, r"PaddleClas architecture the suite does not have: PP-HGNet"),
+    ({"Arch__name": "PPHGNet_small"}, r"PaddleClas architecture the suite does not have: PP-HGNet"),
     ({"Arch__name": "ResNet50_vd", "Arch__pretrained": True}, r"download its weights"),
     ({"Arch__name": "PPLCNet", "Arch__use_last_conv": False}, r"Arch.use_last_conv: a "
                                                               r"PaddleClas option"),
