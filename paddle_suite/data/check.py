@@ -39,13 +39,33 @@ def where(view, i: int) -> str:
     return path if path == source else f"{path} ({source})"
 
 
+CHANNELS = {"1": 1, "L": 1, "I": 1, "F": 1, "I;16": 1, "LA": 2, "P": 3, "RGB": 3,
+            "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBA": 4, "CMYK": 4}
+
+
+def stored_shape(view, i: int, decoded: np.ndarray) -> tuple:
+    """HxWxC as the file holds it (its header's size and colour mode), not as it was
+    decoded for the model (a grey file read for an RGB model decodes to 3 channels); an
+    in-memory data set's samples as they are."""
+    paths = getattr(view.base, "paths", None)
+    if paths is not None:
+        from PIL import Image
+        try:
+            with Image.open(paths[int(view.indices[i])]) as image:
+                width, height = image.size
+                return height, width, CHANNELS.get(image.mode, len(image.getbands()))
+        except Exception:  # noqa: BLE001 - the decoded shape is the best left
+            pass
+    return decoded.shape if decoded.ndim == 3 else (*decoded.shape, 1)
+
+
 def _read_one(view, i: int):
     """(i, stored shape, digest) of sample i, or (i, None, the problem) when unreadable."""
     try:
         image = np.asarray(view.base[int(view.indices[i])][0])
     except Exception as exc:  # noqa: BLE001 - every failure kind is listed, not raised
         return i, None, {"where": where(view, i), "problem": describe(exc, view.source(i))}
-    return i, image.shape if image.ndim == 3 else (*image.shape, 1), _digest(image)
+    return i, stored_shape(view, i, image), _digest(image)
 
 
 _FORKED_VIEW = None  # the view a forked reader process reads (inherited, never pickled)

@@ -121,3 +121,19 @@ def test_two_reader_processes_find_what_one_finds_and_a_sample_reads_less(tree, 
     sampled = check_data(cfg, tmp_path / "s", sample=50, workers=2)
     assert 50 <= sampled["samples_read"]["Train"] < 60
     assert sum(sampled["sets"]["Train"]["class_counts"].values()) == 300 + 2 + 3 + 2
+
+
+def test_channels_are_reported_as_the_files_hold_them(tmp_path):
+    """A grey PNG among RGB ones, read for a 3-channel model, is still counted as grey."""
+    from paddle_suite.data.check import check_data
+    root = tmp_path / "mixed"
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        for n in range(3):
+            cv2.imwrite(str(root / label / f"{n}.png"), np.full((8, 8, 3), 90 * n, np.uint8))
+    cv2.imwrite(str(root / "a" / "grey.png"), np.full((8, 8), 200, np.uint8))
+    cfg = load_config(LENET, [f"Global.output_dir={tmp_path}", "Arch.class_num=2",
+                              "Arch.in_channels=3", "DataLoader.Eval=null", "Metric.topk=[1]",
+                              f"DataLoader.Train.dataset={{name: ImageFolder, root: {root}}}"])
+    found = check_data(cfg, tmp_path / "out", workers=1)
+    assert found["sets"]["Train"]["shapes"] == {"8x8x3": 6, "8x8x1": 1}
