@@ -27,7 +27,7 @@ from .distributed import World, current_world, join_process_group, per_device_ba
     same_on_all_ranks, visible_gpus
 from .errors import ConfigError, DataError, UserError
 from .losses import AccumulatedLoss, build_loss
-from .metrics import PredictionCollector, build_metrics
+from .metrics import PredictionCollector, build_metrics, metric_label, shown_value
 from .models import build_model, check_same_network
 from .optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
 from .replan import plan_of
@@ -325,22 +325,16 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
     return summary
 
 
-def _figure(name: str, value) -> str:
-    if value is None:
-        return "none"
-    return f"{100 * value:.2f}%" if "acc" in name else f"{value:.4g}"
-
-
 def outcome(summary: dict) -> str:
     """A run's result in one line of words: the final evaluation of the monitored metric (what
     the final weights give), the best one and its epoch, and why the run ended."""
     name = summary["best_metric"]
-    label = "top-1" if name == "acc" else name
+    label = metric_label(name)
     parts = []
     if name in summary.get("final_eval", {}):
-        parts.append(f"final {label} {_figure(name, summary['final_eval'][name])}")
+        parts.append(f"final {label} {shown_value(name, summary['final_eval'][name])}")
     if summary.get("best_epoch") is not None:
-        parts.append(f"best {_figure(name, summary['best_value'])} at epoch "
+        parts.append(f"best {shown_value(name, summary['best_value'])} at epoch "
                      f"{summary['best_epoch']}")
     return ", ".join(parts or [f"no evaluation of {name}"]) + f"; {summary['stop_reason']}"
 

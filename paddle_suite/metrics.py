@@ -45,6 +45,18 @@ class MeanLoss(paddle.metric.Metric):
         return "loss"
 
 
+def metric_label(name: str) -> str:
+    """A metric's name as the tools print it (`acc` is top-1)."""
+    return "top-1" if name == "acc" else name
+
+
+def shown_value(name: str, value) -> str:
+    """A metric's value as the tools print it: accuracies as percentages."""
+    if value is None:
+        return "none"
+    return f"{100 * value:.2f}%" if "acc" in name else f"{value:.4g}"
+
+
 def effective_topk(section: dict, class_num: int) -> list[int]:
     """The k values of `Metric.topk` that make sense for `class_num` classes (1 at least)."""
     return sorted({k for k in section["topk"] if k <= class_num}) or [1]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .metrics import metric_label, shown_value
 from .rundir import write_json
 
 log = logging.getLogger("paddle_suite")
@@ -65,7 +66,6 @@ def group_outcome(folder: Path, summary: dict) -> str:
     metric, mean = summary["metric"], summary["mean"]
     if mean is None:
         return f"group {folder}: no final evaluation of {metric}"
-    shown = (lambda v: f"{100 * v:.2f}%") if "acc" in metric else (lambda v: f"{v:.4g}")
-    label = "top-1" if metric == "acc" else metric
-    return (f"group {folder}: final {label} {shown(mean)} on average ({shown(summary['min'])}"
-            f" to {shown(summary['max'])}) over {len(summary['seeds'])} seeds")
+    return (f"group {folder}: final {metric_label(metric)} {shown_value(metric, mean)} on "
+            f"average ({shown_value(metric, summary['min'])} to "
+            f"{shown_value(metric, summary['max'])}) over {len(summary['seeds'])} seeds")

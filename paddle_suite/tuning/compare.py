@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..metrics import shown_value
 from ..rundir import read_metric_rows, run_config
 
 IGNORED = ("Global.seed", "Global.output_dir", "Global.experiment", "Global.run_name",
@@ -159,10 +160,6 @@ def _points(value: float, metric: str) -> str:
     return f"{100 * value:+.2f} points" if "acc" in metric else f"{value:+.4g}"
 
 
-def _level(value: float, metric: str) -> str:
-    return f"{100 * value:.2f}%" if "acc" in metric else f"{value:.4g}"
-
-
 def describe(a: Group, b: Group, v: Verdict, metric: str) -> str:
     """One line: 'B - A = +0.31 points (95% CI ...) over 6 paired seeds: likely better'."""
     if v.low is None:
@@ -188,8 +185,8 @@ def write_comparison(groups: list[Group], out: Path, metric: str = "acc") -> dic
               "| --- | --- | --- | --- | --- |"]
     for g in groups:
         std = f"{100 * g.values.std(ddof=1):.2f}" if len(g.values) > 1 else "n/a"
-        each = ", ".join(f"{s}: {_level(v, metric)}" for s, v in g.finals.items())
-        lines.append(f"| {g.label} | {len(g.values)} | {_level(g.values.mean(), metric)} | "
+        each = ", ".join(f"{s}: {shown_value(metric, v)}" for s, v in g.finals.items())
+        lines.append(f"| {g.label} | {len(g.values)} | {shown_value(metric, g.values.mean())} | "
                      f"{std} | {each} |")
     verdicts = [describe(first, g, verdict(first, g), metric) for g in groups[1:]]
     lines += ["", "## Verdicts (each against the first)", "", *[f"- {v}" for v in verdicts],
