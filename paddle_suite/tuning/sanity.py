@@ -115,17 +115,23 @@ def fresh_network(cfg: Config):
     return build_model(cfg["Arch"], seed=cfg["Global"]["seed"])
 
 
-def memorise(cfg: Config, images, labels, lr: float, steps: int) -> tuple[float, int]:
-    """(train accuracy, updates used) of a fresh copy of the config's model trained on one
-    tiny batch at constant `lr`, regularisation off, stopping at 100%."""
+def probe_model(cfg: Config, lr: float):
+    """(a fresh network, a paddle.Model over it) trained by the config's optimizer at a
+    constant `lr` with regularisation off (no L1/L2, no AdamW decay): what the probes train."""
     net = fresh_network(cfg)
     section = {**cfg["Optimizer"], "regularizer": None}
     if section["name"] == "AdamW":
         section["weight_decay"] = 0.0
-    optimizer = build_optimizer(section, net.parameters(), lr)
-    x = paddle.to_tensor(images)
     model = paddle.Model(net)
-    model.prepare(optimizer, CrossEntropy())
+    model.prepare(build_optimizer(section, net.parameters(), lr), CrossEntropy())
+    return net, model
+
+
+def memorise(cfg: Config, images, labels, lr: float, steps: int) -> tuple[float, int]:
+    """(train accuracy, updates used) of a fresh copy of the config's model trained on one
+    tiny batch at constant `lr`, regularisation off, stopping at 100%."""
+    net, model = probe_model(cfg, lr)
+    x = paddle.to_tensor(images)
     acc, used = 0.0, 0
     for used in range(1, steps + 1):
         model.train_batch([images], [labels])
@@ -204,11 +210,7 @@ def health(net, images, labels) -> dict:
 def held_out_accuracy(cfg: Config, train: tuple, held: tuple, steps: int) -> float:
     """Accuracy on `held` of a fresh copy of the config's model trained `steps` updates on
     `train` (batches of 64 at the config's LR, regularisation off)."""
-    net = fresh_network(cfg)
-    section = {**cfg["Optimizer"], "regularizer": None}
-    optimizer = build_optimizer(section, net.parameters(), cfg["Optimizer"]["lr"]["learning_rate"])
-    model = paddle.Model(net)
-    model.prepare(optimizer, CrossEntropy())
+    net, model = probe_model(cfg, cfg["Optimizer"]["lr"]["learning_rate"])
     images, labels = train
     for step in range(steps):
         at = (step * 64) % len(labels)
