@@ -84,11 +84,11 @@ def read_for_model(path: Path, channels: int) -> np.ndarray:
     return image[:, :, 0] if channels == 1 else image
 
 
-def scores_are_probabilities(spec: dict, model_dir: Path, output: np.ndarray) -> bool:
+def graph_ends_in_softmax(spec: dict, model_dir: Path) -> bool | None:
     """Does the exported graph end in a softmax? The suite's inference.yml says so
     (`Global.output`); PaddleX's and PaddleClas's exports do not, so their program is read
-    (the op before the fetch in inference.json), and a pre-PIR program's scores are taken
-    as probabilities when every row is non-negative and sums to 1."""
+    (the op before the fetch in inference.json). None: a pre-PIR program that cannot tell
+    (`probabilities_by_scores` decides from its output)."""
     said = spec.get("Global", {}).get("output")
     if said in ("probabilities", "logits"):
         return said == "probabilities"
@@ -101,6 +101,11 @@ def scores_are_probabilities(spec: dict, model_dir: Path, output: np.ndarray) ->
             return bool(kept) and kept[-1].endswith("softmax")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             pass
+    return None
+
+
+def probabilities_by_scores(output: np.ndarray) -> bool:
+    """Scores are probabilities when every row is non-negative and sums to 1."""
     return bool(np.all(output >= 0) and np.allclose(output.sum(axis=1), 1.0, atol=1e-4))
 
 
@@ -114,13 +119,14 @@ def infer_images(model_dir: str | Path, paths: list[Path], batch_size: int = 16,
     expected = list(spec["Global"].get("input_shape", []))
     channels = _channels(ops)
     pred = predictor(Path(model_dir), legacy)
+    softmaxed = graph_ends_in_softmax(spec, Path(model_dir))  # read once, not per batch
     results, failed, batch, names = [], [], [], []
 
     def flush():
         if not batch:
             return
         output = run_predictor(pred, np.stack(batch))
-        if not scores_are_probabilities(spec, Path(model_dir), output):
+        if not (softmaxed if softmaxed is not None else probabilities_by_scores(output)):
             output = np.exp(output - output.max(1, keepdims=True))
             output /= output.sum(1, keepdims=True)
         for path, probs in zip(names, output):
