@@ -45,20 +45,29 @@ def group_summary(results: dict, metric: str) -> dict:
             "max": float(values.max()) if len(values) else None}
 
 
-def train_seeds(load, overrides: list[str], cfg: dict) -> tuple[Path, dict]:
+def train_seeds(load, overrides: list[str], cfg: dict, callbacks_for=None,
+                keep_going=None) -> tuple[Path, dict, dict]:
     """Train the config once per `Global.seeds` (`load(overrides)` gives each run's config);
-    return the group folder and its summary (also written as group.json)."""
+    return the group folder, its summary (also written as group.json) and {seed: result}.
+
+    A search trial scored over seeds is such a group: `callbacks_for(i)` gives the i-th
+    run's extra callbacks (the pruner watches the first), and `keep_going(result)` False
+    ends the group early (a pruned trial trains no more seeds)."""
     from .engine import train
     group = group_name(cfg)
     results = {}
-    for seed in cfg["Global"]["seeds"]:
+    for i, seed in enumerate(cfg["Global"]["seeds"]):
         log.info("group %s: seed %d", group, seed)
-        results[seed] = train(load(overrides + seed_overrides(cfg, seed, group)))
+        result = train(load(overrides + seed_overrides(cfg, seed, group)),
+                       callbacks=callbacks_for(i) if callbacks_for else ())
+        results[seed] = result
+        if keep_going and not keep_going(result):
+            break
     folder = Path(cfg["Global"]["output_dir"]) / cfg["Global"]["experiment"] / group
     summary = group_summary(results, (cfg["Callbacks"].get("Checkpoint") or {})
                             .get("monitor", "acc"))
     write_json(folder / "group.json", summary)
-    return folder, summary
+    return folder, summary, results
 
 
 def group_outcome(folder: Path, summary: dict) -> str:

@@ -34,8 +34,8 @@ def main(argv=None):
         if args.resume:
             raise UserError("--resume continues one run; resume each seed's run of the group "
                             "with -o Global.checkpoints=<group>/seed-<s>.")
-        folder, summary = train_seeds(lambda more: load_config(args.config, more),
-                                      args.override, cfg)
+        folder, summary, _ = train_seeds(lambda more: load_config(args.config, more),
+                                         args.override, cfg)
         print(group_outcome(folder, summary))
         return
     result = train(cfg)

@@ -28,7 +28,7 @@ from .resume_state import ResumeState
 from .run_state import Phase, RunClock, RunState, phase_of
 from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots
-from ..visual.hparams import display_name, page_hparams
+from ..visual.hparams import display_name, page_hparams, sibling_configs
 from .visualdl_logger import VisualDLLogger
 
 
@@ -125,7 +125,8 @@ class RunCallbacks:
             loader.collate_fn = tap
         view = built.data.eval or built.data.train
         overrides = getattr(cfg, "overrides", ())
-        return VisualDLLogger(run_dir, page_hparams(cfg, overrides), lr_getter,
+        hparams = page_hparams(cfg, overrides, sibling_configs(run_dir))
+        return VisualDLLogger(run_dir, hparams, lr_getter,
                               collector=self.collector, tap=tap,
                               class_names=built.data.class_names, sample=view.fallback[0],
                               display_name=display_name(cfg, run_dir.name, overrides),

@@ -11,9 +11,9 @@ A search config names a base training config, overrides applied to every trial, 
       Optimizer.regularizer.coeff: {type: loguniform, low: 1.0e-6, high: 1.0e-2}
 
 A trial's value is the best eval value of `metric` over its epochs (`study.score: final`:
-its last evaluation). With `study.seeds: [1, 2, 3]` a trial trains once per seed and its
-value is the mean, for differences smaller than a seed moves the result (the pruner then
-acts on the first seed's run; the others run whole). `study.baseline: true` makes the base
+its last evaluation). With `study.seeds: [1, 2, 3]` a trial is a seed group (seeds.py:
+`trial-NNN/seed-S/`) and its value is the mean, for differences smaller than a seed moves
+the result (the pruner acts on the first seed's run; the others run whole). `study.baseline: true` makes the base
 config's own values a trial (queued once), so the starting point is scored the same way.
 The study lives in
 `<output_dir>/<study name>/study.db` (SQLite) unless `storage` names a database; an
@@ -151,37 +151,54 @@ def _objective(search: dict, output_dir: str):
     def objective(trial):
         params = {key: _suggest(trial, key, spec) for key, spec in search["space"].items()}
         chosen = [o for k, v in params.items() for o in overrides_for(k, v)]
-        seeds = study_opts["seeds"] or [None]
-        values, epochs, run_dirs = [], 0, []
-        for i, seed in enumerate(seeds):
-            name = f"trial-{trial.number:03d}" + ("" if seed is None else f"-seed-{seed}")
-            cfg = load_config(search["base"], ["Report=false"]  # the search's overrides may
-                              + search["overrides"] + chosen      # turn it back on
-                              + ([] if seed is None else [f"Global.seed={seed}"])
-                              + [f"Global.experiment={study_opts['name']}",
-                                 f"Global.run_name={name}", f"Global.output_dir={output_dir}",
-                                 f"Callbacks.Checkpoint.monitor={metric}"])
-
-            def report(value, epoch, first=i == 0):
-                if not first:
-                    return False
-                trial.report(value, epoch)
-                return study_opts["pruner"] != "none" and trial.should_prune()
-
-            pruning = Pruning(report, metric)
-            result = train(cfg, callbacks=[pruning])
-            epochs += len(result.history)
-            run_dirs.append(str(result.run_dir))
-            trial.set_user_attr("run_dir", run_dirs[0])
-            trial.set_user_attr("epochs_trained", epochs)
-            if pruning.pruned:
-                raise optuna.TrialPruned(pruning.stop_reason)
-            values.append(run_value(result.history, metric, mode, study_opts["score"]))
+        trial_overrides = (["Report=false"] + search["overrides"] + chosen  # the search's
+                           + [f"Global.experiment={study_opts['name']}",   # overrides may
+                              f"Global.run_name=trial-{trial.number:03d}",  # turn it back on
+                              f"Global.output_dir={output_dir}",
+                              f"Callbacks.Checkpoint.monitor={metric}"])
+        pruning = Pruning(partial(_report, trial, study_opts["pruner"]), metric)
         if study_opts["seeds"]:
-            trial.set_user_attr("seed_values", values)
-            trial.set_user_attr("run_dirs", run_dirs)
+            values = _train_seed_group(search, trial, trial_overrides, pruning)
+        else:
+            result = train(load_config(search["base"], trial_overrides), callbacks=[pruning])
+            _record(trial, [result])
+            values = [run_value(result.history, metric, mode, study_opts["score"])]
+        if pruning.pruned:
+            raise optuna.TrialPruned(pruning.stop_reason)
         return sum(values) / len(values)
     return objective, mode
+
+
+def _report(trial, pruner: str, value: float, epoch: int) -> bool:
+    """Report an evaluation to Optuna; True when the trial should stop."""
+    trial.report(value, epoch)
+    return pruner != "none" and trial.should_prune()
+
+
+def _record(trial, results) -> None:
+    trial.set_user_attr("run_dir", str(results[0].run_dir))
+    trial.set_user_attr("epochs_trained", sum(len(r.history) for r in results))
+
+
+def _train_seed_group(search: dict, trial, trial_overrides: list[str], pruning) -> list[float]:
+    """Train the trial once per `study.seeds` as a seed group (seeds.train_seeds):
+    `<study>/trial-<n>/seed-<s>/` and its group.json, as `tools/train.py` does for
+    `Global.seeds`, so `tools/compare.py` reads trials as it reads groups. The pruner watches
+    the first seed's run; a pruned trial trains no other seed. Returns each seed's value."""
+    from ..seeds import train_seeds
+    opts = search["study"]
+    metric, mode = opts["metric"], infer_mode(opts["metric"])
+    seeds = "[" + ", ".join(str(s) for s in opts["seeds"]) + "]"
+    cfg = load_config(search["base"], trial_overrides + [f"Global.seeds={seeds}"])
+    _, _, results = train_seeds(lambda more: load_config(search["base"], trial_overrides + more),
+                                [], cfg, callbacks_for=lambda i: [pruning] if i == 0 else [],
+                                keep_going=lambda result: not pruning.pruned)
+    runs = list(results.values())
+    _record(trial, runs)
+    values = [run_value(r.history, metric, mode, opts["score"]) for r in runs]
+    trial.set_user_attr("seed_values", values)
+    trial.set_user_attr("run_dirs", [str(r.run_dir) for r in runs])
+    return values
 
 
 def run_value(history: list[dict], metric: str, mode: str, score: str) -> float:

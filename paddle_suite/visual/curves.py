@@ -48,9 +48,17 @@ def micro_counts(probs: np.ndarray, labels, num_thresholds: int = 127) -> dict:
 
 
 def pr_from(c: dict) -> dict:
-    """Precision and recall at each threshold (precision is 1 where nothing is predicted)."""
+    """Precision and recall at each threshold.
+
+    Above the highest score nothing is predicted and precision is undefined; it takes the
+    precision at the highest threshold that predicts anything (1 where nothing ever is). So
+    a model whose scores are all equal (a collapsed one) draws what it is, a flat line at
+    the positives' share, not the line from (0, 1) to (1, share) that the usual "precision
+    1 at recall 0" end point draws; a working model's curve keeps its usual shape."""
     predicted = c["tp"] + c["fp"]
-    precision = np.where(predicted > 0, c["tp"] / np.maximum(predicted, 1), 1.0)
+    precision = np.where(predicted > 0, c["tp"] / np.maximum(predicted, 1), np.nan)
+    seen = np.flatnonzero(predicted > 0)
+    precision[np.isnan(precision)] = precision[seen[-1]] if len(seen) else 1.0
     recall = c["tp"] / max(int(c["tp"][0] + c["fn"][0]), 1)
     return {**c, "precision": precision, "recall": recall}
 

@@ -198,11 +198,13 @@ def test_trials_scored_over_seeds_take_the_mean_of_each_seeds_final_value(tmp_pa
     for trial in study.get_trials():
         finals = []
         for seed, run in zip([1, 2], trial.user_attrs["run_dirs"]):
-            assert run.endswith(f"trial-{trial.number:03d}-seed-{seed}")
+            assert run.endswith(f"trial-{trial.number:03d}/seed-{seed}")  # a seed group
             summary = json.loads((Path(run) / "summary.json").read_text())
             assert yaml.safe_load((Path(run) / "config.yaml").read_text())["Global"]["seed"] == seed
             finals.append(summary["final_eval"]["acc"])
         assert trial.user_attrs["seed_values"] == pytest.approx(finals)
+        group = json.loads((folder / f"trial-{trial.number:03d}" / "group.json").read_text())
+        assert group["seeds"] == [1, 2] and group["mean"] == pytest.approx(sum(finals) / 2)
         assert trial.value == pytest.approx(sum(finals) / 2)
     first = study.get_trials()[0]  # the base config's own LR, scored the same way
     assert first.user_attrs["baseline"] and first.params == {"Optimizer.lr.learning_rate": 2e-3}

@@ -76,6 +76,7 @@ def test_the_lr_is_a_numeric_hyper_parameter(page):
         hparams = {h["name"]: h for h in json.loads(r.read())["data"]["hparams"]}
     assert hparams["lr"]["type"] == "continuous"
     assert sorted(hparams["lr"]["values"]) == sorted(float(lr) for lr in LRS)
+    assert not {"optimizer", "schedule", "seed"} & set(hparams)  # the same in every run
 
 
 @pytest.mark.parametrize("view", ["Parallel Coordinates View", "Scatter Plot Matrix View"])

@@ -127,3 +127,29 @@ def test_top_losses_are_the_most_confidently_wrong_first():
     assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [
         ("c", "a", 4), ("a", "b", 3), ("b", "a", 1)]
     assert pairs[0]["share"] == pytest.approx(4 / 6)
+
+
+def test_a_collapsed_model_draws_a_flat_pr_curve_at_the_positives_share():
+    """Every image gets the same score: one operating point (recall 1, precision = share of
+    positives), drawn flat, not as a line from (0, 1) down to it."""
+    labels = np.array([1] * 10 + [0] * 90)
+    pr = pr_curve(labels, np.full(100, 0.1), 51)
+    assert np.allclose(pr["precision"], 0.1)
+    assert set(np.round(pr["recall"], 6)) == {0.0, 1.0}
+
+
+def test_a_working_model_keeps_precision_one_above_its_highest_score():
+    labels = np.array([1, 1, 0, 0])
+    pr = pr_curve(labels, np.array([0.8, 0.6, 0.3, 0.1]), 11)
+    assert pr["precision"][-1] == 1.0 and pr["recall"][-1] == 0.0
+
+
+def test_visualdl_stores_scalars_as_32_bit_floats(tmp_path):
+    """Why the hyper-parameter page's metric cells show 0.9545000195503235 for 0.9545: no
+    rounding on the writer's side can change it. If this fails, VisualDL changed its record."""
+    from visualdl import LogReader, LogWriter
+    with LogWriter(logdir=str(tmp_path), file_name="vdlrecords.t.log") as writer:
+        writer.add_scalar("eval/acc", 0.9545, 1)
+    value = LogReader(file_path=str(tmp_path / "vdlrecords.t.log")).get_data(
+        "scalar", "eval/acc")[0].value
+    assert value != 0.9545 and value == float(np.float32(0.9545))
