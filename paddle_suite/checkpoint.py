@@ -103,11 +103,16 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_save(obj, path: str | Path) -> None:
-    """`paddle.save(obj)` to `path` atomically (temp file + fsync + rename)."""
+def paddle_bytes(obj) -> bytes:
+    """`paddle.save(obj)` into memory."""
     buffer = io.BytesIO()
     paddle.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """`paddle.save(obj)` to `path` atomically (temp file + fsync + rename)."""
+    atomic_write_bytes(path, paddle_bytes(obj))
 
 
 def _latin1_encode(text, encoding="utf-8"):

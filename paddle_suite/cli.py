@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 
-from .errors import UserError
+from .errors import Preempted, UserError
 
 
 def base_parser(description: str, config_required: bool = True) -> argparse.ArgumentParser:
@@ -57,6 +57,9 @@ def run(main, argv=None) -> int:
         if debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Preempted as exc:
+        print(f"preempted: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -202,6 +202,23 @@ def any_rank(flag: bool, world: World) -> bool:
     return bool(_all_reduce([1.0 if flag else 0.0], "MAX")[0] > 0)
 
 
+def any_ranks(flags: list[bool], world: World) -> list[bool]:
+    """Each flag, true on every process when true on at least one (one collective)."""
+    if not world.parallel:
+        return list(flags)
+    return [bool(v > 0) for v in _all_reduce([1.0 if f else 0.0 for f in flags], "MAX")]
+
+
+def gather_objects(obj, world: World) -> list:
+    """Every process's `obj` (picklable), in rank order (a collective)."""
+    if not world.parallel:
+        return [obj]
+    import paddle.distributed as dist
+    out: list = []
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def mean_over_ranks(values: list[float], world: World) -> list[float]:
     """The mean over processes of each value (a collective; identity for one process)."""
     if not world.parallel or not values:

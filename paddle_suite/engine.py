@@ -20,21 +20,22 @@ from .amp import attach_loss_scaler, autocast_forward, hapi_amp_configs, require
 from .callbacks.factory import RunCallbacks
 from .callbacks.hapi_fixes import end_training
 from .callbacks.nan_guard import TrainingDiverged
-from .checkpoint import atomic_save, load_into, weights_path
+from .checkpoint import load_into, weights_path
 from .config import Config
 from .data import Data, build_data
 from .distributed import World, current_world, join_process_group, per_device_batch_size, \
     same_on_all_ranks, visible_gpus
-from .errors import ConfigError, DataError, UserError
+from .errors import ConfigError, DataError, Preempted, UserError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics, metric_label, shown_value
 from .models import build_model, check_same_network
 from .optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
+from .preemption import StopRequest, stop_requests
 from .replan import plan_of
 from .resume import locate, run_dir_of
 from .resuming import check_epochs_left, check_not_stopped, open_run, restore_checkpoint, \
     signature
-from .rundir import attach_log_file, write_json
+from .rundir import attach_log_file, latest_unfinished_run, write_json
 from .runlock import RunLock
 from .setup_checks import check_forward, setup_stage
 from .tuning.diagnose import diagnose, output_spread, setup_of
@@ -128,33 +129,39 @@ def build(cfg: Config, train: bool = True) -> Built:
         paddle.jit.to_static(net)  # its forward runs as a compiled program; weights unchanged
     model = paddle.Model(net, inputs=[InputSpec([None, *sample.shape], "float32", "image")])
     built = Built(data, net, model, loss, metrics, world=world, batch=batch)
-    optimised_loss = loss
-    if train:
-        section = cfg["Optimizer"]
-        k = section["accumulate_steps"]
-        lr = dict(section["lr"], learning_rate=scaled_learning_rate(
-            section["lr"]["learning_rate"], built.batch["per_update"],
-            section["lr"]["base_batch_size"], section["lr"]["scale_rule"]))
-        built.batch["learning_rate"] = lr["learning_rate"]
-        updates = -(-len(data.train_loader) // k)  # ceil: the last, partial group updates too
-        length = _plan_updates(cfg, built, len(data.train_loader), updates)
-        with setup_stage("Optimizer", "building the optimizer and LR schedule"):
-            schedule, built.clock = build_schedule(lr, length, updates)
-            built.schedule = ScaledLR(schedule)
-            built.optimizer = build_optimizer(section, net.parameters(), built.schedule)
-        if k > 1:
-            optimised_loss = built.accumulated = AccumulatedLoss(loss, k)
-            if len(data.train_loader) % k:
-                log.info("Optimizer.accumulate_steps=%d does not divide the %d batches of an "
-                         "epoch: each epoch's last update is the mean gradient of its last %d "
-                         "batches (weighted by its real size).", k, len(data.train_loader),
-                         len(data.train_loader) % k)
+    optimised_loss = _build_optimizer(cfg, built) if train else loss
     amp_configs = hapi_amp_configs(amp) if train else None
     if amp_configs:
         autocast_forward(net, amp)
     model.prepare(built.optimizer, optimised_loss, metrics, amp_configs=amp_configs)
     built.scaler = attach_loss_scaler(model, amp_configs)
     return built
+
+
+def _build_optimizer(cfg: Config, built: Built):
+    """Set the run's schedule, clock and optimizer on `built`; return the loss to optimise
+    (the loss itself, or its accumulating wrapper with `Optimizer.accumulate_steps` > 1)."""
+    section, data = cfg["Optimizer"], built.data
+    k = section["accumulate_steps"]
+    lr = dict(section["lr"], learning_rate=scaled_learning_rate(
+        section["lr"]["learning_rate"], built.batch["per_update"],
+        section["lr"]["base_batch_size"], section["lr"]["scale_rule"]))
+    built.batch["learning_rate"] = lr["learning_rate"]
+    updates = -(-len(data.train_loader) // k)  # ceil: the last, partial group updates too
+    length = _plan_updates(cfg, built, len(data.train_loader), updates)
+    with setup_stage("Optimizer", "building the optimizer and LR schedule"):
+        schedule, built.clock = build_schedule(lr, length, updates)
+        built.schedule = ScaledLR(schedule)
+        built.optimizer = build_optimizer(section, built.net.parameters(), built.schedule)
+    if k == 1:
+        return built.loss
+    if len(data.train_loader) % k:
+        log.info("Optimizer.accumulate_steps=%d does not divide the %d batches of an "
+                 "epoch: each epoch's last update is the mean gradient of its last %d "
+                 "batches (weighted by its real size).", k, len(data.train_loader),
+                 len(data.train_loader) % k)
+    built.accumulated = AccumulatedLoss(built.loss, k)
+    return built.accumulated
 
 
 def _plan_updates(cfg: Config, built: Built, batches: int, updates: int) -> float:
@@ -214,6 +221,8 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     if (cfg["Arch"].get("finetune") or {}).get("mode") == "predict_only":
         raise ConfigError("Arch.finetune.mode: predict_only trains nothing; evaluate the "
                           "pretrained weights with tools/eval.py -o Arch.pretrained=<weights>.")
+    cfg = _auto_resume(cfg)
+    glob = cfg["Global"]
     lock = None
     if glob["checkpoints"] and current_world().primary:  # rank 0 writes the run directory
         lock = RunLock(run_dir_of(glob["checkpoints"])).acquire()  # before reading it
@@ -232,6 +241,24 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
             lock.release()
 
 
+def _auto_resume(cfg: Config) -> Config:
+    """With `Global.resume: auto` and no `Global.checkpoints`, the config continuing the
+    newest unfinished run of the experiment (one with a resume checkpoint, not finished), or
+    the config itself (a new run) when there is none: a restarted job's same command goes
+    on where it stopped."""
+    glob = cfg["Global"]
+    if glob["resume"] != "auto" or glob["checkpoints"]:
+        return cfg
+    run_dir, _ = latest_unfinished_run(glob["output_dir"], glob["experiment"])
+    if run_dir is None:
+        log.info("Global.resume: auto: no unfinished run of %s; starting one",
+                 glob["experiment"])
+        return cfg
+    log.info("Global.resume: auto: continuing %s", run_dir)
+    return Config({**cfg, "Global": {**glob, "checkpoints": str(run_dir)}}, cfg.source,
+                  [*cfg.overrides, f"Global.checkpoints={run_dir}"])
+
+
 def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state,
            extra) -> TrainResult:
     """Fit, then write the summary; with every epoch already trained (a run killed while
@@ -240,7 +267,9 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
     done = resume.epoch if resume else 0
     stopped = bool(resume_state and resume_state.get("stopped"))
     saved = {"signature": signature(cfg), "plan": built.plan or plan_of(cfg)}
-    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra, saved)
+    stop = StopRequest()
+    callbacks = RunCallbacks(cfg, built, run_dir, resume, resume_state, extra, saved,
+                             stop=stop if glob["preemption"] else None)
     callbacks.keeper.check_restorable()
     handler = attach_log_file(run_dir / "train.log") if run_dir else None
     _log_start(cfg, built, run_dir)
@@ -250,18 +279,14 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
                  else f"all {done} epochs were trained")
     status, failure = "failed", None
     try:
-        with _worker_failures():
-            if done < glob["epochs"] and not stopped:
-                left = built.batches - done * len(built.data.train_loader) \
-                    if built.batches else None  # max_updates ends inside an epoch
-                built.model.fit(built.data.train_loader, None, epochs=glob["epochs"] - done,
-                                verbose=0, callbacks=callbacks.all, num_iters=left,
-                                accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
-            else:
-                end_training(built.model, callbacks.all, len(built.data.train_loader))
+        with _worker_failures(), stop_requests(stop):
+            _fit(cfg, built, callbacks, resume, train=done < glob["epochs"] and not stopped)
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
+        raise
+    except Preempted:
+        status = "preempted"
         raise
     except TrainingDiverged as exc:
         status, failure = "diverged", str(exc)
@@ -280,6 +305,20 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
             logging.getLogger("paddle_suite").removeHandler(handler)
             handler.close()
     return TrainResult(run_dir, summary, callbacks.recorder.history, built.model)
+
+
+def _fit(cfg: Config, built: Built, callbacks: RunCallbacks, resume, train: bool) -> None:
+    """Train the epochs left (from a mid-epoch checkpoint: the rest of its epoch first), or
+    with nothing left to train, run only the callbacks' end of training."""
+    loader = built.data.train_loader
+    if not train:
+        end_training(built.model, callbacks.all, len(loader))
+        return
+    done, batches = (resume.epoch, resume.step) if resume else (0, 0)
+    left = built.batches - done * len(loader) - batches if built.batches else None
+    built.model.fit(loader, None, epochs=cfg["Global"]["epochs"] - done, verbose=0,
+                    callbacks=callbacks.all, num_iters=left,
+                    accumulate_grad_batches=cfg["Optimizer"]["accumulate_steps"])
 
 
 def _log_start(cfg: Config, built: Built, run_dir: Path | None) -> None:
@@ -318,7 +357,7 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
             log.warning("could not write %s: %s", run_dir / "summary.json", exc.strerror)
             _close_visualdl(callbacks, run_dir)
             return summary
-        if cfg["Report"]:
+        if cfg["Report"] and status != "preempted":  # a preempted run has seconds to go
             _report(run_dir, callbacks, built)
         _close_visualdl(callbacks, run_dir)
     log.info("%s", outcome(summary), extra={"console": False})  # tools/train.py prints it last
@@ -425,7 +464,8 @@ def _final_weights(built: Built, callbacks: RunCallbacks, run_dir: Path | None) 
     if built.world.parallel:
         out["replicas_identical"] = replicas_identical(built.net, built.world)
     if run_dir is not None:
-        atomic_save(built.net.state_dict(), run_dir / "checkpoints" / "final.pdparams")
+        # a link to the last epoch's weights unless a callback restored others
+        callbacks.store.save(built.net.state_dict(), run_dir / "checkpoints" / "final.pdparams")
     restored = bool(callbacks.early and callbacks.early.restored)
     unseen = (callbacks.collector is not None and callbacks.collector.last() is None
               and bool(callbacks.recorder.last_eval))  # evaluated before a resume
@@ -467,7 +507,9 @@ def _summary(callbacks: RunCallbacks, status: str, wall: float, epochs: int,
     reason = callbacks.stop_reason() or {
         "completed": f"completed {ran} of {epochs} epochs",
         "interrupted": f"interrupted by the user after {ran} epochs",
-        "diverged": failure, "failed": f"failed after {ran} epochs"}[status]
+        "diverged": failure, "failed": f"failed after {ran} epochs",
+        "preempted": f"preempted after {ran} epochs and {state.epoch_batches} batches; "
+                     "continue with Global.resume: auto"}[status]
     return {
         "status": status,
         "best_metric": monitor.name, "best_value": state.best_value,

@@ -13,3 +13,10 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A data set, file list or image cannot be used as given."""
+
+
+class Preempted(Exception):
+    """Training stopped on a scheduler's signal (SIGTERM, SIGUSR1) after writing a resume
+    checkpoint; running the same command again continues the run (`Global.resume: auto`)."""
+
+    exit_code = 75  # EX_TEMPFAIL (sysexits.h): a temporary failure, try again

@@ -1,11 +1,14 @@
 """Resume checkpoints: everything needed to continue a run exactly where it stopped.
 
-After every epoch the suite writes `<run>/checkpoints/resume/epoch-NNNN/`:
+After every epoch the suite writes `<run>/checkpoints/resume/epoch-NNNN/`, and mid-epoch
+(`Global.save_steps`, `save_minutes`, a preemption signal) `epoch-NNNN-step-BBBBBB/` after
+NNNN epochs and BBBBBB batches of the next:
 
     network.pdparams   the weights
     optimizer.pdopt    the optimizer state, including the LR schedule's position
     state.pkl          epoch, every stateful callback's state, the random states of Python,
-                       numpy and paddle (plain data: arrays, numbers, lists, dicts)
+                       numpy and paddle (plain data: arrays, numbers, lists, dicts); mid-epoch,
+                       also each process's position in the epoch (callbacks/resume_state.py)
     manifest.json      size and SHA-256 of each file above, written last
 
 The directory is assembled under a temporary name, every file fsynced, then renamed into
@@ -17,7 +20,6 @@ unpickler: loading a checkpoint never runs code from it.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
@@ -30,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from .checkpoint import _fsync_dir, load_pickle, load_weights, make_temp_dir, named
+from .checkpoint import (_fsync_dir, load_pickle, load_weights, make_temp_dir, named,
+                         paddle_bytes)
 from .errors import UserError
 
 log = logging.getLogger("paddle_suite")
@@ -79,12 +82,6 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _paddle_bytes(obj) -> bytes:
-    buffer = io.BytesIO()
-    paddle.save(obj, buffer)
-    return buffer.getvalue()
-
-
 def _rename_keys(state: dict, mapping: dict) -> dict:
     """Rename optimizer-state keys '<param>_<accumulator>' by the parameter part."""
     out = {}
@@ -121,19 +118,33 @@ def local_optimizer_state(state: dict, network) -> dict:
     return _rename_keys(state, {n: p.name for n, p in network.named_parameters()})
 
 
-def save_resume(directory: Path, epoch: int, network, optimizer, state: dict) -> Path:
-    """Write a complete resume checkpoint for `epoch` atomically; prune old ones."""
+def checkpoint_name(epoch: int, batches: int = 0) -> str:
+    """`epoch-NNNN` after `epoch` whole epochs, `epoch-NNNN-step-BBBBBB` after `batches`
+    more of the next: names sort in training order."""
+    return f"epoch-{epoch:04d}" + (f"-step-{batches:06d}" if batches else "")
+
+
+def save_resume(directory: Path, epoch: int, network, optimizer, state: dict,
+                store=None, batches: int = 0) -> Path:
+    """Write a complete resume checkpoint after `epoch` epochs and `batches` batches of the
+    next, atomically; prune old ones. With a `CheckpointStore`, weights another file of the
+    run already holds (`best.pdparams` of this epoch) are linked, not written again."""
     directory.mkdir(parents=True, exist_ok=True)
     for stray in directory.glob(".epoch-*.tmp"):  # left by a crash while saving
         shutil.rmtree(stray, ignore_errors=True)
-    final = directory / f"epoch-{epoch:04d}"
-    tmp = make_temp_dir(directory, f".epoch-{epoch:04d}.")
+    final = directory / checkpoint_name(epoch, batches)
+    tmp = make_temp_dir(directory, f".{final.name}.")
     try:
-        _write(tmp / "network.pdparams", _paddle_bytes(network.state_dict()))
+        weights = paddle_bytes(network.state_dict())
+        if store is None:
+            _write(tmp / "network.pdparams", weights)
+        else:
+            store.put(tmp / "network.pdparams", weights)
         _write(tmp / "optimizer.pdopt",
-               _paddle_bytes(portable_optimizer_state(optimizer.state_dict(), network)))
-        _write(tmp / "state.pkl", pickle.dumps({"epoch": epoch, **state}, protocol=4))
-        manifest = {"format": 1, "epoch": epoch,
+               paddle_bytes(portable_optimizer_state(optimizer.state_dict(), network)))
+        _write(tmp / "state.pkl", pickle.dumps({"epoch": epoch, "step": batches, **state},
+                                               protocol=4))
+        manifest = {"format": 1, "epoch": epoch, "step": batches,
                     "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)}
                               for n in FILES}}
         _write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
@@ -144,6 +155,8 @@ def save_resume(directory: Path, epoch: int, network, optimizer, state: dict) ->
             final.unlink()
         os.replace(tmp, final)
         _fsync_dir(directory)
+        if store is not None:
+            store.remember(final / "network.pdparams", manifest["files"]["network.pdparams"]["sha256"])
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -170,13 +183,18 @@ def link_last(checkpoint: Path, directory: Path) -> None:
         os.replace(temporary, target)
 
 
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def read_manifest(path: Path) -> dict:
     """The checkpoint's manifest.json, checked for shape; ValueError when it is not one."""
     manifest = json.loads((path / "manifest.json").read_bytes().decode("utf-8"))
     files = manifest.get("files") if isinstance(manifest, dict) else None
     epoch = manifest.get("epoch") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or not isinstance(epoch, int) or isinstance(epoch, bool) \
-            or epoch < 1:
+    step = manifest.get("step", 0) if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not _count(epoch) or not _count(step) \
+            or epoch + step < 1:
         raise ValueError("not a checkpoint manifest (needs 'epoch' and 'files')")
     for name in FILES:
         entry = files.get(name)
@@ -192,7 +210,7 @@ def verify(path: Path) -> str | None:
         manifest = read_manifest(path)
     except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
         return f"manifest.json unreadable ({type(exc).__name__}: {exc})"
-    if path.name != f"epoch-{manifest['epoch']:04d}":
+    if path.name != checkpoint_name(manifest["epoch"], manifest.get("step", 0)):
         return f"its manifest claims epoch {manifest['epoch']}, its folder says otherwise"
     for name in FILES:
         expected = manifest["files"][name]
@@ -212,13 +230,15 @@ class Resume:
 
     path: Path
     run_dir: Path
-    epoch: int
+    epoch: int      # whole epochs trained
+    step: int = 0   # batches of the next epoch trained (a mid-epoch checkpoint)
 
     def load(self) -> tuple[dict, dict, dict]:
         """(network state, optimizer state, callback/RNG state), read without running code;
         the state checked against the manifest's epoch."""
         state = load_pickle(self.path / "state.pkl")
         if not (isinstance(state, dict) and state.get("epoch") == self.epoch
+                and state.get("step", 0) == self.step
                 and isinstance(state.get("callbacks"), dict)
                 and isinstance(state.get("rng"), dict)):
             raise CheckpointError(f"{self.path / 'state.pkl'}: not the run state of epoch "
@@ -254,8 +274,8 @@ def locate(pointer: str | Path) -> Resume:
             for bad, why in problems:
                 log.warning("resume: skipped damaged checkpoint %s (%s); using %s", bad, why,
                             candidate)
-            epoch = read_manifest(candidate)["epoch"]
-            return Resume(candidate, run_dir, epoch)
+            manifest = read_manifest(candidate)
+            return Resume(candidate, run_dir, manifest["epoch"], manifest.get("step", 0))
         problems.append((candidate, problem))
     detail = "; ".join(f"{c}: {why}" for c, why in problems) or "none found"
     raise CheckpointError(f"No intact resume checkpoint under {p} ({detail}).")

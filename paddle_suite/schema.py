@@ -75,28 +75,40 @@ def check_value(value: Any, annotation, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a mapping, got {value!r}.")
         return value
-    if annotation is float:
-        if isinstance(value, str) and _NUMBER.match(value.strip()):
-            value = float(value)  # YAML 1.1 reads "1e-3" as a string
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path}: expected a number, got {value!r}.")
-        if abs(value) > MAX_MAGNITUDE or not math.isfinite(value):  # exact for a huge int
-            raise ConfigError(f"{path}: expected a finite number of magnitude at most "
-                              f"{MAX_MAGNITUDE:.0e}, got {value!r}.")
-        return float(value)
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected an integer, got {value!r}.")
-        if abs(value) > MAX_INT:
-            raise ConfigError(f"{path}: {value} is out of range (at most {MAX_INT:,} in "
-                              "magnitude).")
-        return value
-    if annotation in (bool, str):
-        if not isinstance(value, annotation):
-            raise ConfigError(f"{path}: expected {annotation.__name__}, got {value!r}.")
-        return value
+    if annotation in SCALARS:
+        return SCALARS[annotation](value, path)
     return value
 
+
+def _float(value, path: str) -> float:
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        value = float(value)  # YAML 1.1 reads "1e-3" as a string
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: expected a number, got {value!r}.")
+    if abs(value) > MAX_MAGNITUDE or not math.isfinite(value):  # exact for a huge int
+        raise ConfigError(f"{path}: expected a finite number of magnitude at most "
+                          f"{MAX_MAGNITUDE:.0e}, got {value!r}.")
+    return float(value)
+
+
+def _int(value, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{path}: expected an integer, got {value!r}.")
+    if abs(value) > MAX_INT:
+        raise ConfigError(f"{path}: {value} is out of range (at most {MAX_INT:,} in "
+                          "magnitude).")
+    return value
+
+
+def _exactly(kind: type):
+    def check(value, path: str):
+        if not isinstance(value, kind):
+            raise ConfigError(f"{path}: expected {kind.__name__}, got {value!r}.")
+        return value
+    return check
+
+
+SCALARS = {float: _float, int: _int, bool: _exactly(bool), str: _exactly(str)}
 
 def reject_unknown(keys: Iterable[str], allowed: Iterable[str], path: str) -> None:
     """Raise for the first key not in `allowed`, with a suggestion and the allowed keys."""

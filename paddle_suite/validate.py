@@ -43,7 +43,12 @@ class GlobalOptions:
     log_interval: int = 50                 # steps between progress/log lines
     max_updates: int | None = None         # train exactly this many optimizer updates
                                            # (Caffe's max_iter); replaces epochs
-    checkpoints: str | None = None         # resume from (reserved for exact resume)
+    checkpoints: str | None = None         # resume from (a run directory or checkpoint)
+    resume: Literal["auto", "never"] = "never"  # auto: continue the newest unfinished run
+                                           # of the experiment, or start one
+    save_steps: int = 0                    # also a resume checkpoint every N updates (0: off)
+    save_minutes: float = 0                # ... and every N minutes of training (0: off)
+    preemption: bool = True                # SIGTERM/SIGUSR1: checkpoint, then stop (exit 75)
     pretrained_model: str | None = None    # weights to start from / to evaluate
     save_inference_dir: str | None = None
     dist_timeout: float = 300              # seconds data-parallel processes wait for each other
@@ -288,7 +293,8 @@ def validate(data: dict, default_experiment: str = "default") -> dict:
     glob["experiment"] = glob["experiment"] or default_experiment
     _positive(glob, "Global", ["epochs", "log_interval", "max_updates"])
     _global_ranges(glob)
-    _positive(glob, "Global", ["eval_interval", "eval_steps"], minimum=0)
+    _positive(glob, "Global", ["eval_interval", "eval_steps", "save_steps", "save_minutes"],
+              minimum=0)
     if glob["dist_timeout"] <= 0:
         raise ConfigError("Global.dist_timeout: must be a positive number of seconds.")
     for key in ("checkpoints", "pretrained_model"):

@@ -1,7 +1,7 @@
 """Serve the runs under a log directory in VisualDL, on 127.0.0.1 unless told otherwise:
 python tools/serve_visualdl.py [--logdir logs] [--port 8040] [--host 127.0.0.1] [--language en|zh]"""
 import argparse
-import subprocess
+import os
 import sys
 
 from paddle_suite.cli import run
@@ -19,7 +19,9 @@ def main(argv=None):
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
     print(f"VisualDL: {page_url(args.host, args.port)} (Ctrl+C stops it)", flush=True)
-    return subprocess.call(visualdl_command(args.logdir, args.host, args.port, args.language))
+    command = visualdl_command(args.logdir, args.host, args.port, args.language)
+    # this process becomes the server: a signal to it (Ctrl+C, SIGTERM) reaches VisualDL
+    os.execv(command[0], command)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from ..checkpoint import atomic_save, remove_stray_temp_files
+from ..checkpoint import remove_stray_temp_files
+from ..checkpoint_store import CheckpointStore
 from .monitor import Monitor
 from .run_state import RunCallback, state_of
 
@@ -19,12 +20,16 @@ class CheckpointSaver(RunCallback):
     """Write `best.pdparams` whenever the evaluation improved the run's monitored metric
     (the RunState says so), and with `top_k` > 1 keep the k best evaluations as
     `top-e{epoch}-{metric}{value}.pdparams`. Every file is replaced atomically, so an
-    interruption never leaves a half-written checkpoint behind. (`last.pdparams` /
-    `last.pdopt` are links into the resume checkpoint: ResumeState.)
+    interruption never leaves a half-written checkpoint behind. Files go through the run's
+    `CheckpointStore`: a top-k file of the best evaluation is a link to `best.pdparams`, and
+    the epoch's resume checkpoint links to it too. (`last.pdparams` / `last.pdopt` are links
+    into the resume checkpoint: ResumeState.)
     """
 
-    def __init__(self, directory: str | Path, monitor: Monitor, top_k: int = 1):
+    def __init__(self, directory: str | Path, monitor: Monitor, top_k: int = 1,
+                 store: CheckpointStore | None = None):
         super().__init__()
+        self.store = store or CheckpointStore()
         self.directory, self.monitor = Path(directory), monitor
         self.top_k = top_k
         self.kept = []
@@ -43,7 +48,7 @@ class CheckpointSaver(RunCallback):
             return
         epoch = (logs or {}).get("epoch")
         if state_of(self).improved:
-            atomic_save(self.model.network.state_dict(), self.directory / "best.pdparams")
+            self.store.save(self.model.network.state_dict(), self.directory / "best.pdparams")
         if self.top_k > 1:
             self._update_top_k(value, epoch, (logs or {}).get("step"))
 
@@ -53,7 +58,7 @@ class CheckpointSaver(RunCallback):
             return  # this very step was ranked already (its file must not be evicted)
         keep, drop = rank_top_k(self.kept + [(value, name)], self.top_k, self.monitor.mode)
         if (value, name) in keep:
-            atomic_save(self.model.network.state_dict(), self.directory / name)
+            self.store.save(self.model.network.state_dict(), self.directory / name)
         for _, old in drop:
             (self.directory / old).unlink(missing_ok=True)
         self.kept = keep

@@ -7,8 +7,10 @@ from functools import partial
 from paddle.io.dataloader.collate import default_collate_fn
 
 from ..amp import loss_scale
+from ..checkpoint_store import CheckpointStore
 from ..data.failures import DataFailureGuard
-from ..distributed import average_buffers
+from ..data.resumable import ResumableBatchSampler
+from ..distributed import any_ranks, average_buffers, gather_objects
 from ..metrics import PredictionCollector
 from ..visual.tap import BatchTap
 from .accumulation import AccumulationGroups
@@ -24,7 +26,7 @@ from .nan_guard import NaNGuard
 from .plateau import PlateauDecay
 from .progress import ProgressLogger
 from .recorder import RunRecorder
-from .resume_state import ResumeState
+from .resume_state import MidEpoch, ResumeState, SampleSeedEpochs
 from .run_state import Phase, RunClock, RunState, phase_of
 from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots
@@ -51,30 +53,63 @@ class RunCallbacks:
     """
 
     def __init__(self, cfg: dict, built, run_dir, resume=None, resume_state=None, extra=(),
-                 saved: dict | None = None):
+                 saved: dict | None = None, stop=None):
         """`run_dir` None (data-parallel ranks other than 0): the same training decisions,
-        no files written."""
-        glob, options = cfg["Global"], cfg["Callbacks"]
+        no files written. `stop`: a preemption.StopRequest the run obeys."""
+        glob, ck = cfg["Global"], cfg["Callbacks"]["Checkpoint"]
         writes = run_dir is not None
-        lr_getter, ckpt_dir = built.optimizer.get_lr, run_dir / "checkpoints" if writes else None
-        data, world = built.data, built.world
-        ck = options["Checkpoint"]
         self.monitor = Monitor(ck["monitor"], ck["mode"])
+        self.store = CheckpointStore()  # every weights file of the run, each content once
         self.state = RunState(epochs_before=resume.epoch if resume else 0,
                               total_epochs=glob["epochs"], monitor=self.monitor)
         clock = RunClock(self.state)
+        self._decisions(cfg, built, run_dir)
+        self.extra = list(extra)
+        watchers = [c for c in (ProgressLogger(glob["log_interval"],
+                                               lr_getter=built.optimizer.get_lr),
+                                self.recorder, self.saver, self.early, self.plateau,
+                                self.visualdl, *self.extra) if c]
+        parallel = _data_parallel(built.world, built.data.train_loader.batch_sampler,
+                                  glob["seed"])
+        evaluator = self._evaluator(glob, built, [clock, *watchers], parallel)
+        self.guard = _nan_guard(cfg, built)
+        groups = AccumulationGroups(built.accumulated, cfg["Optimizer"]["accumulate_steps"]) \
+            if built.accumulated else None
+        stateful = {"clock": clock, "recorder": self.recorder, "saver": self.saver,
+                    "evaluator": evaluator, "stepper": self.stepper, "nan_guard": self.guard,
+                    "early_stopping": self.early, "plateau": self.plateau, "ema": self.ema,
+                    "swa": self.swa, "snapshots": self.snapshots, "loss_scaler": built.scaler}
+        self.keeper = keeper = ResumeState(
+            run_dir / "checkpoints" / "resume" if writes else None, built.optimizer,
+            {k: v for k, v in stateful.items() if v is not None}, resume, resume_state, saved,
+            store=self.store, mid_epoch=_mid_epoch(cfg, built, stop))
+        data_guard = DataFailureGuard([built.data.failures])
+        data_guard.phase = Phase.GUARD  # a data-layer callback: its phase is declared here
+        seeds = getattr(built.data.train, "sample_seeds", None)
+        seeds = SampleSeedEpochs(seeds) if seeds is not None else None
+        self.all = sorted((c for c in (clock, *parallel, seeds, ResetStopTraining(), data_guard,
+                                       groups,
+                                       self.guard, self.ema, evaluator, *watchers, self.stepper,
+                                       self.snapshots, self.swa, self.saliency, keeper) if c),
+                          key=phase_of)  # by declared phase; ties keep this order
+
+    def _decisions(self, cfg: dict, built, run_dir) -> None:
+        """The callbacks that record, save, stop, average and step: the run's decisions."""
+        options, writes, data = cfg["Callbacks"], run_dir is not None, built.data
+        lr_getter = built.optimizer.get_lr
+        ckpt_dir = run_dir / "checkpoints" if writes else None
         self.recorder = RunRecorder(run_dir / "metrics.jsonl" if writes else None, lr_getter)
-        self.saver = CheckpointSaver(ckpt_dir, self.monitor, ck["top_k"]) \
-            if writes else None
+        self.saver = CheckpointSaver(ckpt_dir, self.monitor, options["Checkpoint"]["top_k"],
+                                     self.store) if writes else None
         self.early = _maybe(EarlyStopping, options.get("EarlyStopping"))
         self.plateau = _maybe(PlateauDecay, options.get("PlateauDecay"), scaled_lr=built.schedule)
         self.ema = _maybe(EMA, options.get("EMA"), directory=ckpt_dir)
         self.swa = _maybe(SWA, options.get("SWA"), directory=ckpt_dir,
                           bn_loader=data.train_loader, eval_loader=data.eval_loader,
-                          sync_buffers=partial(average_buffers, world=world)
-                          if world.parallel else None)
+                          sync_buffers=partial(average_buffers, world=built.world)
+                          if built.world.parallel else None)
         self.snapshots = _maybe(Snapshots, options.get("Snapshots") if writes else None,
-                                directory=ckpt_dir, lr_getter=lr_getter)
+                                directory=ckpt_dir, lr_getter=lr_getter, store=self.store)
         self.stepper = LRStepper(built.schedule, built.clock.step_on,
                                  cfg["Optimizer"]["accumulate_steps"])
         self.collector = next(m for m in built.metrics if isinstance(m, PredictionCollector))
@@ -84,36 +119,15 @@ class RunCallbacks:
                                view=data.eval or data.train,
                                directory=run_dir / "saliency" if writes else None,
                                visualdl=self.visualdl, class_names=data.class_names)
-        self.extra = list(extra)
-        watchers = [c for c in (ProgressLogger(glob["log_interval"], lr_getter=lr_getter),
-                                 self.recorder, self.saver, self.early, self.plateau,
-                                 self.visualdl, *self.extra) if c]
-        listeners = [clock, *watchers]  # the evaluation's listeners: the clock first
-        parallel = _data_parallel(world, data.train_loader.batch_sampler, glob["seed"])
-        evaluator = None
-        if data.eval_loader is not None:
-            evaluator = Evaluator(data.eval_loader, listeners, glob["eval_interval"],
-                                  glob["eval_steps"], built.metrics, [self.ema] if self.ema else [],
-                                  [data.failures.check], [parallel[-1].average] if parallel else [])
-        k = cfg["Optimizer"]["accumulate_steps"]
-        amp = cfg["AMP"]
-        self.guard = guard = NaNGuard(
-            lr_getter, world=world, accumulate=k, scaler=built.scaler,
-            float16=amp["use_amp"] and amp["dtype"] == "float16")
-        groups = AccumulationGroups(built.accumulated, k) if built.accumulated else None
-        stateful = {"clock": clock, "recorder": self.recorder, "saver": self.saver,
-                    "evaluator": evaluator, "stepper": self.stepper, "nan_guard": guard,
-                    "early_stopping": self.early, "plateau": self.plateau, "ema": self.ema,
-                    "swa": self.swa, "snapshots": self.snapshots, "loss_scaler": built.scaler}
-        self.keeper = keeper = ResumeState(
-            ckpt_dir / "resume" if writes else None, built.optimizer,
-            {k: v for k, v in stateful.items() if v is not None}, resume, resume_state, saved)
-        data_guard = DataFailureGuard([data.failures])
-        data_guard.phase = Phase.GUARD  # a data-layer callback: its phase is declared here
-        self.all = sorted((c for c in (clock, *parallel, ResetStopTraining(), data_guard, groups,
-                                       guard, self.ema, evaluator, *watchers, self.stepper,
-                                       self.snapshots, self.swa, self.saliency, keeper) if c),
-                          key=phase_of)  # by declared phase; ties keep this order
+
+    def _evaluator(self, glob: dict, built, listeners: list, parallel: list):
+        """The Evaluator handing each evaluation to `listeners` (None without eval data)."""
+        data = built.data
+        if data.eval_loader is None:
+            return None
+        return Evaluator(data.eval_loader, listeners, glob["eval_interval"], glob["eval_steps"],
+                         built.metrics, [self.ema] if self.ema else [], [data.failures.check],
+                         [parallel[-1].average] if parallel else [])
 
     def _visualdl(self, options, cfg, built, run_dir, lr_getter):
         if options is None:
@@ -164,6 +178,29 @@ def _data_parallel(world, sampler, seed) -> list:
     if not world.parallel:
         return []
     return [MeanTrainLogs(world), EpochSeeds(sampler, seed, world), AverageBatchNorm(world)]
+
+
+def _mid_epoch(cfg: dict, built, stop) -> MidEpoch | None:
+    """What mid-epoch checkpoints and preemption need (None when the loader cannot start
+    mid-epoch: a loader built outside the suite)."""
+    sampler, world = built.data.train_loader.batch_sampler, built.world
+    if not isinstance(sampler, ResumableBatchSampler):
+        return None
+    glob = cfg["Global"]
+    return MidEpoch(sampler, [m for m in built.metrics if not isinstance(m, PredictionCollector)],
+                    every_steps=glob["save_steps"] or None,
+                    every_minutes=glob["save_minutes"] or None,
+                    accumulate=cfg["Optimizer"]["accumulate_steps"], stop=stop,
+                    rank=world.rank, agree=partial(any_ranks, world=world)
+                    if world.parallel else None,
+                    gather=partial(gather_objects, world=world) if world.parallel else None)
+
+
+def _nan_guard(cfg: dict, built) -> NaNGuard:
+    amp = cfg["AMP"]
+    return NaNGuard(built.optimizer.get_lr, world=built.world,
+                    accumulate=cfg["Optimizer"]["accumulate_steps"], scaler=built.scaler,
+                    float16=amp["use_amp"] and amp["dtype"] == "float16")
 
 
 def _maybe(cls, options, **injected):

@@ -36,7 +36,7 @@ CALLBACK_OPTIONS = {
     "PlateauDecay": (PlateauDecay, ("scaled_lr",)),
     "EMA": (EMA, ("directory",)),
     "SWA": (SWA, ("directory", "bn_loader", "eval_loader", "sync_buffers")),
-    "Snapshots": (Snapshots, ("directory", "lr_getter")),
+    "Snapshots": (Snapshots, ("directory", "lr_getter", "store")),
     "Checkpoint": (checkpoint, ()),
     "Saliency": (SaliencyMaps, ("view", "directory", "visualdl", "class_names")),
     "VisualDL": (VisualDLLogger, ("logdir", "hparams", "lr_getter", "collector", "tap",

@@ -89,3 +89,10 @@ class RunRecorder(RunCallback):
 
     def load_state_dict(self, state: dict) -> None:
         self.last_eval, self.history = dict(state["last_eval"]), list(state["history"])
+
+    def epoch_state(self) -> dict:
+        """The current epoch's learning rates so far (a mid-epoch checkpoint)."""
+        return {"lr": self.lr, "lr_trace": [list(point) for point in self.lr_trace]}
+
+    def load_epoch_state(self, state: dict) -> None:
+        self.lr, self.lr_trace = state["lr"], [list(point) for point in state["lr_trace"]]

@@ -134,6 +134,18 @@ class RunClock(Callback):
     def load_state_dict(self, state: dict) -> None:
         self.state.load_state_dict(state)
 
+    def epoch_state(self) -> dict:
+        """The current epoch's counts so far (a mid-epoch checkpoint)."""
+        s = self.state
+        return {"epoch_batches": s.epoch_batches, "epoch_samples": s.epoch_samples,
+                "epoch_seconds": s.epoch_seconds}
+
+    def load_epoch_state(self, state: dict) -> None:
+        """Continue an epoch from `epoch_state()` (after `on_epoch_begin` reset it)."""
+        for key, value in state.items():
+            setattr(self.state, key, value)
+        self.started = time.perf_counter() - self.state.epoch_seconds
+
 
 def run_epoch(callback, epoch: int) -> int:
     """The 1-based epoch number within the whole run for hapi's 0-based `epoch` index

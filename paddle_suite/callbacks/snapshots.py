@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 
-from ..checkpoint import atomic_save
+from ..checkpoint_store import CheckpointStore
 from .run_state import Phase, run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")
@@ -26,9 +26,10 @@ class Snapshots(RunCallback):
 
     phase = Phase.AFTER_STEP
 
-    def __init__(self, directory, lr_getter):
+    def __init__(self, directory, lr_getter, store: CheckpointStore | None = None):
         super().__init__()
         self.directory = Path(directory) if directory else None
+        self.store = store or CheckpointStore()
         self.lr_getter = lr_getter
         self.saved, self.last_lr = [], None
 
@@ -43,7 +44,7 @@ class Snapshots(RunCallback):
         if final or cycle_ended(self.last_lr, self.lr_getter()):
             number = run_epoch(self, epoch)
             path = self.directory / f"snapshot-e{number:03d}.pdparams"
-            atomic_save(self.model.network.state_dict(), path)
+            self.store.save(self.model.network.state_dict(), path)
             self.saved.append(str(path))
             log.info("snapshot %d saved at the end of epoch %d: %s", len(self.saved), number,
                      path.name)

@@ -13,6 +13,7 @@ from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn
 from .failures import FailureBox, SafeCollate, describe
 from .files import cub200, file_list, image_folder, paddlex
 from .mixing import MixCollate, mix_options
+from .resumable import ResumableBatchSampler, SampleSeeds
 from .transforms import build_transforms, check_transforms
 
 DATASETS = {
@@ -67,12 +68,15 @@ class View(paddle.io.Dataset):
         labels = base.labels[self.indices]
         self.labels = np.array([relabel[l] for l in labels], np.int64) if relabel else labels
         self.box, self.fallback = box, None
+        self.sample_seeds = None  # a SampleSeeds: each sample's augmentation seeded by itself
 
     def source(self, i: int) -> str:
         return self.base.source(int(self.indices[i]))
 
     def load(self, i):
         img, _ = self.base[int(self.indices[i])]
+        if self.sample_seeds is not None:
+            self.sample_seeds(i)
         sample = self.transform(img)
         check_sample_size(sample, self.source(i))
         return sample, self.labels[i]
@@ -175,7 +179,8 @@ def check_labels(view: View, class_num: int, path: str, known: int | None) -> No
                         f"(Arch.class_num = {class_num}); {len(bad)} sample(s) affected.")
 
 
-def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox, world: World):
+def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox, world: World,
+            seed: int | None = None):
     mix = section.get("mix") if train else None
     collate = MixCollate(class_num, mix["name"], mix["alpha"], mix["prob"]) if mix else None
     workers = section["num_workers"]
@@ -188,11 +193,16 @@ def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox, w
     common = dict(num_workers=workers, collate_fn=collate, return_list=True,
                   timeout=WORKER_TIMEOUT if workers else 0)
     if not world.parallel:
-        return paddle.io.DataLoader(view, batch_size=batch, shuffle=shuffle,
-                                    drop_last=drop_last, **common)
-    sampler = paddle.io.DistributedBatchSampler(view, batch, num_replicas=world.size,
-                                                rank=world.rank, shuffle=shuffle,
-                                                drop_last=drop_last)
+        sampler = paddle.io.BatchSampler(view, batch_size=batch, shuffle=shuffle,
+                                         drop_last=drop_last)  # what batch_size= builds
+    else:
+        sampler = paddle.io.DistributedBatchSampler(view, batch, num_replicas=world.size,
+                                                    rank=world.rank, shuffle=shuffle,
+                                                    drop_last=drop_last)
+    if train:  # can start mid-epoch: data/resumable.py
+        sampler = ResumableBatchSampler(sampler)
+        if workers and seed is not None:
+            view.sample_seeds = SampleSeeds(seed, world.rank)
     return paddle.io.DataLoader(view, batch_sampler=sampler, **common)
 
 
@@ -214,7 +224,9 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
     tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
     names = _class_names(tv or ev, class_num, classes)
     box = FailureBox()
-    return Data(tv, ev, _loader(tv, tsec, True, class_num, box, world) if tv is not None else None,
+    seed = cfg["Global"]["seed"]
+    return Data(tv, ev, _loader(tv, tsec, True, class_num, box, world, seed)
+                if tv is not None else None,
                 _loader(ev, esec, False, class_num, box, world) if ev is not None else None,
                 names, box,
                 skipped or [])

@@ -53,10 +53,8 @@ def interpret_images(cfg: Config, method: str, images: list[str], out_dir: str |
                         "(-o Global.pretrained_model=<run dir or .pdparams>).")
     paths = expand_images(images)
     built = build(cfg, train=False)
-    net = built.net
     section = cfg["DataLoader"]["Eval"] or cfg["DataLoader"]["Train"]
-    transform = build_transforms(section["transforms"])
-    channels = cfg["Arch"].get("in_channels", 1)
+    read = _reader(build_transforms(section["transforms"]), cfg["Arch"].get("in_channels", 1))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     from ..visual.vdl import open_writer
@@ -65,26 +63,37 @@ def interpret_images(cfg: Config, method: str, images: list[str], out_dir: str |
     try:
         for index, path in enumerate(paths):
             try:
-                image = transform(read_image(path, channels))
+                image = read(path)
             except UserError as exc:
                 failed.append({"image": str(path), "error": str(exc)})  # the caller says it
                 continue
             if method in ("gradcam", "scorecam") and backend == "suite":
-                _layer(net, layer, image)  # a wrong --layer is an error before any work
-            sal, cls, probs = explain(method, net, image, target, layer=layer)
-            names = built.data.class_names
-            fig = saliency_figure(image, sal, overlay(image, sal), title,
-                                  prediction_text(names, probs)
-                                  + (f"; explained: class {names[cls] if cls < len(names) else cls}"
-                                     if target is not None else ""))
-            writer.add_image(f"saliency/{method}/{path.stem}", figure_to_array(fig), index)
-            name = save_figure(fig, out / f"{path.stem}_{method}.png")
-            label = names[cls] if cls < len(names) else cls
-            written.append({"image": str(path), "output": str(name), "class": str(label),
-                            "probability": float(probs[cls])})
+                _layer(built.net, layer, image)  # a wrong --layer is an error before any work
+            sal, cls, probs = explain(method, built.net, image, target, layer=layer)
+            written.append(_write_map(writer, out, path, index, (method, title, target),
+                                      (image, sal, cls, probs), built.data.class_names))
     finally:
         writer.close()
     if not written:
         raise UserError(f"None of the {len(paths)} images could be read: "
                         + "; ".join(f["error"] for f in failed))
     return {"written": written, "failed": failed}
+
+
+def _reader(transform, channels: int):
+    return lambda path: transform(read_image(path, channels))
+
+
+def _write_map(writer, out: Path, path: Path, index: int, what: tuple, result: tuple,
+               names: list) -> dict:
+    """Draw one image's map (file and VisualDL image); its row of the result."""
+    method, title, target = what
+    image, sal, cls, probs = result
+    label = names[cls] if cls < len(names) else cls
+    fig = saliency_figure(image, sal, overlay(image, sal), title,
+                          prediction_text(names, probs)
+                          + (f"; explained: class {label}" if target is not None else ""))
+    writer.add_image(f"saliency/{method}/{path.stem}", figure_to_array(fig), index)
+    name = save_figure(fig, out / f"{path.stem}_{method}.png")
+    return {"image": str(path), "output": str(name), "class": str(label),
+            "probability": float(probs[cls])}
