@@ -37,6 +37,30 @@ class DistributedError(UserError):
     """The processes of a data-parallel run cannot work together as configured."""
 
 
+class PeerLost(DistributedError):
+    """Another process of the job died or became unreachable during a collective."""
+
+    exit_code = 75  # EX_TEMPFAIL: restart the job; Global.resume: auto continues it
+
+
+PEER_FAILURES = ("Connection reset by peer", "Connection closed by peer", "Broken pipe",
+                 "TIMEOUT", "Timed out", "Connection refused")
+
+
+def peer_lost(exc: BaseException, world: World) -> PeerLost | None:
+    """The clear error for a collective that failed because a peer process went away (gloo
+    reports it as a RuntimeError naming the socket error), or None for any other error."""
+    text = str(exc)
+    if not world.parallel or not isinstance(exc, RuntimeError) or \
+            not any(f in text for f in PEER_FAILURES):
+        return None
+    where = text.splitlines()[-1][-200:]
+    return PeerLost(f"rank {world.rank} of {world.size}: another process of the job was lost "
+                    f"during a collective ({where}). Restart the whole job with the same "
+                    "command: with Global.resume: auto it continues from the last resume "
+                    "checkpoint (Global.save_steps / save_minutes write them mid-epoch).")
+
+
 def visible_gpus() -> int:
     """How many GPUs this paddle build can use (0 for the CPU wheel)."""
     import paddle
@@ -180,7 +204,17 @@ def join_process_group(world: World, timeout: float) -> None:
                            f"form within {timeout:g} s (master {host}:{port}); a process "
                            "is missing or cannot connect. Raise Global.dist_timeout if the "
                            "processes start slowly."):
-        dist.init_parallel_env()
+        try:
+            dist.init_parallel_env()
+        except RuntimeError as exc:
+            if "TIMEOUT" not in str(exc) and "onnect" not in str(exc):
+                raise
+            raise DistributedError(
+                f"rank {world.rank} of {world.size}: the processes found each other at the "
+                f"master {host}:{port} but could not connect directly "
+                f"({str(exc).splitlines()[-1][-160:]}). On machines with several network "
+                "interfaces, name the one the nodes share: GLOO_SOCKET_IFNAME=<interface> "
+                "(and --host <this node's address> for the launcher).") from None
     log.info("data parallel: rank %d of %d joined the process group at %s:%d", world.rank,
              world.size, host, port)
 
@@ -207,6 +241,16 @@ def any_ranks(flags: list[bool], world: World) -> list[bool]:
     if not world.parallel:
         return list(flags)
     return [bool(v > 0) for v in _all_reduce([1.0 if f else 0.0 for f in flags], "MAX")]
+
+
+def broadcast_object(obj, world: World):
+    """Rank 0's `obj` on every process (picklable; a collective; identity for one)."""
+    if not world.parallel:
+        return obj
+    import paddle.distributed as dist
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def gather_objects(obj, world: World) -> list:

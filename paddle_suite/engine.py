@@ -23,8 +23,8 @@ from .callbacks.nan_guard import TrainingDiverged
 from .checkpoint import load_into, weights_path
 from .config import Config
 from .data import Data, build_data
-from .distributed import World, current_world, join_process_group, per_device_batch_size, \
-    same_on_all_ranks, visible_gpus
+from .distributed import World, broadcast_object, current_world, join_process_group, \
+    peer_lost, per_device_batch_size, same_on_all_ranks, visible_gpus
 from .errors import ConfigError, DataError, Preempted, UserError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics, metric_label, shown_value
@@ -221,17 +221,11 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     if (cfg["Arch"].get("finetune") or {}).get("mode") == "predict_only":
         raise ConfigError("Arch.finetune.mode: predict_only trains nothing; evaluate the "
                           "pretrained weights with tools/eval.py -o Arch.pretrained=<weights>.")
-    cfg = _auto_resume(cfg)
-    glob = cfg["Global"]
-    lock = None
-    if glob["checkpoints"] and current_world().primary:  # rank 0 writes the run directory
-        lock = RunLock(run_dir_of(glob["checkpoints"])).acquire()  # before reading it
+    built = build(cfg, train=True)  # sets Global.epochs from Global.max_updates
+    cfg, resume, resume_state, lock = _resume_point(cfg, built.world)
     try:
-        resume = locate(glob["checkpoints"]) if glob["checkpoints"] else None
-        built = build(cfg, train=True)  # sets Global.epochs from Global.max_updates
-        check_epochs_left(resume, glob["epochs"])
-        resume_state = restore_checkpoint(built, resume, cfg) if resume else None
-        check_not_stopped(resume, resume_state)
+        if resume is not None:
+            restore_checkpoint(built, resume, cfg)
         run_dir = None
         if built.world.primary:
             run_dir, lock = open_run(cfg, built, resume, lock, resume_state)
@@ -239,6 +233,42 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     finally:
         if lock is not None:
             lock.release()
+
+
+def _resume_point(cfg: Config, world: World):
+    """(config, Resume or None, its saved state, the run's lock): rank 0 decides what the
+    run continues from (`Global.checkpoints`, or `Global.resume: auto`), takes the run's
+    lock before reading anything in it, reads and checks the checkpoint. The other
+    data-parallel processes receive all of it from rank 0 over the process group, so no
+    node but rank 0's needs the run directory (a shared file system is not required)."""
+    lock, share = None, (None, None, None)
+    if world.primary:
+        try:
+            cfg = _auto_resume(cfg)
+            pointer = cfg["Global"]["checkpoints"]
+            lock = RunLock(run_dir_of(pointer)).acquire() if pointer else None
+            resume = locate(pointer) if pointer else None
+            if resume is not None:
+                resume.loaded = resume.load()
+            check_epochs_left(resume, cfg["Global"]["epochs"])
+            check_not_stopped(resume, resume.loaded[2] if resume else None)
+            share = (pointer, resume, None)
+        except UserError as exc:
+            if lock is not None:
+                lock.release()
+            broadcast_object((None, None, str(exc)), world)
+            raise
+    pointer, resume, error = broadcast_object(share, world)
+    if error is not None:
+        raise UserError(f"rank 0: {error}")
+    if not world.primary and pointer:
+        cfg = _with_checkpoints(cfg, pointer)
+    return cfg, resume, resume.loaded[2] if resume else None, lock
+
+
+def _with_checkpoints(cfg: Config, pointer) -> Config:
+    return Config({**cfg, "Global": {**cfg["Global"], "checkpoints": str(pointer)}},
+                  cfg.source, [*cfg.overrides, f"Global.checkpoints={pointer}"])
 
 
 def _auto_resume(cfg: Config) -> Config:
@@ -255,8 +285,7 @@ def _auto_resume(cfg: Config) -> Config:
                  glob["experiment"])
         return cfg
     log.info("Global.resume: auto: continuing %s", run_dir)
-    return Config({**cfg, "Global": {**glob, "checkpoints": str(run_dir)}}, cfg.source,
-                  [*cfg.overrides, f"Global.checkpoints={run_dir}"])
+    return _with_checkpoints(cfg, run_dir)
 
 
 def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state,
@@ -291,6 +320,12 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
     except TrainingDiverged as exc:
         status, failure = "diverged", str(exc)
         raise
+    except RuntimeError as exc:
+        lost = peer_lost(exc, built.world)
+        if lost is None:
+            raise
+        failure = str(lost)
+        raise lost from None
     except OSError as exc:
         if exc.errno not in WRITE_ERRORS:
             raise

@@ -26,7 +26,7 @@ import os
 import pickle
 import random
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -232,6 +232,7 @@ class Resume:
     run_dir: Path
     epoch: int      # whole epochs trained
     step: int = 0   # batches of the next epoch trained (a mid-epoch checkpoint)
+    loaded: tuple | None = field(default=None, repr=False)  # load()'s result, once read
 
     def load(self) -> tuple[dict, dict, dict]:
         """(network state, optimizer state, callback/RNG state), read without running code;

@@ -53,7 +53,7 @@ def signature(cfg: dict) -> dict:
 def restore_checkpoint(built, resume, cfg: dict) -> dict:
     """Load a resume checkpoint's weights and optimizer state; return its callback state.
     A checkpoint of another model or optimizer is a clear error, not a crash."""
-    network, optimizer, resume_state = resume.load()
+    network, optimizer, resume_state = resume.loaded or resume.load()
     saved = resume_state.get("signature") if isinstance(resume_state, dict) else None
     if saved is not None and saved != signature(cfg):
         now = signature(cfg)
@@ -123,7 +123,7 @@ def check_kept_weights(run_dir: Path, resume, best_epoch) -> None:
             continue
         except UserError as exc:
             problem = str(exc)
-        if path.name == "best.pdparams" and best_epoch == resume.epoch:
+        if path.name == "best.pdparams" and best_epoch == resume.epoch and not resume.step:
             atomic_write_bytes(path, (resume.path / "network.pdparams").read_bytes())
             log.warning("%s was damaged (%s); written again from the checkpoint of epoch %d, "
                         "its best", path, problem, resume.epoch)

@@ -146,3 +146,16 @@ def test_epoch_seeds_split_augmentation_streams_but_not_the_shuffle():
         assert (np.random.rand(), float(paddle.rand([]))) == draws[rank]
     assert epochs[0] == epochs[1]
     assert draws[0][0] != draws[1][0] and draws[0][1] != draws[1][1]
+
+
+def test_a_lost_peer_is_named_as_such_and_other_errors_are_left_alone():
+    from paddle_suite.distributed import PeerLost, peer_lost
+    gloo = RuntimeError("[/paddle/third_party/gloo/gloo/transport/tcp/pair.cc:576] Read error "
+                        "[10.231.0.2]:11691: Connection reset by peer")
+    lost = peer_lost(gloo, World(0, 2))
+    assert isinstance(lost, PeerLost) and lost.exit_code == 75
+    assert "rank 0 of 2: another process of the job was lost" in str(lost)
+    assert "Global.resume: auto" in str(lost)
+    assert peer_lost(gloo, World(0, 1)) is None  # one process has no peers
+    assert peer_lost(RuntimeError("shape mismatch"), World(0, 2)) is None
+    assert peer_lost(ValueError("Connection reset by peer"), World(0, 2)) is None
