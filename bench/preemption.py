@@ -33,7 +33,8 @@ BASE = ["Global.epochs=3", "DataLoader.classes=[0,1]", "Arch.class_num=2", "Metr
 SETUPS = {
     "default": [],
     "epoch_schedule": ["Optimizer.lr={name: MultiStep, learning_rate: 0.002, "
-                       "milestones: [1, 2], step_on: epoch}", "Optimizer.accumulate_steps=2"],
+                       "milestones: [1, 2], step_on: epoch}", "Optimizer.accumulate_steps=2",
+                       "DataLoader.Train.batch_size=30"],  # 57 batches: a partial last group
     "workers": ["DataLoader.Train.num_workers=2"],
 }
 

@@ -73,6 +73,19 @@ def select_device(name: str) -> str:
     return device
 
 
+def sync_batch_norm(net, device: str):
+    """`Arch.sync_bn: true`: every BatchNorm as `paddle.nn.SyncBatchNorm` (statistics over
+    the whole global batch, every step). GPU only: paddle's CPU build has no
+    `sync_batch_norm` kernel (tests/unit/test_distributed.py shows it)."""
+    if device != "gpu":
+        raise ConfigError("Arch.sync_bn: SyncBatchNorm needs a GPU; this paddle has no "
+                          "sync_batch_norm kernel for the CPU. On CPU, data-parallel runs "
+                          "average BatchNorm's running statistics over the processes after "
+                          "every epoch instead (replicas stay identical); set "
+                          "Arch.sync_bn: false.")
+    return paddle.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+
+
 @dataclass
 class Built:
     """Everything `train`/`evaluate` build from a config, before anything runs."""
@@ -113,6 +126,8 @@ def build(cfg: Config, train: bool = True) -> Built:
         data = build_data(cfg, train=train, evaluate=True, world=world)
     with setup_stage("Arch", "building the model"):
         net = build_model(cfg["Arch"], seed=glob["seed"])
+        if cfg["Arch"]["sync_bn"]:
+            net = sync_batch_norm(net, device)
     if glob["pretrained_model"]:
         with setup_stage("Global.pretrained_model", "loading the weights"):
             path = load_into(net, glob["pretrained_model"])
@@ -321,11 +336,9 @@ def _train(cfg: Config, built: Built, run_dir: Path | None, resume, resume_state
         status, failure = "diverged", str(exc)
         raise
     except RuntimeError as exc:
-        lost = peer_lost(exc, built.world)
-        if lost is None:
-            raise
-        failure = str(lost)
-        raise lost from None
+        lost = peer_lost(exc, built.world)  # None: not a lost peer
+        failure = str(lost or exc)
+        raise (lost or exc) from None
     except OSError as exc:
         if exc.errno not in WRITE_ERRORS:
             raise

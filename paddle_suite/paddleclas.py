@@ -135,8 +135,10 @@ def _arch(section: dict, image_shape) -> dict:
     options = set(parameter_names(MODELS[name])) - {"pretrained"}
     out = {}
     for key, value in section.items():
-        if key in ("name", "init", "finetune") or key in options:
+        if key in ("name", "init", "finetune", "sync_bn") or key in options:
             out[key] = value  # PaddleClas's keys the network takes, and the suite's own
+        elif key == "use_sync_bn":
+            out["sync_bn"] = value  # PaddleClas's name for it
         elif key in ("pretrained", "use_ssld") and not value:
             continue
         elif key == "pretrained" and isinstance(value, str) and "://" not in value:

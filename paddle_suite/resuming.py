@@ -46,7 +46,8 @@ def check_not_stopped(resume, resume_state: dict | None) -> None:
 
 def signature(cfg: dict) -> dict:
     """What a resume checkpoint must agree with: the network and the optimizer kind."""
-    arch = {k: v for k, v in cfg["Arch"].items() if k not in ("pretrained", "finetune")}
+    arch = {k: v for k, v in cfg["Arch"].items()
+            if k not in ("pretrained", "finetune", "sync_bn")}  # same parameters either way
     return {"Arch": arch, "Optimizer.name": cfg["Optimizer"]["name"]}
 
 

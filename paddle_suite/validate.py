@@ -109,7 +109,7 @@ def _optional_named(section, registry, path, what, skip=()):
     return None if section is None else check_named(registry, section, path, what, skip)[1]
 
 
-ARCH_SETTINGS = ("name", "init", "finetune", "pretrained")  # not constructor options
+ARCH_SETTINGS = ("name", "init", "finetune", "pretrained", "sync_bn")  # not constructor options
 
 
 def forget_replaced_model_options(data: dict, file_model, given: set[str]) -> list[str]:
@@ -141,6 +141,7 @@ def _arch(raw) -> dict:
     section = dict(raw or {})
     init = section.pop("init", None)
     finetune = section.pop("finetune", None)
+    sync_bn = check_value(section.pop("sync_bn", False), bool, "Arch.sync_bn")
     pretrained = section.get("pretrained")
     if not isinstance(pretrained, bool) and "pretrained" in section:
         section.pop("pretrained")  # a path or run directory: loaded by build_model
@@ -177,7 +178,7 @@ def _arch(raw) -> dict:
             init = check_named(INITS, init, "Arch.init", "init scheme",
                                skip=("fan_in", "fan_out", "shape", "rng"))[1]
         init["bias"], init["head_scale"] = bias, head_scale
-    return {**resolved, "init": init}  # (pretrained, finetune) stay in resolved
+    return {**resolved, "init": init, "sync_bn": sync_bn}  # (pretrained, finetune) stay
 
 
 def _optimizer(raw, epochs: int) -> dict:

@@ -73,8 +73,8 @@ class RunCallbacks:
                                   glob["seed"])
         evaluator = self._evaluator(glob, built, [clock, *watchers], parallel)
         self.guard = _nan_guard(cfg, built)
-        groups = AccumulationGroups(built.accumulated, cfg["Optimizer"]["accumulate_steps"]) \
-            if built.accumulated else None
+        groups = AccumulationGroups(built.accumulated, cfg["Optimizer"]["accumulate_steps"],
+                                    built.data.train_loader) if built.accumulated else None
         stateful = {"clock": clock, "recorder": self.recorder, "saver": self.saver,
                     "evaluator": evaluator, "stepper": self.stepper, "nan_guard": self.guard,
                     "early_stopping": self.early, "plateau": self.plateau, "ema": self.ema,

@@ -29,7 +29,8 @@ MAX_PARAMETERS = 300_000_000  # 1.2 GB of float32 weights: far above any model h
 
 
 def _constructor_options(arch: dict) -> dict:
-    skip = ("name", "init", "finetune") + (("pretrained",) if arch["name"] not in ZOO else ())
+    skip = ("name", "init", "finetune", "sync_bn") + \
+        (("pretrained",) if arch["name"] not in ZOO else ())
     options = {k: v for k, v in arch.items() if k not in skip}
     if isinstance(options.get("pretrained"), str):
         options.pop("pretrained")

@@ -6,7 +6,8 @@ activation. Loading weights by name cannot tell them apart; the config.yaml of t
 directory the weights came from can. `arch_differences` compares the two `Arch` sections,
 each resolved with the constructor's defaults, leaving out what does not shape the network
 (`class_num` is checked by the tensor shapes; `pretrained`, `finetune` and `init` only say
-how the weights were obtained; `dropout` does nothing outside training).
+how the weights were obtained; `dropout` does nothing outside training; `sync_bn` has the
+same parameters).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..errors import UserError
 from ..rundir import run_config
 from ..schema import check_named
 
-NOT_THE_NETWORK = ("class_num", "pretrained", "finetune", "init", "dropout")
+NOT_THE_NETWORK = ("class_num", "pretrained", "finetune", "init", "dropout", "sync_bn")
 
 
 def _network_options(section: dict, registry: dict) -> dict:

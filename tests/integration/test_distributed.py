@@ -292,3 +292,48 @@ def test_two_nodes_join_through_the_master(tmp_path):
     logs = [next((tmp_path / f"node{n}").glob("workerlog.*")) for n in (0, 1)]
     assert digest(logs[0]) == digest(logs[1])
     assert json.loads((runs[0] / "summary.json").read_text())["batch_size"]["processes"] == 2
+
+
+COUNTING = '''
+import math, sys
+sys.path.insert(0, {root!r})
+import paddle
+from paddle_suite import load_config, train
+
+class CountAllReduces(paddle.callbacks.Callback):
+    """Counts the DataParallel reducer's rounds: one per backward that all-reduces."""
+    def on_train_begin(self, logs=None):
+        ddp, count = self.model._adapter.ddp_model, [0]
+        real = ddp._reducer
+        class Counting:
+            def __getattr__(self, name):
+                return getattr(real, name)
+            def prepare_for_backward(self, *args):
+                count[0] += 1
+                return real.prepare_for_backward(*args)
+        ddp._reducer, self.count = Counting(), count
+
+counter = CountAllReduces()
+result = train(load_config({lenet!r}, sys.argv[1:]), callbacks=[counter])
+print("all-reduce rounds", counter.count[0])
+'''
+
+
+def test_accumulation_all_reduces_once_per_update(tmp_path):
+    """accumulate_steps: 3 over 2 processes: gradients all-reduced once per optimizer update
+    (the last batch of each group), not after every batch as hapi's fit alone does."""
+    script = tmp_path / "count.py"
+    script.write_text(COUNTING.format(root=str(ROOT), lenet=str(LENET)))
+    items = overrides(tmp_path / "logs", epochs=2, **{
+        "Optimizer.accumulate_steps": 3, "DataLoader.Train.global_batch_size": 64,
+        "Callbacks.VisualDL": "false", "Report": "false"})
+    args = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+            "--log_dir", str(tmp_path / "launcher"), str(script), *items]
+    proc = subprocess.run(args, cwd=tmp_path, env=env(), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    log = (tmp_path / "launcher" / "workerlog.0").read_text()
+    rounds = int(re.findall(r"all-reduce rounds (\d+)", log)[-1])
+    steps = int(re.findall(r"steps/epoch (\d+)", log)[-1])
+    updates = 2 * -(-steps // 3)  # the last, partial group updates too
+    assert steps % 3 and rounds == updates, (rounds, steps)

@@ -159,3 +159,18 @@ def test_a_lost_peer_is_named_as_such_and_other_errors_are_left_alone():
     assert peer_lost(gloo, World(0, 1)) is None  # one process has no peers
     assert peer_lost(RuntimeError("shape mismatch"), World(0, 2)) is None
     assert peer_lost(ValueError("Connection reset by peer"), World(0, 2)) is None
+
+
+def test_sync_batch_norm_has_no_cpu_kernel_so_the_option_is_refused_on_cpu(tiny_cfg):
+    """Why Arch.sync_bn is GPU only. If the first half fails, paddle's CPU build gained the
+    kernel and the option can be allowed on CPU."""
+    import paddle
+    from paddle_suite.engine import build
+    from paddle_suite.errors import ConfigError
+    paddle.set_device("cpu")
+    with pytest.raises(RuntimeError, match="sync_batch_norm"):
+        paddle.nn.SyncBatchNorm(4)(paddle.randn([2, 4, 3, 3]))
+    cfg = tiny_cfg(**{"Arch": "{name: SmallCNN, class_num: 2, channels: [4, 8], "
+                              "batch_norm: true, sync_bn: true}", "Global.device": "cpu"})
+    with pytest.raises(ConfigError, match="Arch.sync_bn: SyncBatchNorm needs a GPU"):
+        build(cfg)
