@@ -23,6 +23,7 @@ SLOW = (
     "tests/integration/test_distributed.py",
     "tests/integration/test_preemption.py",
     "tests/integration/test_two_nodes.py",
+    "tests/integration/test_elastic.py",
     "tests/integration/test_readme.py",
     "tests/integration/test_hostile_runs.py::test_resume_through_the_flag_writes_byte_identical",
     "tests/unit/test_config_fuzz.py::test_every_key_of_other_configs",

@@ -191,7 +191,8 @@ def _mid_epoch(cfg: dict, built, stop) -> MidEpoch | None:
                     every_steps=glob["save_steps"] or None,
                     every_minutes=glob["save_minutes"] or None,
                     accumulate=cfg["Optimizer"]["accumulate_steps"], stop=stop,
-                    rank=world.rank, agree=partial(any_ranks, world=world)
+                    rank=world.rank, processes=world.size,
+                    agree=partial(any_ranks, world=world)
                     if world.parallel else None,
                     gather=partial(gather_objects, world=world) if world.parallel else None)
 

@@ -29,6 +29,7 @@ class MidEpoch:
     accumulate: int = 1                 # batches per update: checkpoints fall between updates
     stop: object = None                 # a preemption.StopRequest
     rank: int = 0
+    processes: int = 1
     agree: object = None    # [flags] -> [each flag raised by any process] (data parallel)
     gather: object = None   # obj -> [every process's obj] (data parallel)
 
@@ -92,6 +93,22 @@ class ResumeState(RunCallback):
         again after the callbacks' own resets)."""
         if self.resume:
             self._restore_callbacks()
+            self._check_processes()
+
+    def _check_processes(self) -> None:
+        """A mid-epoch checkpoint holds each process's place in its shard: it continues
+        only with as many processes as wrote it."""
+        positions = self.callback_state.get("position")
+        if positions is None or self.mid_epoch is None:
+            return
+        if len(positions) != self.mid_epoch.processes:
+            before = self.resume.path.parent / f"epoch-{self.resume.epoch:04d}"
+            instead = f"from the end of epoch {self.resume.epoch}: -o Global.checkpoints=" \
+                f"{before}" if self.resume.epoch else "start the run again"
+            raise CheckpointError(
+                f"{self.resume.path}: a mid-epoch checkpoint written by {len(positions)} "
+                f"process(es); it continues only with {len(positions)} (this run has "
+                f"{self.mid_epoch.processes}). Resume with that many, or {instead}.")
 
     def _restore_callbacks(self) -> None:
         try:

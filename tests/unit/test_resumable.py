@@ -136,3 +136,16 @@ def test_a_stop_signal_is_caught_while_training_and_released_after():
         time.sleep(0.05)
     assert request.requested and request.signal_name == "SIGUSR1"
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_mid_epoch_checkpoint_continues_only_with_as_many_processes(tmp_path):
+    from pathlib import Path
+    from paddle_suite.callbacks.resume_state import MidEpoch, ResumeState
+    from paddle_suite.resume import CheckpointError, Resume
+    path = Path(tmp_path) / "checkpoints" / "resume" / "epoch-0002-step-000010"
+    keeper = ResumeState(None, None, {}, Resume(path, tmp_path, 2, 10),
+                         {"callbacks": {}, "position": [{}, {}]},
+                         mid_epoch=MidEpoch(sampler=None, metrics=[], processes=1))
+    with pytest.raises(CheckpointError, match=r"written by 2 process\(es\); it continues only "
+                                              r"with 2 \(this run has 1\).*epoch-0002'?"):
+        keeper.check_restorable()
