@@ -47,12 +47,26 @@ def etcd(tmp_path):
          "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls",
          f"http://127.0.0.1:{peer}", "--initial-cluster", f"default=http://127.0.0.1:{peer}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2)
+    deadline = time.time() + 30
+    while not answers(client):
+        if time.time() > deadline or server.poll() is not None:
+            server.kill()
+            pytest.fail("the etcd server did not start")
+        time.sleep(0.2)
     try:
         yield f"etcd://127.0.0.1:{client}"
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def answers(port: int) -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
 
 
 def command(out, logs, *launcher):
