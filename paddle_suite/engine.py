@@ -23,8 +23,9 @@ from .callbacks.nan_guard import TrainingDiverged
 from .checkpoint import load_into, weights_path
 from .config import Config
 from .data import Data, build_data
+from .device import select_device, sync_batch_norm
 from .distributed import World, broadcast_object, current_world, join_process_group, \
-    peer_lost, per_device_batch_size, same_on_all_ranks, visible_gpus
+    peer_lost, per_device_batch_size, same_on_all_ranks
 from .errors import ConfigError, DataError, Preempted, UserError
 from .losses import AccumulatedLoss, build_loss
 from .metrics import PredictionCollector, build_metrics, metric_label, shown_value
@@ -53,37 +54,6 @@ def seed_everything(seed: int | None) -> None:
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
-
-
-def check_device(name: str, gpus: int) -> None:
-    """`Global.device: gpu` needs a GPU: a clear error instead of a silent CPU run."""
-    if name == "gpu" and gpus == 0:
-        raise ConfigError("Global.device: gpu was asked for, but this paddle build sees no GPU "
-                          "(CPU wheel or no CUDA device). Use device: cpu or auto, or install "
-                          "paddlepaddle-gpu (see README).")
-
-
-def select_device(name: str) -> str:
-    """Set paddle's device from `Global.device` (auto | cpu | gpu); return what was chosen."""
-    gpus = visible_gpus()
-    check_device(name, gpus)
-    has_gpu = gpus > 0
-    device = "gpu" if name == "gpu" or (name == "auto" and has_gpu) else "cpu"
-    paddle.set_device(device)
-    return device
-
-
-def sync_batch_norm(net, device: str):
-    """`Arch.sync_bn: true`: every BatchNorm as `paddle.nn.SyncBatchNorm` (statistics over
-    the whole global batch, every step). GPU only: paddle's CPU build has no
-    `sync_batch_norm` kernel (tests/unit/test_distributed.py shows it)."""
-    if device != "gpu":
-        raise ConfigError("Arch.sync_bn: SyncBatchNorm needs a GPU; this paddle has no "
-                          "sync_batch_norm kernel for the CPU. On CPU, data-parallel runs "
-                          "average BatchNorm's running statistics over the processes after "
-                          "every epoch instead (replicas stay identical); set "
-                          "Arch.sync_bn: false.")
-    return paddle.nn.SyncBatchNorm.convert_sync_batchnorm(net)
 
 
 @dataclass

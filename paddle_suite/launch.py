@@ -98,7 +98,7 @@ def check_config(script_args: list[str], processes: int, gpus: int) -> None:
         return
     from .config import load_config
 
-    from .engine import check_device
+    from .device import check_device
 
     cfg = load_config(args.config, args.override)
     check_device(cfg["Global"]["device"], gpus)
