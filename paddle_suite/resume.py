@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import pickle
-import random
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,28 +42,6 @@ KEEP = 2
 
 class CheckpointError(UserError):
     """No usable resume checkpoint."""
-
-
-def rng_state() -> dict:
-    """The random states of Python, numpy and paddle as plain data."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(),
-            "paddle": [s.__getstate__() for s in paddle.get_rng_state()]}
-
-
-def set_rng_state(state: dict) -> None:
-    """Restore what `rng_state` captured."""
-    random.setstate(_tuples(state["python"]))
-    np.random.set_state(tuple(state["numpy"]))
-    generators = []
-    for raw in state["paddle"]:
-        gen = paddle.base.libpaddle.GeneratorState.__new__(paddle.base.libpaddle.GeneratorState)
-        gen.__setstate__(tuple(raw))
-        generators.append(gen)
-    paddle.set_rng_state(generators)
-
-
-def _tuples(value):
-    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _sha256(path: Path) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Preempted
-from ..resume import CheckpointError, Resume, link_last, rng_state, save_resume, set_rng_state
+from ..resume import CheckpointError, Resume, link_last, save_resume
+from ..rng import paddle_rng_state, rng_state, set_paddle_rng_state, set_rng_state
 from .run_state import Phase, run_epoch, RunCallback, state_of
 
 log = logging.getLogger("paddle_suite")
@@ -140,7 +141,7 @@ class ResumeState(RunCallback):
         position = position[self.mid_epoch.rank]  # each process's own
         self.epoch_rng = position["epoch_rng"]
         set_rng_state(position["epoch_rng"])
-        _set_paddle_rng(position["paddle_rng"])
+        set_paddle_rng_state(position["paddle_rng"])
         for name, state in position["callbacks"].items():
             self.stateful[name].load_epoch_state(state)
         for metric, sums in zip(self.mid_epoch.metrics, position["metrics"]):
@@ -182,7 +183,7 @@ class ResumeState(RunCallback):
         mid = self.mid_epoch
         position = {"batches": state.epoch_batches, "epoch_rng": self.epoch_rng,
                     "host_rng": mid.sampler.host_rng_before(state.epoch_batches),
-                    "paddle_rng": rng_state()["paddle"],
+                    "paddle_rng": paddle_rng_state(),
                     "callbacks": {name: cb.epoch_state() for name, cb in self.stateful.items()
                                   if hasattr(cb, "epoch_state")},
                     "metrics": [_sums(m) for m in mid.metrics]}
@@ -215,10 +216,6 @@ def _sums(metric) -> dict:
     `total` and `count`)."""
     return {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(metric).items()
             if k in ("total", "count")}
-
-
-def _set_paddle_rng(raw: list) -> None:
-    set_rng_state({**rng_state(), "paddle": raw})
 
 
 class SampleSeedEpochs(RunCallback):

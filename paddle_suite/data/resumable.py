@@ -23,20 +23,9 @@ import threading
 
 import numpy as np
 
+from ..rng import host_rng_state, set_host_rng_state
+
 KEPT_STATES = 256  # recorded states kept (the loader prefetches far fewer batches ahead)
-
-
-def host_rng_state() -> dict:
-    return {"python": random.getstate(), "numpy": np.random.get_state()}
-
-
-def set_host_rng_state(state: dict) -> None:
-    random.setstate(_tuples(state["python"]))
-    np.random.set_state(tuple(state["numpy"]))
-
-
-def _tuples(value):
-    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 class ResumableBatchSampler:
