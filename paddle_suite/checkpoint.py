@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -108,6 +109,18 @@ def paddle_bytes(obj) -> bytes:
     buffer = io.BytesIO()
     paddle.save(obj, buffer)
     return buffer.getvalue()
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make `target` a hard link to `source` (a copy where the file system has no hard
+    links), under a temporary name renamed over `target`: a crash leaves the old `target`."""
+    temporary = target.parent / f".{target.name}.link.tmp"
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(source, temporary)
+    except OSError:
+        shutil.copyfile(source, temporary)
+    os.replace(temporary, target)
 
 
 def atomic_save(obj, path: str | Path) -> None:

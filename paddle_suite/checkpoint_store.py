@@ -8,38 +8,22 @@ when a file of this run already holds exactly those bytes (same SHA-256, and the
 still the one written: same inode and size), the new name becomes a hard link to it instead
 of a second write. Every name is replaced atomically (temporary name, then rename), so a
 crash leaves the previous file; where hard links are not possible (another file system) the
-bytes are written. One store per run (`RunCallbacks.store`); a callback used on its own
+file is copied. One store per run (`RunCallbacks.store`); a callback used on its own
 makes its own.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
-from .checkpoint import atomic_write_bytes, paddle_bytes
-
-
-def link_over(source: Path, target: Path) -> bool:
-    """Make `target` a hard link to `source`, replacing `target` atomically; False where the
-    file system cannot (nothing changed then)."""
-    temporary = target.parent / f".{target.name}.link.tmp"
-    temporary.unlink(missing_ok=True)
-    try:
-        os.link(source, temporary)
-    except OSError:
-        return False
-    os.replace(temporary, target)
-    return True
+from .checkpoint import atomic_write_bytes, link_or_copy, paddle_bytes
 
 
 class CheckpointStore:
     """Writes weight files so that each distinct content is written once per run."""
 
     def __init__(self):
-        self._held = {}      # sha256 -> (path, inode, size) of a file holding those bytes
-        self.written = 0     # bytes written, for the tests and the epoch-bytes benchmark
-        self.linked = 0      # files made as links
+        self._held = {}  # sha256 -> (path, inode, size) of a file holding those bytes
 
     def save(self, state_dict, path: str | Path) -> Path:
         """Save a state dict to `path`: a link to an earlier file of the same bytes, else
@@ -49,11 +33,10 @@ class CheckpointStore:
     def put(self, path: Path, data: bytes) -> Path:
         digest = hashlib.sha256(data).hexdigest()
         holder = self._holder(digest)
-        if holder is not None and holder != path and link_over(holder, path):
-            self.linked += 1
+        if holder is not None and holder != path:
+            link_or_copy(holder, path)
         else:
             atomic_write_bytes(path, data)
-            self.written += len(data)
         self.remember(path, digest)
         return path
 

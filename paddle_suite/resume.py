@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from .checkpoint import (_fsync_dir, load_pickle, load_weights, make_temp_dir, named,
-                         paddle_bytes)
+from .checkpoint import (_fsync_dir, link_or_copy, load_pickle, load_weights, make_temp_dir,
+                         named, paddle_bytes)
 from .errors import UserError
 
 log = logging.getLogger("paddle_suite")
@@ -151,13 +151,7 @@ def link_last(checkpoint: Path, directory: Path) -> None:
     two. Each link is made under a temporary name and renamed over the old one, so a crash
     leaves the previous `last.*`; where hard links are not possible the file is copied."""
     for source, name in LAST_LINKS.items():
-        target, temporary = directory / name, directory / f".{name}.link.tmp"
-        temporary.unlink(missing_ok=True)
-        try:
-            os.link(checkpoint / source, temporary)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(checkpoint / source, temporary)
-        os.replace(temporary, target)
+        link_or_copy(checkpoint / source, directory / name)
 
 
 def _count(value) -> bool:
