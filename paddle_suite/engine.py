@@ -36,7 +36,7 @@ from .replan import plan_of
 from .resume import locate, run_dir_of
 from .resuming import check_epochs_left, check_not_stopped, open_run, restore_checkpoint, \
     signature
-from .rundir import attach_log_file, latest_unfinished_run, write_json
+from .rundir import attach_log_file, latest_unfinished_run, nothing_to_resume, write_json
 from .runlock import RunLock
 from .setup_checks import check_forward, setup_stage
 from .tuning.diagnose import diagnose, output_spread, setup_of
@@ -257,19 +257,23 @@ def _with_checkpoints(cfg: Config, pointer) -> Config:
 
 
 def _auto_resume(cfg: Config) -> Config:
-    """With `Global.resume: auto` and no `Global.checkpoints`, the config continuing the
-    newest unfinished run of the experiment (one with a resume checkpoint, not finished), or
-    the config itself (a new run) when there is none: a restarted job's same command goes
-    on where it stopped."""
+    """With `Global.resume` (auto, or latest from `tools/train.py --resume`) and no
+    `Global.checkpoints`, the config continuing the newest unfinished run of the experiment
+    (one with a resume checkpoint, not finished). With none: `auto` starts a new run (a
+    restarted job's same command goes on where it stopped), `latest` is an error saying
+    what is there."""
     glob = cfg["Global"]
-    if glob["resume"] != "auto" or glob["checkpoints"]:
+    if glob["resume"] == "never" or glob["checkpoints"]:
         return cfg
+    label = "--resume" if glob["resume"] == "latest" else "Global.resume: auto"
     run_dir, _ = latest_unfinished_run(glob["output_dir"], glob["experiment"])
+    if run_dir is None and glob["resume"] == "latest":
+        raise UserError(f"--resume: no unfinished run to continue: "
+                        f"{nothing_to_resume(glob['output_dir'], glob['experiment'])}")
     if run_dir is None:
-        log.info("Global.resume: auto: no unfinished run of %s; starting one",
-                 glob["experiment"])
+        log.info("%s: no unfinished run of %s; starting one", label, glob["experiment"])
         return cfg
-    log.info("Global.resume: auto: continuing %s", run_dir)
+    log.info("%s: continuing %s, the newest unfinished run", label, run_dir)
     return _with_checkpoints(cfg, run_dir)
 
 

@@ -44,8 +44,10 @@ class GlobalOptions:
     max_updates: int | None = None         # train exactly this many optimizer updates
                                            # (Caffe's max_iter); replaces epochs
     checkpoints: str | None = None         # resume from (a run directory or checkpoint)
-    resume: Literal["auto", "never"] = "never"  # auto: continue the newest unfinished run
-                                           # of the experiment, or start one
+    resume: Literal["auto", "latest", "never"] = "never"  # auto: continue the newest
+                                           # unfinished run of the experiment, or start one;
+                                           # latest (tools/train.py --resume): continue it,
+                                           # an error when there is none
     save_steps: int = 0                    # also a resume checkpoint every N updates (0: off)
     save_minutes: float = 0                # ... and every N minutes of training (0: off)
     preemption: bool = True                # SIGTERM/SIGUSR1: checkpoint, then stop (exit 75)

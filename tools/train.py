@@ -9,23 +9,16 @@ def main(argv=None):
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved config and exit without training")
     parser.add_argument("--resume", action="store_true",
-                        help="continue the latest run of this experiment from its last "
-                             "checkpoint (same as -o Global.checkpoints=<that run>)")
+                        help="continue the newest unfinished run of this experiment from its "
+                             "last checkpoint (same as -o Global.resume=latest)")
     args = parser.parse_args(argv)
     quiet_paddle()
     from paddle_suite import UserError, load_config, train
     from paddle_suite.engine import outcome
-    from paddle_suite.rundir import latest_unfinished_run, nothing_to_resume
     cfg = load_config(args.config, args.override)
-    if args.resume:
-        glob = cfg["Global"]
-        run_dir, _ = latest_unfinished_run(glob["output_dir"], glob["experiment"])
-        if run_dir is None:
-            raise UserError(f"--resume: no unfinished run to continue: "
-                            f"{nothing_to_resume(glob['output_dir'], glob['experiment'])}")
-        print(f"--resume: continuing {run_dir}, the newest unfinished run", file=sys.stderr)
-        glob["checkpoints"] = str(run_dir)  # loaded once: the same paddle names as -o
-        cfg.overrides.append(f"Global.checkpoints={run_dir}")
+    if args.resume:  # which run: decided by the engine, on rank 0 (engine._auto_resume)
+        cfg["Global"]["resume"] = "latest"  # loaded once: the same paddle names as -o
+        cfg.overrides.append("Global.resume=latest")
     if args.print_config:
         print(cfg.to_yaml(), end="")
         return
