@@ -192,9 +192,8 @@ def _mid_epoch(cfg: dict, built, stop) -> MidEpoch | None:
                     every_minutes=glob["save_minutes"] or None,
                     accumulate=cfg["Optimizer"]["accumulate_steps"], stop=stop,
                     rank=world.rank, processes=world.size,
-                    agree=partial(any_ranks, world=world)
-                    if world.parallel else None,
-                    gather=partial(gather_objects, world=world) if world.parallel else None)
+                    agree=partial(any_ranks, world=world),
+                    gather=partial(gather_objects, world=world))
 
 
 def _nan_guard(cfg: dict, built) -> NaNGuard:

@@ -31,8 +31,8 @@ class MidEpoch:
     stop: object = None                 # a preemption.StopRequest
     rank: int = 0
     processes: int = 1
-    agree: object = None    # [flags] -> [each flag raised by any process] (data parallel)
-    gather: object = None   # obj -> [every process's obj] (data parallel)
+    agree: object = list    # [flags] -> [each flag raised by any process]; one process: as is
+    gather: object = lambda obj: [obj]  # obj -> [every process's obj]
 
 
 def step_checkpoint_due(batches: int, epoch_batches: int, accumulate: int, updates: int,
@@ -158,8 +158,7 @@ class ResumeState(RunCallback):
                                   state.global_step // mid.accumulate, mid.every_steps,
                                   (time.monotonic() - self.last_saved) / 60,
                                   mid.every_minutes, stopping)
-        if mid.agree is not None:  # every process decides alike, at the same update
-            due, stopping = mid.agree([due, stopping])
+        due, stopping = mid.agree([due, stopping])  # every process alike, at one update
         if not due:
             return
         self._save_mid_epoch(state)
@@ -173,9 +172,7 @@ class ResumeState(RunCallback):
         mid = self.mid_epoch
         if mid is None or mid.stop is None:
             return
-        stopping = mid.stop.requested
-        if mid.agree is not None:
-            (stopping,) = mid.agree([stopping])
+        (stopping,) = mid.agree([mid.stop.requested])
         if stopping:
             raise Preempted(self._preempted_message(state_of(self)))
 
@@ -187,7 +184,7 @@ class ResumeState(RunCallback):
                     "callbacks": {name: cb.epoch_state() for name, cb in self.stateful.items()
                                   if hasattr(cb, "epoch_state")},
                     "metrics": [_sums(m) for m in mid.metrics]}
-        positions = mid.gather(position) if mid.gather is not None else [position]
+        positions = mid.gather(position)
         if self.directory is not None:
             self._save(state.epoch - 1, state.epoch_batches, {"stopped": False,
                                                               "position": positions})

@@ -70,8 +70,7 @@ class ResumableBatchSampler:
     def _record(self, index: int) -> None:
         with self._changed:
             self._states[index] = host_rng_state()
-            for old in [k for k in self._states if k < index - KEPT_STATES]:
-                del self._states[old]
+            self._states.pop(index - KEPT_STATES, None)  # indices rise by one per batch
             self._changed.notify_all()
 
     def host_rng_before(self, index: int, timeout: float = 120.0) -> dict:
