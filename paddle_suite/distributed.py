@@ -231,9 +231,7 @@ def _all_reduce(values: list[float], op: str) -> np.ndarray:
 
 def any_rank(flag: bool, world: World) -> bool:
     """True on every process when `flag` is true on at least one (a collective)."""
-    if not world.parallel:
-        return flag
-    return bool(_all_reduce([1.0 if flag else 0.0], "MAX")[0] > 0)
+    return any_ranks([flag], world)[0]
 
 
 def any_ranks(flags: list[bool], world: World) -> list[bool]:
