@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write_bytes, load_weights
+from .checkpoint import atomic_write_bytes, link_or_copy, load_weights
 from .errors import ConfigError, UserError
 from .replan import plan_of, replan, replan_decision
 from .resume import CheckpointError, local_optimizer_state, optimizer_state_problems
@@ -125,7 +125,7 @@ def check_kept_weights(run_dir: Path, resume, best_epoch) -> None:
         except UserError as exc:
             problem = str(exc)
         if path.name == "best.pdparams" and best_epoch == resume.epoch and not resume.step:
-            atomic_write_bytes(path, (resume.path / "network.pdparams").read_bytes())
+            link_or_copy(resume.path / "network.pdparams", path)  # as the store would
             log.warning("%s was damaged (%s); written again from the checkpoint of epoch %d, "
                         "its best", path, problem, resume.epoch)
         else:
