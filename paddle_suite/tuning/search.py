@@ -274,12 +274,21 @@ def _pruner(opts: dict):
     return optuna.pruners.NopPruner()
 
 
+def lost_table_race(exc: Exception) -> bool:
+    """Whether `exc` is what a worker sees when another one created the study tables first:
+    an IntegrityError, a "relation ... already exists" (PostgreSQL's DuplicateTable arrives
+    as a ProgrammingError, SQLite's as an OperationalError) or a locked SQLite file."""
+    text = str(exc)
+    return type(exc).__name__ == "IntegrityError" or "already exists" in text or (
+        type(exc).__name__ == "OperationalError" and "locked" in text)
+
+
 def _storage(optuna, url: str, opts: dict, attempts: int = 5):
     """Open an RDB storage with heartbeats: a running trial whose worker stops beating for
     `grace_period` seconds is failed by the next worker, never while it is alive. Workers
     starting together race to create the tables; the loser gets an IntegrityError and
-    simply tries again once the tables exist (PostgreSQL reports an IntegrityError, SQLite
-    "table ... already exists" or "database is locked"). SQLite waits for a busy file."""
+    simply tries again once the tables exist (`lost_table_race`). SQLite waits for a busy
+    file."""
     import time
     extra = {"engine_kwargs": {"connect_args": {"timeout": 60}}} if url.startswith("sqlite") \
         else {}
@@ -288,10 +297,7 @@ def _storage(optuna, url: str, opts: dict, attempts: int = 5):
             return optuna.storages.RDBStorage(url, heartbeat_interval=opts["heartbeat"],
                                               grace_period=opts["grace_period"], **extra)
         except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
-            kind, text = type(exc).__name__, str(exc)
-            racing = kind == "IntegrityError" or (
-                kind == "OperationalError" and ("already exists" in text or "locked" in text))
-            if racing and attempt + 1 < attempts:
+            if lost_table_race(exc) and attempt + 1 < attempts:
                 time.sleep(0.5 * (attempt + 1))
                 continue
             raise UserError(f"study.storage: cannot open {hide_password(url)}: "

@@ -143,6 +143,24 @@ def test_grid_needs_values_and_storage_errors_hide_the_password(tmp_path):
     assert "127.0.0.1" in str(info.value) and "s3cret" not in str(info.value)
 
 
+def test_a_worker_that_loses_the_table_creation_race_tries_again():
+    """Workers starting together against an empty database race to create the study tables;
+    each driver reports the loser differently, and a wrong password is no race."""
+    import sqlalchemy.exc as sa
+    from paddle_suite.tuning.search import lost_table_race
+
+    def wrapped(kind, message):
+        return kind("CREATE TABLE studies", {}, Exception(message))
+    assert lost_table_race(wrapped(sa.ProgrammingError,  # PostgreSQL: DuplicateTable
+                                   'relation "studies" already exists'))
+    assert lost_table_race(wrapped(sa.IntegrityError, "duplicate key value"))
+    assert lost_table_race(wrapped(sa.OperationalError, "table studies already exists"))
+    assert lost_table_race(wrapped(sa.OperationalError, "database is locked"))
+    assert not lost_table_race(wrapped(sa.OperationalError,
+                                       'password authentication failed for user "tuner"'))
+    assert not lost_table_race(wrapped(sa.ProgrammingError, 'relation "trials" does not exist'))
+
+
 def test_narrowing_keeps_the_span_of_the_top_trials():
     from paddle_suite.tuning.refine import narrow
     space = {"lr": {"type": "loguniform", "low": 1e-5, "high": 1.0, "step": None, "log": False,
