@@ -9,6 +9,7 @@ confidently puts in another class (likely label errors, suspects.png). Everythin
 to data_check.json. Exit status 1 when something should be fixed before training
 (unreadable files, leakage, disagreeing duplicates)."""
 import sys
+from functools import partial
 
 from paddle_suite.cli import base_parser, quiet_paddle, run, run_path, single_process
 
@@ -30,7 +31,10 @@ def main(argv=None):
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.data.check import check_data
-    found = check_data(load_config(args.config, args.override), args.out, run_path(args.run),
+    from paddle_suite.data.predict import predict_views
+    run = run_path(args.run)
+    predict = None if run is None else partial(predict_views, run_dir=run)
+    found = check_data(load_config(args.config, args.override), args.out, predict,
                        args.suspects, args.sample, args.workers)
     for name, info in found["sets"].items():
         shapes = ", ".join(f"{k} x{v}" for k, v in info["shapes"].items())

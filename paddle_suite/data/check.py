@@ -149,12 +149,15 @@ def duplicates(views: dict, scans: dict) -> dict:
     return {"within": dict(within), "across": across, "conflicting_labels": conflicting}
 
 
-def check_data(cfg, out_dir: str | Path | None = None, run_dir: str | Path | None = None,
+def check_data(cfg, out_dir: str | Path | None = None, predict=None,
                suspects: int = 16, sample: int | None = None, workers: int = 1) -> dict:
     """Check the config's train and eval data; write the pictures and data_check.json into
     `out_dir` (default: a new `<output_dir>/<experiment>_data_check/<time>`); return the
     findings (`problems` counts what should be fixed before training). `sample` reads only
-    that many samples of each set (stratified, seeded); `workers` processes read them."""
+    that many samples of each set (stratified, seeded); `workers` processes read them.
+    `predict(views)`, when given, returns {set name: (view, class probabilities [N, C])}
+    from a trained model (`lifecycle.predictions.predict_views`): the likely label errors
+    are listed from it."""
     views = make_views(cfg)
     glob = cfg["Global"]
     out = Path(out_dir) if out_dir else create_run_dir(glob["output_dir"],
@@ -182,21 +185,21 @@ def check_data(cfg, out_dir: str | Path | None = None, run_dir: str | Path | Non
     first = "Train" if "Train" in views else next(iter(views))
     save_figure(samples_figure(views[first], scans[first]["examples"], names, MAX_CLASS_ROWS),
                 out / "samples.png")
-    if run_dir is not None:
-        findings["suspects"] = likely_label_errors(views, run_dir, names, suspects, out)
+    if predict is not None:
+        findings["suspects"] = likely_label_errors(predict(views), views, names, suspects, out)
     write_json(out / "data_check.json", findings)
     return findings
 
 
-def likely_label_errors(views: dict, run_dir, names: list[str], limit: int, out: Path) -> list:
+def likely_label_errors(predictions: dict, views: dict, names: list[str], limit: int,
+                        out: Path) -> list:
     """Samples a trained run predicts as another class with more than half its belief
     (probability > 0.5; label smoothing keeps a model's top probability near 1 - epsilon),
     by loss: the likeliest label errors. Draws suspects.png."""
     from .check_pictures import suspects_figure
     from ..visual.plots import save_figure
-    from .predict import predict_views
     rows = []
-    for name, (view, probs) in predict_views(views, run_dir).items():
+    for name, (view, probs) in predictions.items():
         labels = np.asarray(view.labels)
         predicted = probs.argmax(axis=1)
         true_p = probs[np.arange(len(labels)), labels]
