@@ -28,7 +28,7 @@ with warnings.catch_warnings():
 from paddle_suite import load_config, train  # noqa: E402
 from paddle_suite.callbacks.nan_guard import TrainingDiverged  # noqa: E402
 from paddle_suite.tuning.lr_find import lr_find  # noqa: E402
-from paddle_suite.tuning.lr_finder import RULES  # noqa: E402
+from paddle_suite.tuning.lr_range_test import RULES  # noqa: E402
 from paddle_suite.tuning.sanity import run_checks  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")

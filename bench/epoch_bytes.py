@@ -21,7 +21,7 @@ CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from paddle_suite import load_config
-from paddle_suite.engine import train
+from paddle_suite.lifecycle.engine import train
 cfg = load_config(sys.argv[1] + "/configs/lenet.yaml", sys.argv[2:])
 def written():
     lines = open("/proc/self/io").read().splitlines()

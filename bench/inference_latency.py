@@ -21,7 +21,7 @@ with warnings.catch_warnings():
 import numpy as np  # noqa: E402
 from paddle.static import InputSpec  # noqa: E402
 
-from paddle_suite.export import predictor, run_predictor  # noqa: E402
+from paddle_suite.deploy.export import predictor, run_predictor  # noqa: E402
 from paddle_suite.models import MODELS  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def bench(name, net, shape, repeats, out):
     pred = predictor(out)
     onnx = None
     try:
-        from paddle_suite.onnx_export import onnx_session, run_onnx, to_onnx
+        from paddle_suite.deploy.onnx import onnx_session, run_onnx, to_onnx
         session = onnx_session(to_onnx(out))
         onnx = lambda x: run_onnx(session, x)  # noqa: E731
     except Exception as exc:  # noqa: BLE001

@@ -37,9 +37,9 @@ import numpy as np  # noqa: E402
 
 from paddle_suite import load_config, train  # noqa: E402
 from paddle_suite.data import build_data  # noqa: E402
-from paddle_suite.engine import seed_everything  # noqa: E402
-from paddle_suite.losses import build_loss  # noqa: E402
-from paddle_suite.optim import build_optimizer, build_schedule  # noqa: E402
+from paddle_suite.lifecycle.engine import seed_everything  # noqa: E402
+from paddle_suite.training.losses import build_loss  # noqa: E402
+from paddle_suite.training.optim import build_optimizer, build_schedule  # noqa: E402
 from paddle_suite.models import build_model  # noqa: E402
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "lenet.yaml")

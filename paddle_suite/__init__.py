@@ -18,8 +18,10 @@ with _warnings.catch_warnings():  # paddle warns at import time that ccache is m
     import paddle as _paddle  # noqa: F401
 
 __version__ = "0.1.0"
-_EXPORTS = {"Config": "config", "load_config": "config", "train": "engine",
-            "evaluate": "engine", "build": "engine", "TrainResult": "engine",
+_EXPORTS = {"Config": "config.loader", "load_config": "config.loader",
+            "train": "lifecycle.engine",
+            "evaluate": "lifecycle.engine", "build": "lifecycle.engine",
+            "TrainResult": "lifecycle.engine",
             "ConfigError": "errors", "DataError": "errors", "UserError": "errors"}
 __all__ = [*_EXPORTS, "__version__"]
 

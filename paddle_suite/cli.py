@@ -23,7 +23,7 @@ def base_parser(description: str, config_required: bool = True) -> argparse.Argu
 def run_path(text: str | None):
     """A path given on the command line, with `latest` standing for the newest run directory
     (`logs/lenet_mnist/latest`); see rundir.resolve_latest."""
-    from .rundir import resolve_latest
+    from .runs.rundir import resolve_latest
     try:
         return resolve_latest(text)
     except ValueError as exc:
@@ -85,7 +85,7 @@ def quiet_paddle() -> None:
 
 def single_process(tool: str) -> None:
     """Refuse to run `tool` under paddle.distributed.launch: it is one process's job."""
-    from .distributed import current_world
+    from .cluster.distributed import current_world
 
     if current_world().parallel:
         raise UserError(

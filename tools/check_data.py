@@ -31,7 +31,7 @@ def main(argv=None):
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.data.check import check_data
-    from paddle_suite.data.predict import predict_views
+    from paddle_suite.lifecycle.predictions import predict_views
     run = run_path(args.run)
     predict = None if run is None else partial(predict_views, run_dir=run)
     found = check_data(load_config(args.config, args.override), args.out, predict,

@@ -18,8 +18,8 @@ def main(argv=None):
     single_process("tools/ensemble.py")
     quiet_paddle()
     from paddle_suite import load_config
-    from paddle_suite.ensemble import evaluate_ensemble, members_of
-    from paddle_suite.rundir import write_json
+    from paddle_suite.lifecycle.ensemble import evaluate_ensemble, members_of
+    from paddle_suite.runs.rundir import write_json
     members = members_of([run_path(p) for p in args.snapshots or args.members],
                          snapshots=bool(args.snapshots))
     result = evaluate_ensemble(load_config(args.config, args.override), members)

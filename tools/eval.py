@@ -11,8 +11,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet_paddle()
     from paddle_suite import evaluate, load_config
-    from paddle_suite.distributed import current_world
-    from paddle_suite.rundir import write_json
+    from paddle_suite.cluster.distributed import current_world
+    from paddle_suite.runs.rundir import write_json
     results = evaluate(load_config(args.config, args.override))
     if not current_world().primary:  # under the launcher every rank evaluates; rank 0 reports
         return

@@ -22,7 +22,7 @@ def main(argv=None):
     single_process("tools/export_model.py")
     quiet_paddle()
     from paddle_suite import load_config
-    from paddle_suite.export import TOLERANCE, export_model
+    from paddle_suite.deploy.export import TOLERANCE, export_model
     report = export_model(load_config(args.config, args.override), args.out, args.legacy,
                           onnx=args.onnx)
     print(f"exported {report['weights']} -> {report['model_dir']} ({report['format']}; "

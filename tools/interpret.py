@@ -25,7 +25,7 @@ def main(argv=None):
     quiet_paddle()
     from paddle_suite import load_config
     from paddle_suite.interpret.run import interpret_images
-    from paddle_suite.checkpoint import weights_path
+    from paddle_suite.runs.checkpoint import weights_path
     cfg = load_config(args.config, args.override)
     if cfg["Global"]["pretrained_model"]:
         print(f"weights: {weights_path(cfg['Global']['pretrained_model'])}")

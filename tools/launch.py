@@ -38,12 +38,12 @@ def main(argv=None):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
-    from paddle_suite.launch import (check_config, check_master, launcher_flags, plan,
+    from paddle_suite.lifecycle.launch import (check_config, check_master, launcher_flags, plan,
                                      run_launcher, split_command)
     flags, command = split_command(argv)
     timeout, flags = own_options(flags)
     quiet_paddle()
-    from paddle_suite.distributed import visible_gpus
+    from paddle_suite.cluster.distributed import visible_gpus
     gpus = visible_gpus()
     job = plan(launcher_flags(flags), gpus)
     check_config(command[1:], job.processes, gpus)

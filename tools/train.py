@@ -14,7 +14,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     quiet_paddle()
     from paddle_suite import UserError, load_config, train
-    from paddle_suite.engine import outcome
+    from paddle_suite.lifecycle.engine import outcome
     cfg = load_config(args.config, args.override)
     if args.resume:  # which run: decided by the engine, on rank 0 (engine._auto_resume)
         cfg["Global"]["resume"] = "latest"  # loaded once: the same paddle names as -o
@@ -23,7 +23,7 @@ def main(argv=None):
         print(cfg.to_yaml(), end="")
         return
     if cfg["Global"]["seeds"]:
-        from paddle_suite.seeds import group_outcome, train_seeds
+        from paddle_suite.lifecycle.seeds import group_outcome, train_seeds
         if args.resume:
             raise UserError("--resume continues one run; resume each seed's run of the group "
                             "with -o Global.checkpoints=<group>/seed-<s>.")

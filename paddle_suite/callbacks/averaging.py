@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from ..checkpoint import atomic_save
+from ..runs.checkpoint import atomic_save
 from ..errors import ConfigError
 from ..models.nets import batch_norm_layers
 from .run_state import Phase, run_epoch, RunCallback

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from ..checkpoint import remove_stray_temp_files
-from ..checkpoint_store import CheckpointStore
+from ..runs.checkpoint import remove_stray_temp_files
+from ..runs.store import CheckpointStore
 from .monitor import Monitor
 from .run_state import RunCallback, state_of
 

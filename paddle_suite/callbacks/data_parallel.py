@@ -6,7 +6,7 @@ import random
 import numpy as np
 import paddle
 
-from ..distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
+from ..cluster.distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
 from .monitor import scalar
 from .run_state import Phase, run_epoch, RunCallback
 

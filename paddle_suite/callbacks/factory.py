@@ -6,12 +6,12 @@ from functools import partial
 
 from paddle.io.dataloader.collate import default_collate_fn
 
-from ..amp import loss_scale
-from ..checkpoint_store import CheckpointStore
+from ..training.amp import loss_scale
+from ..runs.store import CheckpointStore
 from ..data.failures import DataFailureGuard
 from ..data.resumable import ResumableBatchSampler
-from ..distributed import any_ranks, average_buffers, gather_objects
-from ..metrics import PredictionCollector
+from ..cluster.distributed import any_ranks, average_buffers, gather_objects
+from ..training.metrics import PredictionCollector
 from ..visual.tap import BatchTap
 from .accumulation import AccumulationGroups
 from .averaging import EMA, SWA
@@ -26,7 +26,7 @@ from .nan_guard import NaNGuard
 from .plateau import PlateauDecay
 from .progress import ProgressLogger
 from .recorder import RunRecorder
-from .resume_state import MidEpoch, ResumeState, SampleSeedEpochs
+from .resume_writer import MidEpoch, ResumeState, SampleSeedEpochs
 from .run_state import Phase, RunClock, RunState, phase_of
 from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots

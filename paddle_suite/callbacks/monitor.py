@@ -81,7 +81,7 @@ def missing_metric(who: str, name: str, logs: dict | None) -> ConfigError:
 
 
 def _suggest(name, choices):
-    from ..schema import suggest
+    from ..core.schema import suggest
     return suggest(name, choices)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 
 
-from ..amp import MIN_LOSS_SCALE, loss_scale, step_skipped
-from ..distributed import World, any_rank
+from ..training.amp import MIN_LOSS_SCALE, loss_scale, step_skipped
+from ..cluster.distributed import World, any_rank
 from ..errors import UserError
 from .monitor import scalar
 from .run_state import Phase, run_epoch, RunCallback

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import ConfigError
-from ..schema import check_kwargs, choose, suggest
+from ..core.schema import check_kwargs, choose, suggest
 from .averaging import EMA, SWA
 from .early_stopping import EarlyStopping
 from .plateau import PlateauDecay

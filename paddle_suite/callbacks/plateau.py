@@ -63,7 +63,7 @@ class PlateauDecay(RunCallback):
     floor is never undershot. `threshold_mode: rel` makes `min_delta` a fraction of the best
     value (PyTorch's default). See docs/training_control.md for the comparison with peers.
 
-    Needs the optimizer's LR to be a `paddle_suite.optim.ScaledLR` (wrap a float or any
+    Needs the optimizer's LR to be a `paddle_suite.training.optim.ScaledLR` (wrap a float or any
     schedule, warm-up included: the whole schedule is scaled). Acts in `on_eval_end`.
     Every change is logged and kept in `changes` (epoch, scale, lr, reason).
     """

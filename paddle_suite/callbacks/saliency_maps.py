@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..interpret.saliency import METHODS, overlay, saliency
+from ..visual.saliency import METHODS, overlay, saliency
 from ..visual.pictures import prediction_text, saliency_figure
 from ..visual.plots import figure_to_array, save_figure
 from .run_state import Phase, run_epoch, RunCallback

@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 
-from ..checkpoint_store import CheckpointStore
+from ..runs.store import CheckpointStore
 from .run_state import Phase, run_epoch, RunCallback
 
 log = logging.getLogger("paddle_suite")

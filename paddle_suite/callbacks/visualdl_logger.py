@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imageio import read_image
+from ..data.imageio import read_image
 from ..visual.curves import micro_counts, threshold_counts
 from ..visual.mistakes import most_confused
 from ..visual.report import confusion_counts

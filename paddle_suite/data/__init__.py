@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import paddle
 
-from ..distributed import World, per_device_batch_size
+from ..cluster.distributed import World, per_device_batch_size
 from ..errors import ConfigError, DataError, UserError
-from ..imageio import check_sample_size
+from .imageio import check_sample_size
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
 from .files import cub200, file_list, image_folder, paddlex

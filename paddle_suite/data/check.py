@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rundir import create_run_dir, write_json
+from ..runs.rundir import create_run_dir, write_json
 from . import _class_names, make_views
 from .failures import describe
 from .sampling import sample_indices
@@ -34,7 +34,7 @@ def where(view, i: int) -> str:
     paths = getattr(view.base, "paths", None)
     if paths is None:
         return source
-    from ..imageio import display_path
+    from .imageio import display_path
     path = display_path(paths[int(view.indices[i])])
     return path if path == source else f"{path} ({source})"
 

@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 import paddle
 
-from ..checkpoint import load_pickle_bytes
+from ..runs.checkpoint import load_pickle_bytes
 from ..errors import DataError
-from ..imageio import display_path, read_image
+from .imageio import display_path, read_image
 from .listing import PathTable
 
 BUNDLED_MNIST = Path(__file__).resolve().parent / "mnist10k"

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import DataError
-from ..imageio import display_path
+from .imageio import display_path
 from .datasets import IMAGE_EXTENSIONS, FileDataset
 from .listing import ListedAt, list_image_folder
 

@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from ..rng import host_rng_state, set_host_rng_state
+from ..core.rng import host_rng_state, set_host_rng_state
 
 KEPT_STATES = 256  # recorded states kept (the loader prefetches far fewer batches ahead)
 

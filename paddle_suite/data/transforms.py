@@ -16,7 +16,7 @@ import numpy as np
 import paddle.vision.transforms as T
 
 from ..errors import ConfigError
-from ..schema import check_kwargs, choose
+from ..core.schema import check_kwargs, choose
 
 
 class _KeepHWC:

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import UserError
-from ..imageio import write_png
+from .imageio import write_png
 from .datasets import mnist10k, sklearn_digits
 
 SOURCES = {"mnist10k": mnist10k, "sklearn_digits": sklearn_digits}

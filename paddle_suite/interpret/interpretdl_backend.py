@@ -21,7 +21,7 @@ import numpy as np
 from paddle import nn
 
 from ..errors import UserError
-from .saliency import _normalise, _scores, default_layer, conv_layers
+from ..visual.saliency import _normalise, _scores, default_layer, conv_layers
 
 METHODS = ("smoothgrad", "occlusion", "scorecam")
 INSTALL = ('pip install --no-deps interpretdl==0.8.0 && pip install scikit-image "ipython<9" '
@@ -117,7 +117,7 @@ def _resize(maps: np.ndarray, size) -> np.ndarray:
 def backend_for(name: str):
     """The saliency function of a backend: 'suite' (default) or 'interpretdl'."""
     if name == "suite":
-        from .saliency import saliency
+        from ..visual.saliency import saliency
         return saliency
     if name == "interpretdl":
         load_interpretdl()

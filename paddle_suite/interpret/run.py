@@ -5,16 +5,16 @@ import glob
 from pathlib import Path
 
 
-from ..config import Config
+from ..config.loader import Config
 from ..data.datasets import IMAGE_EXTENSIONS
-from ..imageio import read_image
+from ..data.imageio import read_image
 from ..data.transforms import build_transforms
-from ..engine import build
+from ..lifecycle.engine import build
 from ..errors import UserError
 from ..visual.pictures import prediction_text, saliency_figure
 from ..visual.plots import figure_to_array, save_figure
 from .interpretdl_backend import backend_for
-from .saliency import METHODS, _layer, overlay
+from ..visual.saliency import METHODS, _layer, overlay
 
 
 

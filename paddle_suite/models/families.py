@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..schema import suggest
+from ..core.schema import suggest
 
 # (pattern on the name, what the family is, the suite's nearest networks)
 FAMILIES = [

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from paddle import nn
 
-from ..checkpoint import load_weights, weights_path
+from ..runs.checkpoint import load_weights, weights_path
 from ..errors import ConfigError, UserError
 from .nets import batch_norm_layers
 

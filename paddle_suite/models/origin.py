@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-from ..rundir import run_config
-from ..schema import check_named
+from ..runs.rundir import run_config
+from ..core.schema import check_named
 
 NOT_THE_NETWORK = ("class_num", "pretrained", "finetune", "init", "dropout", "sync_bn")
 

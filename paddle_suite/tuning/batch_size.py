@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, load_config
-from ..engine import train
-from ..optim import scaled_learning_rate
-from ..rundir import create_run_dir
+from ..config.loader import Config, load_config
+from ..lifecycle.engine import train
+from ..training.optim import scaled_learning_rate
+from ..runs.rundir import create_run_dir
 
 
 def scaled_lr(lr: float, batch: int, reference: int, rule: str) -> float:

@@ -10,8 +10,8 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from ..config import Config
-from ..engine import build
+from ..config.loader import Config
+from ..lifecycle.engine import build
 from ..errors import ConfigError
 from ..models import last_linear
 

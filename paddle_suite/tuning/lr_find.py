@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from ..config import Config
-from ..engine import build
-from ..optim import build_optimizer
-from ..rundir import create_run_dir
+from ..config.loader import Config
+from ..lifecycle.engine import build
+from ..training.optim import build_optimizer
+from ..runs.rundir import create_run_dir
 from ..visual.vdl import open_writer
-from .lr_finder import run_range_test
+from .lr_range_test import run_range_test
 
 
 def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int = 200) -> dict:

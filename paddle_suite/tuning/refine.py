@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import math
 
-from ..config import load_config
-from ..engine import train
+from ..config.loader import load_config
+from ..lifecycle.engine import train
 from .space import overrides_for
 
 

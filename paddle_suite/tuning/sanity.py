@@ -15,13 +15,13 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from ..config import Config
-from ..engine import build
+from ..config.loader import Config
+from ..lifecycle.engine import build
 from ..errors import UserError
-from ..losses import CrossEntropy
+from ..training.losses import CrossEntropy
 from ..data.sampling import balanced_indices
 from ..models import build_model, last_linear
-from ..optim import build_optimizer
+from ..training.optim import build_optimizer
 
 
 def verdict(name, status, detail, advice=""):

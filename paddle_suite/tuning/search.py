@@ -32,11 +32,11 @@ from typing import Literal
 
 from ..callbacks.monitor import infer_mode
 from ..callbacks.pruning import Pruning
-from ..config import apply_override, load_config, parse_override, read_yaml
-from ..engine import train
+from ..config.loader import apply_override, load_config, parse_override, read_yaml
+from ..lifecycle.engine import train
 from ..errors import ConfigError, UserError
-from ..schema import check_kwargs
-from ..validate import check_name
+from ..core.schema import check_kwargs
+from ..config.validate import check_name
 from .space import base_values, check_space, overrides_for
 
 log = logging.getLogger("paddle_suite")
@@ -185,7 +185,7 @@ def _train_seed_group(search: dict, trial, trial_overrides: list[str], pruning) 
     `<study>/trial-<n>/seed-<s>/` and its group.json, as `tools/train.py` does for
     `Global.seeds`, so `tools/compare.py` reads trials as it reads groups. The pruner watches
     the first seed's run; a pruned trial trains no other seed. Returns each seed's value."""
-    from ..seeds import train_seeds
+    from ..lifecycle.seeds import train_seeds
     opts = search["study"]
     metric, mode = opts["metric"], infer_mode(opts["metric"])
     seeds = "[" + ", ".join(str(s) for s in opts["seeds"]) + "]"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..config import load_config
+from ..config.loader import load_config
 from ..errors import ConfigError
-from ..schema import check_kwargs
+from ..core.schema import check_kwargs
 from ..visual.hparams import lookup
 
 KINDS = ("uniform", "loguniform", "int", "categorical", "grid")

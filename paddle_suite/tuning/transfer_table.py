@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import load_config
-from ..engine import evaluate, train
+from ..config.loader import load_config
+from ..lifecycle.engine import evaluate, train
 from .feature_linear import feature_linear
 
 MODES = ("scratch", "predict_only", "features_linear", "train_head", "train_all")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rundir import read_metric_rows, run_config, write_json
+from ..runs.rundir import read_metric_rows, run_config, write_json
 from .curves import confusion_matrix, per_class_metrics
 from .plots import learning_curves, save_confusion, worst_classes
 

@@ -12,7 +12,7 @@ from paddle.callbacks import Callback
 
 from paddle_suite import load_config, train
 from paddle_suite.callbacks.accumulation import AccumulationGroups, group_size
-from paddle_suite.losses import AccumulatedLoss
+from paddle_suite.training.losses import AccumulatedLoss
 
 from ..conftest import ROOT, tiny_overrides
 

@@ -39,7 +39,7 @@ def test_train_then_eval_from_the_command_line(tmp_path):
 
 
 def test_the_outcome_line_says_final_and_best_in_words():
-    from paddle_suite.engine import outcome
+    from paddle_suite.lifecycle.engine import outcome
     summary = {"best_metric": "acc", "best_value": 0.9895, "best_epoch": 23,
                "final_eval": {"acc": 0.989, "loss": 0.04},
                "stop_reason": "completed 25 of 25 epochs"}

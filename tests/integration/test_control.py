@@ -11,9 +11,9 @@ import pytest
 
 from paddle_suite import ConfigError, evaluate, load_config, train
 from paddle_suite.callbacks import LRStepper, TrainingDiverged, recompute_batch_norm
-from paddle_suite.checkpoint import load_weights
+from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.data.datasets import mnist10k
-from paddle_suite.losses import AccumulatedLoss, CrossEntropy
+from paddle_suite.training.losses import AccumulatedLoss, CrossEntropy
 from paddle_suite.models import LeNet
 
 from ..conftest import LENET, ROOT

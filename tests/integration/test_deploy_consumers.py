@@ -18,7 +18,7 @@ import pytest
 
 from paddle_suite import load_config, train
 from paddle_suite.data.datasets import mnist10k
-from paddle_suite.export import export_model
+from paddle_suite.deploy.export import export_model
 
 from ..conftest import LENET, ROOT
 

@@ -14,7 +14,7 @@ import paddle
 import pytest
 
 from paddle_suite import evaluate, load_config, train
-from paddle_suite.checkpoint import load_weights
+from paddle_suite.runs.checkpoint import load_weights
 
 from ..conftest import LENET, ROOT
 

@@ -10,10 +10,10 @@ import paddle
 import pytest
 
 from paddle_suite import UserError, load_config, train
-from paddle_suite.checkpoint import load_into, load_weights
+from paddle_suite.runs.checkpoint import load_into, load_weights
 from paddle_suite.data.datasets import mnist10k
-from paddle_suite.export import PADDLE_SAVE_NOISE, export_model
-from paddle_suite.infer import infer_images
+from paddle_suite.deploy.export import PADDLE_SAVE_NOISE, export_model
+from paddle_suite.deploy.predictor import infer_images
 from paddle_suite.models import LeNet, build_model
 
 from ..conftest import LENET, ROOT, tiny_overrides
@@ -131,7 +131,7 @@ def test_cli_export_then_infer_with_bad_images_named(run, tmp_path):
 def test_paddle_jit_save_prints_a_warning_the_export_filters(tmp_path):
     """Paddle 3.3.1 prints PADDLE_SAVE_NOISE from C++ when it saves a softmax."""
     code = ("import sys, paddle; from paddle.static import InputSpec\n"
-            "from paddle_suite.export import _save\n"
+            "from paddle_suite.deploy.export import _save\n"
             "spec = InputSpec([None, 4], 'float32', 'x')\n"
             "save = paddle.jit.save if sys.argv[1] == 'plain' else "
             "lambda n, p, input_spec: _save(n, p, input_spec[0])\n"
@@ -174,7 +174,7 @@ def test_deploy_description_for_paddlex_and_paddleclas(run, tmp_path):
     assert cls["PostProcess"]["main_indicator"] == "Topk"
     assert cls["Global"]["inference_model_dir"] == "."  # movable: run in the export's folder
     assert cls["PreProcess"] == spec["PreProcess"]
-    from paddle_suite.export import predictor, run_predictor
+    from paddle_suite.deploy.export import predictor, run_predictor
     x = np.random.default_rng(0).normal(size=(4, 3, 28, 28)).astype("float32")
     probs = run_predictor(predictor(tmp_path / "soft"), x)
     assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from paddle_suite import load_config, train
-from paddle_suite.checkpoint import load_weights
+from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.cli import run
 from paddle_suite.data.datasets import mnist10k
-from paddle_suite.runlock import RunLock
+from paddle_suite.runs.lock import RunLock
 
 from ..conftest import LENET, ROOT, tiny_overrides
 
@@ -347,7 +347,7 @@ TAMPERED = {
 @pytest.mark.parametrize("tamper", TAMPERED)
 def test_a_tampered_checkpoint_with_a_consistent_manifest_is_a_named_exit_2(
         tmp_path, capsys, train_main, tamper):
-    from paddle_suite.checkpoint import load_pickle
+    from paddle_suite.runs.checkpoint import load_pickle
     first = train(digits_cfg(tmp_path, 2))
     newest = first.run_dir / "checkpoints" / "resume" / "epoch-0002"
     name, change, message = TAMPERED[tamper]

@@ -11,7 +11,7 @@ import pytest
 
 from paddle_suite import load_config, train
 from paddle_suite.data import build_data
-from paddle_suite.interpret.saliency import METHODS, saliency
+from paddle_suite.visual.saliency import METHODS, saliency
 from paddle_suite.models import MODELS
 
 from ..conftest import LENET, ROOT
@@ -114,7 +114,7 @@ def test_interpret_tool_writes_a_readable_figure(trained, tmp_path):
 
 
 def test_saliency_figure_names_the_prediction_and_has_a_colour_scale(trained):
-    from paddle_suite.interpret.saliency import overlay
+    from paddle_suite.visual.saliency import overlay
     from paddle_suite.visual.pictures import prediction_text, saliency_figure
     from paddle_suite.visual.plots import pyplot
     result, data, _ = trained

@@ -7,7 +7,7 @@ import numpy as np
 import paddle
 import pytest
 
-from paddle_suite.checkpoint import load_weights
+from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.models import build_model
 from paddle_suite.models.pphgnet_v2 import PPHGNETV2
 from paddle_suite.models.pplcnet import PPLCNETS

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from paddle_suite.checkpoint import load_weights
+from paddle_suite.runs.checkpoint import load_weights
 
 from ..conftest import LENET, ROOT
 from .test_distributed import env, free_port

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from paddle_suite import UserError, load_config, train
-from paddle_suite.checkpoint import load_weights
-from paddle_suite.resume import CheckpointError, locate
+from paddle_suite.runs.checkpoint import load_weights
+from paddle_suite.runs.resume_checkpoint import CheckpointError, locate
 
 from ..conftest import LENET, ROOT, tiny_overrides
 
@@ -89,7 +89,7 @@ def test_runs_killed_at_random_moments_resume_bit_identically(tmp_path):
 
 SAVER = """
 import sys, numpy as np
-from paddle_suite.checkpoint import atomic_save
+from paddle_suite.runs.checkpoint import atomic_save
 path, i = sys.argv[1], 0
 while True:
     i += 1

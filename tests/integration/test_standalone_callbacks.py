@@ -10,8 +10,8 @@ import paddle
 
 from paddle_suite.callbacks import (CheckpointSaver, EarlyStopping, Evaluator, Monitor,
                                     PlateauDecay, RunRecorder)
-from paddle_suite.metrics import MeanLoss
-from paddle_suite.optim import ScaledLR
+from paddle_suite.training.metrics import MeanLoss
+from paddle_suite.training.optim import ScaledLR
 
 
 class Blobs(paddle.io.Dataset):
@@ -81,7 +81,7 @@ def test_the_callbacks_package_imports_without_opencv(tmp_path):
     blocker.write_text("raise ImportError('no OpenCV in this environment')\n")
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
             "import paddle_suite.callbacks as c\n"
-            "assert c.EarlyStopping and 'paddle_suite.engine' not in sys.modules\n"
+            "assert c.EarlyStopping and 'paddle_suite.lifecycle.engine' not in sys.modules\n"
             "print('ok')")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
                           text=True, timeout=120)

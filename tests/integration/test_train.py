@@ -4,7 +4,7 @@ import json
 import pytest
 
 from paddle_suite import evaluate, load_config, train
-from paddle_suite.checkpoint import load_into
+from paddle_suite.runs.checkpoint import load_into
 from paddle_suite.models import LeNet
 
 from ..conftest import LENET, tiny_overrides

@@ -9,7 +9,7 @@ import paddle
 import pytest
 
 from paddle_suite import UserError, load_config, train
-from paddle_suite.tuning.lr_finder import DEFAULT_RULE, smooth, suggest
+from paddle_suite.tuning.lr_range_test import DEFAULT_RULE, smooth, suggest
 from paddle_suite.tuning.lr_find import lr_find
 from paddle_suite.tuning.sanity import check_head, run_checks
 
@@ -34,7 +34,7 @@ def test_sanity_checks_pass_on_the_default_model_and_catch_a_constant_init(tmp_p
 
 
 def test_initial_loss_tells_an_over_confident_head_from_unscaled_inputs(tmp_path):
-    from paddle_suite.engine import build
+    from paddle_suite.lifecycle.engine import build
     from paddle_suite.tuning.sanity import _batch, initial_loss
 
     def check(*overrides):
@@ -51,7 +51,7 @@ def test_initial_loss_tells_an_over_confident_head_from_unscaled_inputs(tmp_path
 
 @pytest.mark.parametrize("lr, way", [(0.3, "high"), (3e-7, "low")])
 def test_a_failed_tiny_overfit_says_which_way_the_lr_is_wrong(tmp_path, lr, way):
-    from paddle_suite.engine import build
+    from paddle_suite.lifecycle.engine import build
     from paddle_suite.tuning.sanity import _batch, overfit_tiny
     cfg = load_config(LENET, tiny_overrides(tmp_path, **{
         "Optimizer.lr": f"{{name: Constant, learning_rate: {lr}}}"}))

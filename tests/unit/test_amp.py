@@ -13,11 +13,11 @@ import paddle
 import pytest
 
 from paddle_suite import ConfigError, load_config
-from paddle_suite.amp import (AMPOptions, amp_device_problem, attach_loss_scaler,
+from paddle_suite.training.amp import (AMPOptions, amp_device_problem, attach_loss_scaler,
                               autocast_forward, check_amp,
                               hapi_amp_configs, loss_scale, require_amp_device, step_skipped)
 from paddle_suite.callbacks.nan_guard import likely_cause
-from paddle_suite.engine import train
+from paddle_suite.lifecycle.engine import train
 
 from ..conftest import LENET, ROOT
 
@@ -153,7 +153,7 @@ def test_the_nan_guard_names_float16_overflow():
 
 
 def test_outputs_come_back_float32_whatever_their_structure():
-    from paddle_suite.amp import _float32
+    from paddle_suite.training.amp import _float32
     half = paddle.ones([2, 3]).astype("float16")
     single, pair = _float32(half), _float32((half, [half]))
     assert single.dtype == paddle.float32

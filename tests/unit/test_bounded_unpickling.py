@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from paddle_suite.checkpoint import load_weights
+from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.errors import UserError
 
 from ..conftest import run_with_peak
@@ -54,7 +54,7 @@ def test_every_payload_stays_within_the_budget_of_a_clean_file(tmp_path):
     clean = tmp_path / "clean.pdparams"
     with open(clean, "wb") as f:
         pickle.dump({"w": np.ones((4, 4), np.float32)}, f, protocol=2)
-    code = ("import sys; from paddle_suite.checkpoint import load_weights\n"
+    code = ("import sys; from paddle_suite.runs.checkpoint import load_weights\n"
             "for path in sys.argv[1:]:\n"
             "    try: load_weights(path)\n"
             "    except Exception as exc: print(type(exc).__name__, str(exc)[:100])\n")

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from paddle_suite import load_config
-from paddle_suite.checkpoint import UnsafeFileError, atomic_save, load_into, load_weights
+from paddle_suite.runs.checkpoint import UnsafeFileError, atomic_save, load_into, load_weights
 from paddle_suite.errors import ConfigError, UserError
 from paddle_suite.models import LeNet
-from paddle_suite.rundir import create_run_dir, resolve_latest
+from paddle_suite.runs.rundir import create_run_dir, resolve_latest
 
 from ..conftest import LENET
 
@@ -83,7 +83,7 @@ def test_latest_stands_for_the_newest_run_wherever_a_run_path_is_taken(tmp_path)
 
 
 def test_one_rule_for_which_weights_a_path_means(tmp_path):
-    from paddle_suite.checkpoint import weights_path
+    from paddle_suite.runs.checkpoint import weights_path
     ckpt = tmp_path / "run" / "checkpoints"
     ckpt.mkdir(parents=True)
     for name in ("best.pdparams", "last.pdparams"):

@@ -2,7 +2,7 @@
 import pytest
 
 from paddle_suite import ConfigError, load_config
-from paddle_suite.config import parse_override
+from paddle_suite.config.loader import parse_override
 
 from ..conftest import LENET
 
@@ -141,14 +141,25 @@ def test_every_shipped_config_validates():
         assert cfg["Global"]["experiment"], path
 
 
-def test_no_import_cycles_among_the_package_modules():
+def test_no_import_cycles_and_no_import_from_a_lower_layer_to_a_higher_one():
     import subprocess
     import sys
     from ..conftest import ROOT
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "import_cycles.py")],
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "imports.py")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
-    assert proc.stdout.startswith("0 import cycle(s)")
+    assert proc.stdout.startswith("0 import cycle(s), 0 upward import(s)")
+
+
+def test_the_layer_check_sees_an_upward_import():
+    import sys
+    from ..conftest import ROOT
+    sys.path.insert(0, str(ROOT / "bench"))
+    import imports
+    graph = {"paddle_suite.data.check": {"paddle_suite.lifecycle.predictions"},
+             "paddle_suite.lifecycle.engine": {"paddle_suite.data.check"}}
+    assert imports.upward(graph) == ["paddle_suite.data.check -> "
+                                     "paddle_suite.lifecycle.predictions"]
 
 
 def test_renaming_the_model_drops_only_the_files_options_the_new_one_lacks():

@@ -4,11 +4,11 @@ import socket
 import pytest
 
 from paddle_suite import ConfigError, load_config
-from paddle_suite.distributed import (DistributedError, World, current_world, master_endpoint,
+from paddle_suite.cluster.distributed import (DistributedError, World, current_world, master_endpoint,
                                       per_device_batch_size, rank_seed, shuffle_epoch,
                                       wait_for_master)
-from paddle_suite.engine import batch_sizes, build
-from paddle_suite.optim import scaled_learning_rate
+from paddle_suite.lifecycle.engine import batch_sizes, build
+from paddle_suite.training.optim import scaled_learning_rate
 
 from ..conftest import LENET, tiny_overrides
 
@@ -100,7 +100,7 @@ def test_bad_distributed_keys(tmp_path, item, message):
 
 def test_front_door_reads_the_launcher_flags():
     from paddle_suite import UserError
-    from paddle_suite.launch import launcher_flags, plan, split_command
+    from paddle_suite.lifecycle.launch import launcher_flags, plan, split_command
 
     flags, command = split_command(["--nnodes", "2", "--master", "10.0.0.1:8090", "--devices",
                                     "0,1", "tools/train.py", "-c", "a.yaml"])
@@ -116,7 +116,7 @@ def test_front_door_reads_the_launcher_flags():
 
 
 def test_front_door_knows_when_this_machine_hosts_the_master():
-    from paddle_suite.launch import check_master, is_this_machine
+    from paddle_suite.lifecycle.launch import check_master, is_this_machine
 
     assert is_this_machine("127.0.0.1") and is_this_machine("localhost")
     assert not is_this_machine("no.such.host.invalid")
@@ -149,7 +149,7 @@ def test_epoch_seeds_split_augmentation_streams_but_not_the_shuffle():
 
 
 def test_a_lost_peer_is_named_as_such_and_other_errors_are_left_alone():
-    from paddle_suite.distributed import PeerLost, peer_lost
+    from paddle_suite.cluster.distributed import PeerLost, peer_lost
     gloo = RuntimeError("[/paddle/third_party/gloo/gloo/transport/tcp/pair.cc:576] Read error "
                         "[10.231.0.2]:11691: Connection reset by peer")
     lost = peer_lost(gloo, World(0, 2))
@@ -165,7 +165,7 @@ def test_sync_batch_norm_has_no_cpu_kernel_so_the_option_is_refused_on_cpu(tiny_
     """Why Arch.sync_bn is GPU only. If the first half fails, paddle's CPU build gained the
     kernel and the option can be allowed on CPU."""
     import paddle
-    from paddle_suite.engine import build
+    from paddle_suite.lifecycle.engine import build
     from paddle_suite.errors import ConfigError
     paddle.set_device("cpu")
     with pytest.raises(RuntimeError, match="sync_batch_norm"):

@@ -10,8 +10,8 @@ from paddle.callbacks import Callback
 
 from paddle_suite.callbacks import Evaluator, ResetStopTraining
 from paddle_suite.callbacks.hapi_fixes import preserved_logs
-from paddle_suite.losses import CrossEntropy
-from paddle_suite.metrics import Accuracy, MeanLoss
+from paddle_suite.training.losses import CrossEntropy
+from paddle_suite.training.metrics import Accuracy, MeanLoss
 
 
 class Batches(paddle.io.Dataset):
@@ -208,7 +208,7 @@ def test_paddle_label_smoothing_needs_flat_integer_labels():
     Paddle 3.3.1 (its label_smooth kernel is float-only), [N] labels work and give the
     textbook smoothed cross-entropy."""
     import paddle.nn.functional as F
-    from paddle_suite.losses import CrossEntropy
+    from paddle_suite.training.losses import CrossEntropy
     paddle.seed(0)
     logits, labels = paddle.randn([16, 10]), paddle.randint(0, 10, [16, 1])
     with pytest.raises(Exception, match="label_smooth"):

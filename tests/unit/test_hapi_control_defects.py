@@ -6,7 +6,7 @@ import paddle
 import pytest
 
 from paddle_suite.callbacks import EarlyStopping, PlateauDecay
-from paddle_suite.optim import ScaledLR
+from paddle_suite.training.optim import ScaledLR
 
 from .test_hapi_behaviour import CountEpochs, loader
 

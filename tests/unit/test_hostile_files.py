@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from paddle_suite import ConfigError, UserError, load_config
-from paddle_suite.checkpoint import MAX_VALUES, atomic_save, load_weights
+from paddle_suite.runs.checkpoint import MAX_VALUES, atomic_save, load_weights
 from paddle_suite.data.files import file_list, image_folder
-from paddle_suite.imageio import MAX_IMAGE_PIXELS, display_path, read_image
-from paddle_suite.resume import verify
+from paddle_suite.data.imageio import MAX_IMAGE_PIXELS, display_path, read_image
+from paddle_suite.runs.resume_checkpoint import verify
 
 from ..conftest import LENET, ROOT, run_with_peak
 
@@ -306,7 +306,7 @@ def test_a_format_whose_size_cannot_be_read_first_is_refused_whatever_its_name(t
 
 
 def test_a_sample_larger_than_the_network_bound_is_refused_after_its_transforms():
-    from paddle_suite.imageio import MAX_SAMPLE_PIXELS, check_sample_size
+    from paddle_suite.data.imageio import MAX_SAMPLE_PIXELS, check_sample_size
     check_sample_size(np.zeros((3, 4096, 4096), np.float32), "ok")
     check_sample_size(np.zeros((4096, 4096, 1), np.uint8), "ok")  # HWC before ToCHW
     with pytest.raises(UserError, match=f"over the {MAX_SAMPLE_PIXELS:,} the suite runs"):

@@ -5,8 +5,8 @@ import paddle.nn.functional as F
 import pytest
 
 from paddle_suite.data.mixing import MixCollate
-from paddle_suite.losses import MSE, CrossEntropy, Hinge
-from paddle_suite.metrics import build_metrics
+from paddle_suite.training.losses import MSE, CrossEntropy, Hinge
+from paddle_suite.training.metrics import build_metrics
 
 rng = np.random.default_rng(0)
 LOGITS = paddle.to_tensor(rng.normal(size=(6, 4)).astype("float32"))

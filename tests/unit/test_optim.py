@@ -3,7 +3,7 @@ import paddle
 import pytest
 
 from paddle_suite import ConfigError, load_config
-from paddle_suite.optim import build_optimizer, build_schedule, current_lr
+from paddle_suite.training.optim import build_optimizer, build_schedule, current_lr
 
 from ..conftest import LENET
 
@@ -94,10 +94,10 @@ def test_paddle_schedule_state_dict_loses_the_warm_restart_cycle():
     assert trace(a, 4) != trace(b, 4)
 
 
-@pytest.mark.parametrize("name", sorted(__import__("paddle_suite.optim").optim.SCHEDULES))
+@pytest.mark.parametrize("name", sorted(__import__("paddle_suite.training.optim").training.optim.SCHEDULES))
 @pytest.mark.parametrize("step_on, warmup", [("epoch", 0), ("step", 0), ("step", 1)])
 def test_every_schedule_continues_exactly_from_its_state(name, step_on, warmup):
-    from paddle_suite.optim import ScaledLR
+    from paddle_suite.training.optim import ScaledLR
     section = lr_section(name, step_on, warmup, **SCHEDULE_OPTIONS.get(name, {}))
     first, cut = (3, 4) if step_on == "epoch" else (23, 20)
 

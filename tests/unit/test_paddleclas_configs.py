@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from paddle_suite import ConfigError, load_config
-from paddle_suite.paddleclas import is_paddleclas
+from paddle_suite.config.paddleclas import is_paddleclas
 
 from ..conftest import LENET, ROOT
 

@@ -12,11 +12,11 @@ import numpy as np
 import paddle
 import pytest
 
-from paddle_suite.callbacks.resume_state import step_checkpoint_due
+from paddle_suite.callbacks.resume_writer import step_checkpoint_due
 from paddle_suite.data.resumable import ResumableBatchSampler, SampleSeeds, host_rng_state
-from paddle_suite.preemption import StopRequest, stop_requests
-from paddle_suite.resume import checkpoint_name
-from paddle_suite.runlock import RunBusyError, RunLock
+from paddle_suite.cluster.preemption import StopRequest, stop_requests
+from paddle_suite.runs.resume_checkpoint import checkpoint_name
+from paddle_suite.runs.lock import RunBusyError, RunLock
 
 
 def sampler(n=50, batch=8, drop_last=False):
@@ -100,7 +100,7 @@ def test_a_forked_worker_does_not_keep_a_dead_runs_lock(tmp_path):
     """The lock ends with the process that took it: a DataLoader worker it forked, still
     alive after the run was killed, does not hold it (a restarted run would wait)."""
     script = (f"import os, sys, time; sys.path.insert(0, {str(os.getcwd())!r}); "
-              "from paddle_suite.runlock import RunLock; "
+              "from paddle_suite.runs.lock import RunLock; "
               f"RunLock({str(tmp_path)!r}).acquire(); "
               "pid = os.fork()\n"
               "if pid == 0: os.close(1); os.close(2); time.sleep(30); os._exit(0)\n"
@@ -119,7 +119,7 @@ def test_a_live_holder_still_excludes(tmp_path):
     held = RunLock(tmp_path).acquire()
     try:
         proc = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); "
-                               "from paddle_suite.runlock import RunLock; "
+                               "from paddle_suite.runs.lock import RunLock; "
                                f"RunLock({str(tmp_path)!r}).acquire()"],
                               capture_output=True, text=True, timeout=60)
         assert "in use by process" in proc.stderr
@@ -140,8 +140,8 @@ def test_a_stop_signal_is_caught_while_training_and_released_after():
 
 def test_a_mid_epoch_checkpoint_continues_only_with_as_many_processes(tmp_path):
     from pathlib import Path
-    from paddle_suite.callbacks.resume_state import MidEpoch, ResumeState
-    from paddle_suite.resume import CheckpointError, Resume
+    from paddle_suite.callbacks.resume_writer import MidEpoch, ResumeState
+    from paddle_suite.runs.resume_checkpoint import CheckpointError, Resume
     path = Path(tmp_path) / "checkpoints" / "resume" / "epoch-0002-step-000010"
     keeper = ResumeState(None, None, {}, Resume(path, tmp_path, 2, 10),
                          {"callbacks": {}, "position": [{}, {}]},

@@ -56,7 +56,7 @@ def test_a_runs_callbacks_are_ordered_by_declared_phase(tiny_cfg, tmp_path):
     resume checkpoint last."""
     from paddle_suite.callbacks.factory import RunCallbacks
     from paddle_suite.callbacks.run_state import Phase, phase_of
-    from paddle_suite.engine import build
+    from paddle_suite.lifecycle.engine import build
     cfg = tiny_cfg(**{"Callbacks.EMA": "{decay: 0.9}", "Callbacks.EarlyStopping": "{}",
                       "Callbacks.Snapshots": "{}", "Callbacks.VisualDL": "false"})
     built = build(cfg, train=True)
