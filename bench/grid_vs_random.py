@@ -22,7 +22,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import paddle  # noqa: F401
 
-from paddle_suite.tuning.search import load_search, run_search  # noqa: E402
+from paddle_suite.config.search_file import load_search  # noqa: E402
+from paddle_suite.tuning.search import run_search  # noqa: E402
 
 SEARCH = os.path.join(os.path.dirname(__file__), "..", "configs", "search", "lenet_lr_wd.yaml")
 

@@ -4,7 +4,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from paddle_suite.cli import run, run_path
 
 
@@ -16,8 +15,8 @@ def main(argv=None):
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     args = parser.parse_args(argv)
     from paddle_suite.errors import UserError
-    from paddle_suite.training.diagnosis import diagnose, setup_of
     from paddle_suite.runs.rundir import run_config
+    from paddle_suite.training.diagnosis import diagnose, setup_of
     from paddle_suite.visual.report import read_rows
     run_dir = Path(run_path(args.run_dir))
     if not (run_dir / "metrics.jsonl").is_file():

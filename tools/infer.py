@@ -18,8 +18,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     single_process("tools/infer.py")
     quiet_paddle()
-    from paddle_suite.errors import UserError
     from paddle_suite.deploy.predictor import infer_images, write_results
+    from paddle_suite.errors import UserError
     from paddle_suite.interpret.run import expand_images
     report = infer_images(run_path(args.model_dir), expand_images(args.images), args.batch_size, args.topk)
     for row in report["results"]:

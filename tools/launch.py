@@ -38,8 +38,14 @@ def main(argv=None):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
-    from paddle_suite.lifecycle.launch import (check_config, check_master, launcher_flags, plan,
-                                     run_launcher, split_command)
+    from paddle_suite.lifecycle.launch import (
+        check_config,
+        check_master,
+        launcher_flags,
+        plan,
+        run_launcher,
+        split_command,
+    )
     flags, command = split_command(argv)
     timeout, flags = own_options(flags)
     quiet_paddle()

@@ -14,8 +14,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     single_process("tools/report.py")
     quiet_paddle()
-    from paddle_suite.runs.checkpoint import weights_path
     from paddle_suite.lifecycle.reevaluation import report_for_run
+    from paddle_suite.runs.checkpoint import weights_path
     run_dir = run_path(args.run_dir)
     weights = weights_path(run_path(args.weights) or run_dir)
     print(f"weights: {weights}")

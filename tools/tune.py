@@ -20,7 +20,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     single_process("tools/tune.py")
     quiet_paddle()
-    from paddle_suite.tuning.search import hide_password, load_search, run_search
+    from paddle_suite.config.search_file import load_search
+    from paddle_suite.tuning.search import hide_password, run_search
     search = load_search(args.config, args.override)
     if args.storage:
         search["study"]["storage"] = args.storage

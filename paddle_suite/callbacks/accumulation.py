@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from paddle.callbacks import Callback
+
 from .run_state import Phase
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from ..runs.checkpoint import atomic_save
-from ..errors import ConfigError
+from ..errors import OptionError
 from ..models.nets import batch_norm_layers
-from .run_state import Phase, run_epoch, RunCallback
+from ..runs.checkpoint import atomic_save
+from .run_state import Phase, RunCallback, run_epoch
 
 log = logging.getLogger("paddle_suite")
 
@@ -52,7 +52,7 @@ class EMA(RunCallback):
     def __init__(self, decay: float = 0.999, warmup: bool = True, directory=None):
         super().__init__()
         if not 0 < decay < 1:
-            raise ConfigError(f"decay: must be in (0, 1), got {decay}.")
+            raise OptionError(f"decay: must be in (0, 1), got {decay}.")
         self.decay, self.warmup = decay, warmup
         self.directory = Path(directory) if directory else None
         self.shadow, self.updates = {}, 0

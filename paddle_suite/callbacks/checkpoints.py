@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from ..runs.checkpoint import remove_stray_temp_files
 from ..runs.store import CheckpointStore
 from .monitor import Monitor

@@ -8,7 +8,7 @@ import paddle
 
 from ..cluster.distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
 from .monitor import scalar
-from .run_state import Phase, run_epoch, RunCallback
+from .run_state import Phase, RunCallback, run_epoch
 
 
 class EpochSeeds(RunCallback):

@@ -6,10 +6,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-
-from ..errors import ConfigError
+from ..errors import OptionError
 from .monitor import Monitor, missing_metric, weights_copy
-from .run_state import run_epoch, RunCallback
+from .run_state import RunCallback, run_epoch
 
 log = logging.getLogger("paddle_suite")
 
@@ -104,10 +103,10 @@ class EarlyStopping(RunCallback):
                  restore_best_weights: bool = True):
         super().__init__()
         if patience < 0:
-            raise ConfigError("patience: must be >= 0 (0 stops at the first evaluation that "
+            raise OptionError("patience: must be >= 0 (0 stops at the first evaluation that "
                               "does not improve).")
         if start_from_epoch < 0:
-            raise ConfigError("start_from_epoch: must be >= 0.")
+            raise OptionError("start_from_epoch: must be >= 0.")
         self.monitor = Monitor(monitor, mode, min_delta)
         self.patience, self.baseline = patience, baseline
         self.start_from_epoch, self.stopping_threshold = start_from_epoch, stopping_threshold

@@ -4,9 +4,8 @@ from __future__ import annotations
 import copy
 import time
 
-
 from .hapi_fixes import preserved_logs, preserved_num_iters
-from .run_state import Phase, run_epoch, RunCallback, state_of
+from .run_state import Phase, RunCallback, run_epoch, state_of
 
 
 class Evaluator(RunCallback):

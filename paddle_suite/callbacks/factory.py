@@ -6,12 +6,13 @@ from functools import partial
 
 from paddle.io.dataloader.collate import default_collate_fn
 
-from ..training.amp import loss_scale
-from ..runs.store import CheckpointStore
+from ..cluster.distributed import any_ranks, average_buffers, gather_objects
 from ..data.failures import DataFailureGuard
 from ..data.resumable import ResumableBatchSampler
-from ..cluster.distributed import any_ranks, average_buffers, gather_objects
+from ..runs.store import CheckpointStore
+from ..training.amp import loss_scale
 from ..training.metrics import PredictionCollector
+from ..visual.hparams import display_name, page_hparams, sibling_configs
 from ..visual.tap import BatchTap
 from .accumulation import AccumulationGroups
 from .averaging import EMA, SWA
@@ -30,7 +31,6 @@ from .resume_writer import MidEpoch, ResumeState, SampleSeedEpochs
 from .run_state import Phase, RunClock, RunState, phase_of
 from .saliency_maps import SaliencyMaps
 from .snapshots import Snapshots
-from ..visual.hparams import display_name, page_hparams, sibling_configs
 from .visualdl_logger import VisualDLLogger
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 
 from paddle.callbacks import Callback
+
 from .run_state import Phase
 
 

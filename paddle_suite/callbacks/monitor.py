@@ -7,14 +7,14 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import OptionError
 
 MAXIMIZED = ("acc", "acc_top", "precision", "recall", "f1", "auc")
 MINIMIZED = ("loss", "error", "err")
 
 
 def infer_mode(name: str) -> str:
-    """'max' for accuracy-like names, 'min' for loss/error-like names, else a ConfigError."""
+    """'max' for accuracy-like names, 'min' for loss/error-like names, else a OptionError."""
     base = name.split("/")[-1].lower()
     for prefix in ("ema_", "swa_", "val_", "eval_", "train_"):
         base = base[len(prefix):] if base.startswith(prefix) else base
@@ -22,7 +22,7 @@ def infer_mode(name: str) -> str:
         return "max"
     if base.startswith(MINIMIZED) or base.endswith("loss"):
         return "min"
-    raise ConfigError(f"Cannot tell whether {name!r} should go up or down; set mode: max or "
+    raise OptionError(f"Cannot tell whether {name!r} should go up or down; set mode: max or "
                       "mode: min.")
 
 
@@ -46,9 +46,9 @@ class Monitor:
         if self.mode == "auto":
             self.mode = infer_mode(self.name)
         if self.min_delta < 0:
-            raise ConfigError("min_delta: must be >= 0.")
+            raise OptionError("min_delta: must be >= 0.")
         if self.threshold_mode == "rel" and self.min_delta >= 1:
-            raise ConfigError("min_delta: a relative threshold must be below 1.")
+            raise OptionError("min_delta: a relative threshold must be below 1.")
 
     def read(self, logs: dict) -> float | None:
         """The monitored value from `logs`, or None when it is absent."""
@@ -73,10 +73,10 @@ class Monitor:
         return -math.inf if self.mode == "max" else math.inf
 
 
-def missing_metric(who: str, name: str, logs: dict | None) -> ConfigError:
+def missing_metric(who: str, name: str, logs: dict | None) -> OptionError:
     """The error for a monitored metric that the eval logs do not have."""
     present = ", ".join(k for k in (logs or {}) if k not in ("epoch", "step", "eval_seconds"))
-    return ConfigError(f"{who}: the monitored {name!r} is not among this run's eval metrics "
+    return OptionError(f"{who}: the monitored {name!r} is not among this run's eval metrics "
                        f"({present or 'none'}){_suggest(name, (logs or {}).keys())}.")
 
 

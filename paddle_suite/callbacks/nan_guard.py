@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import math
 
-
-from ..training.amp import MIN_LOSS_SCALE, loss_scale, step_skipped
 from ..cluster.distributed import World, any_rank
 from ..errors import UserError
+from ..training.amp import MIN_LOSS_SCALE, loss_scale, step_skipped
 from .monitor import scalar
-from .run_state import Phase, run_epoch, RunCallback
+from .run_state import Phase, RunCallback, run_epoch
 
 
 class TrainingDiverged(UserError):

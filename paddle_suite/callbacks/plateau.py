@@ -5,8 +5,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Literal
 
-
-from ..errors import ConfigError
+from ..errors import OptionError
 from .monitor import Monitor, missing_metric
 from .run_state import RunCallback
 
@@ -75,15 +74,15 @@ class PlateauDecay(RunCallback):
                  at_floor: Literal["stop", "continue"] = "stop"):
         super().__init__()
         if patience < 0:
-            raise ConfigError("patience: must be >= 0 (0 and 1 both cut at the first "
+            raise OptionError("patience: must be >= 0 (0 and 1 both cut at the first "
                               "evaluation that does not improve).")
         if not 0 < factor < 1:
-            raise ConfigError(f"factor: must be in (0, 1), got {factor}.")
+            raise OptionError(f"factor: must be in (0, 1), got {factor}.")
         if not 0 < floor_ratio < 1:
-            raise ConfigError(f"floor_ratio: must be in (0, 1) (a floor at or above the "
+            raise OptionError(f"floor_ratio: must be in (0, 1) (a floor at or above the "
                               f"starting LR never lets it fall), got {floor_ratio}.")
         if cooldown < 0:
-            raise ConfigError("cooldown: must be >= 0.")
+            raise OptionError("cooldown: must be >= 0.")
         self.scaled_lr = scaled_lr
         self.monitor = Monitor(monitor, mode, min_delta, threshold_mode)
         self.patience, self.factor, self.floor_ratio, self.cooldown = \

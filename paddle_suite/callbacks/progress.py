@@ -4,9 +4,8 @@ from __future__ import annotations
 import logging
 import sys
 
-
 from .monitor import scalar
-from .run_state import run_epoch, RunCallback, state_of, total_epochs
+from .run_state import RunCallback, run_epoch, state_of, total_epochs
 
 log = logging.getLogger("paddle_suite")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from .monitor import scalar
 from .run_state import RunCallback, state_of
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.rng import paddle_rng_state, rng_state, set_paddle_rng_state, set_rng_state
 from ..errors import Preempted
 from ..runs.resume_checkpoint import CheckpointError, Resume, link_last, save_resume
-from ..core.rng import paddle_rng_state, rng_state, set_paddle_rng_state, set_rng_state
-from .run_state import Phase, run_epoch, RunCallback, state_of
+from .run_state import Phase, RunCallback, run_epoch, state_of
 
 log = logging.getLogger("paddle_suite")
 

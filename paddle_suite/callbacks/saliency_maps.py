@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 import numpy as np
 
-from ..errors import ConfigError
-from ..visual.saliency import METHODS, overlay, saliency
+from ..errors import OptionError
 from ..visual.pictures import prediction_text, saliency_figure
 from ..visual.plots import figure_to_array, save_figure
-from .run_state import Phase, run_epoch, RunCallback
+from ..visual.saliency import METHODS, overlay, saliency
+from .run_state import Phase, RunCallback, run_epoch
 
 
 class SaliencyMaps(RunCallback):
@@ -26,10 +25,10 @@ class SaliencyMaps(RunCallback):
                  every: int = 5, count: int = 8, class_names: list[str] | None = None):
         super().__init__()
         if method not in METHODS:
-            raise ConfigError(f"method: unknown method {method!r}. "
+            raise OptionError(f"method: unknown method {method!r}. "
                               f"Methods: {', '.join(METHODS)}.")
         if every < 1 or count < 1:
-            raise ConfigError("every and count must be at least 1.")
+            raise OptionError("every and count must be at least 1.")
         self.view, self.visualdl, self.method = view, visualdl, method
         self.directory = Path(directory) if directory else None
         self.every, self.count, self.class_names = every, count, list(class_names or [])

@@ -4,9 +4,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-
 from ..runs.store import CheckpointStore
-from .run_state import Phase, run_epoch, RunCallback
+from .run_state import Phase, RunCallback, run_epoch
 
 log = logging.getLogger("paddle_suite")
 

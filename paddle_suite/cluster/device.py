@@ -2,14 +2,14 @@
 the engine, so the launcher's checks read them without building anything."""
 from __future__ import annotations
 
+from ..errors import OptionError
 from .distributed import visible_gpus
-from ..errors import ConfigError
 
 
 def check_device(name: str, gpus: int) -> None:
     """`Global.device: gpu` needs a GPU: a clear error instead of a silent CPU run."""
     if name == "gpu" and gpus == 0:
-        raise ConfigError("Global.device: gpu was asked for, but this paddle build sees no GPU "
+        raise OptionError("Global.device: gpu was asked for, but this paddle build sees no GPU "
                           "(CPU wheel or no CUDA device). Use device: cpu or auto, or install "
                           "paddlepaddle-gpu (see README).")
 
@@ -30,7 +30,7 @@ def sync_batch_norm(net, device: str):
     the whole global batch, every step). GPU only: paddle's CPU build has no
     `sync_batch_norm` kernel (tests/unit/test_distributed.py shows it)."""
     if device != "gpu":
-        raise ConfigError("Arch.sync_bn: SyncBatchNorm needs a GPU; this paddle has no "
+        raise OptionError("Arch.sync_bn: SyncBatchNorm needs a GPU; this paddle has no "
                           "sync_batch_norm kernel for the CPU. On CPU, data-parallel runs "
                           "average BatchNorm's running statistics over the processes after "
                           "every epoch instead (replicas stay identical); set "

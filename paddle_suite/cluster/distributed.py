@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, UserError
+from ..errors import OptionError, UserError
 
 log = logging.getLogger("paddle_suite")
 
@@ -109,7 +109,7 @@ def per_device_batch_size(section: dict, world: World) -> int:
         return section["batch_size"]
     if total % world.size:
         lower, upper = total // world.size * world.size, -(-total // world.size) * world.size
-        raise ConfigError(
+        raise OptionError(
             f"DataLoader.Train.global_batch_size: {total} does not split evenly over the "
             f"{world.size} processes the launcher started. Use a multiple of {world.size} "
             f"(e.g. {lower or upper} or {upper}), or launch a number of processes that "

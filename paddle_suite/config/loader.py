@@ -8,15 +8,25 @@ every value the run used.
 from __future__ import annotations
 
 import copy
+import functools
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
-from ..errors import ConfigError
+from ..core.yamlsafe import (
+    MAX_BYTES,
+    YamlError,
+    YamlLimitError,
+    compose,
+    construct,
+    decode,
+    load_yaml,
+)
+from ..errors import ConfigError, OptionError
 from .paddleclas import translate
-from ..core.yamlsafe import MAX_BYTES, YamlError, YamlLimitError, compose, construct, decode, load_yaml
 
 _TOKEN = re.compile(r"^([A-Za-z_][\w-]*)((?:\[\d+\])*)$")
 _PATH_PREFIX = re.compile(r"^([\w.\[\]-]+):")
@@ -27,11 +37,18 @@ class Config(dict):
     """A validated, fully resolved config: a plain nested dict plus where it came from."""
 
     def __init__(self, data: dict, source: str | None = None, overrides: Iterable[str] = (),
-                 notes: Iterable[str] = ()):
+                 notes: Iterable[str] = (), lines: dict | None = None):
         super().__init__(data)
         self.source = source
         self.overrides = list(overrides)
         self.notes = list(notes)  # what loading changed beyond the file and overrides
+        self.lines = dict(lines or {})  # dotted key -> line in `source`
+
+    def with_global(self, overrides: Iterable[str] = (), **changes) -> "Config":
+        """A copy with `Global` keys changed and the same source, lines and notes;
+        `overrides` are recorded as if given with -o (they explain where a value came from)."""
+        return Config({**self, "Global": {**self["Global"], **changes}}, self.source,
+                      [*self.overrides, *overrides], self.notes, self.lines)
 
     def to_yaml(self) -> str:
         """The resolved config as YAML text (what the run directory's config.yaml holds)."""
@@ -233,10 +250,39 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
         check_section_shapes(data)
         data = translate(data)
         resolved = validate(data, default_experiment=Path(path).stem if path else "default")
-    except ConfigError as exc:
+    except (ConfigError, OptionError) as exc:
         raise ConfigError(_locate(str(exc), path, lines, overrides)) from None
     return Config(resolved, source=str(path) if path else None, overrides=overrides,
-                  notes=notes)
+                  notes=notes, lines=lines)
+
+
+def locating(function):
+    """Decorate a function whose first argument is a config: an OptionError it raises is
+    reported by `located`, with the file and line of the key."""
+    @functools.wraps(function)
+    def with_location(cfg, *args, **kwargs):
+        with located(cfg):
+            return function(cfg, *args, **kwargs)
+    return with_location
+
+
+def located(cfg):
+    """Report an OptionError raised while `cfg` is used (a library refusing one of its
+    values while the run is built or runs) as a ConfigError naming the file and line, or
+    the override, that set the key. A plain dict has no source: the message is kept."""
+    if not isinstance(cfg, Config):
+        return option_errors_at(None)
+    return option_errors_at(cfg.source, cfg.lines, cfg.overrides)
+
+
+@contextmanager
+def option_errors_at(source, lines: dict | None = None, overrides: Iterable[str] = ()):
+    """An OptionError inside the block becomes a ConfigError located in `source` (a file
+    whose keys are on `lines`) or in the override that set the key."""
+    try:
+        yield
+    except OptionError as exc:
+        raise ConfigError(_locate(str(exc), source, lines or {}, list(overrides))) from None
 
 
 def _locate(message: str, path, lines: dict, overrides: list) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import ConfigError
 from ..core.schema import parameter_names, suggest
+from ..errors import ConfigError
 
 log = logging.getLogger("paddle_suite")
 

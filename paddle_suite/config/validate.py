@@ -2,26 +2,47 @@
 from __future__ import annotations
 
 import logging
-
 from dataclasses import dataclass
 from typing import Literal
 
-from ..training.amp import AMPOptions, check_amp
-from ..callbacks.options import check_callbacks
-from ..data import EVAL_DATASETS, DATASETS, DATASET_SKIP, check_transforms, eval_loader, \
-    loader_section, mix_options, train_loader
+from ..core.schema import (
+    check_kwargs,
+    check_named,
+    check_sections,
+    check_value,
+    parameter_names,
+    reject_unknown,
+)
+from ..data import (
+    DATASET_SKIP,
+    DATASETS,
+    EVAL_DATASETS,
+    check_transforms,
+    eval_loader,
+    loader_section,
+    mix_options,
+    train_loader,
+)
 from ..errors import ConfigError
-from ..training.losses import LOSSES
-from ..training.metrics import metric_names
 from ..models import INITS, MODELS, count_parameters
 from ..models.families import nearest_network
 from ..models.finetune import finetune_options
 from ..models.zoo import ZOO
 from ..runs.rundir import resolve_latest
-from ..training.optim import (CLIPS, LR_COMMON_KEYS, OPTIMIZERS, REGULARIZERS, SCHEDULE_SKIP, SCHEDULES,
-                    build_schedule, lr_common)
-from ..core.schema import check_kwargs, check_named, check_sections, check_value, parameter_names, \
-    reject_unknown
+from ..training.amp import AMPOptions, check_amp
+from ..training.losses import LOSSES
+from ..training.metrics import metric_names
+from ..training.optim import (
+    CLIPS,
+    LR_COMMON_KEYS,
+    OPTIMIZERS,
+    REGULARIZERS,
+    SCHEDULE_SKIP,
+    SCHEDULES,
+    build_schedule,
+    lr_common,
+)
+from .callbacks_section import check_callbacks
 
 SECTIONS = ("Global", "Arch", "Loss", "Optimizer", "DataLoader", "Metric", "Infer",
             "Callbacks", "AMP", "Report")

@@ -7,14 +7,14 @@ what the user left out. Unknown keys get a "did you mean" suggestion.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import re
-import inspect
 import types
 import typing
 from typing import Any, Callable, Iterable
 
-from ..errors import ConfigError
+from ..errors import OptionError
 
 MAX_INT = 2**32 - 1      # no integer option needs more (a seed is at most this)
 MAX_MAGNITUDE = 1e12     # no float option needs more
@@ -31,7 +31,7 @@ def choose(registry: dict, name: Any, path: str, what: str):
     """Look `name` up in an allow-list dict; the error lists every allowed name."""
     if not isinstance(name, str) or name not in registry:  # a list or mapping: not a name
         allowed = ", ".join(sorted(registry))
-        raise ConfigError(
+        raise OptionError(
             f"{path}: unknown {what} {name!r}{suggest(name, registry)}. Allowed: {allowed}."
         )
     return registry[name]
@@ -44,7 +44,7 @@ def _type_name(annotation) -> str:
 
 
 def check_value(value: Any, annotation, path: str) -> Any:
-    """Return `value` converted to `annotation` (int -> float only), or raise ConfigError."""
+    """Return `value` converted to `annotation` (int -> float only), or raise OptionError."""
     if annotation is inspect.Parameter.empty or annotation is Any:
         return value
     origin = typing.get_origin(annotation)
@@ -58,22 +58,22 @@ def check_value(value: Any, annotation, path: str) -> Any:
         for option in options:
             try:
                 return check_value(value, option, path)
-            except ConfigError:
+            except OptionError:
                 continue
-        raise ConfigError(f"{path}: expected {_type_name(annotation)}, got {value!r}.")
+        raise OptionError(f"{path}: expected {_type_name(annotation)}, got {value!r}.")
     if origin is typing.Literal:
         if value not in args:
             allowed = ", ".join(repr(a) for a in args)
-            raise ConfigError(f"{path}: {value!r} is not one of {allowed}{suggest(value, args)}.")
+            raise OptionError(f"{path}: {value!r} is not one of {allowed}{suggest(value, args)}.")
         return value
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: expected a list, got {value!r}.")
+            raise OptionError(f"{path}: expected a list, got {value!r}.")
         item = args[0] if args else Any
         return [check_value(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
     if origin is dict or annotation is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping, got {value!r}.")
+            raise OptionError(f"{path}: expected a mapping, got {value!r}.")
         return value
     if annotation in SCALARS:
         return SCALARS[annotation](value, path)
@@ -84,18 +84,18 @@ def _float(value, path: str) -> float:
     if isinstance(value, str) and _NUMBER.match(value.strip()):
         value = float(value)  # YAML 1.1 reads "1e-3" as a string
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{path}: expected a number, got {value!r}.")
+        raise OptionError(f"{path}: expected a number, got {value!r}.")
     if abs(value) > MAX_MAGNITUDE or not math.isfinite(value):  # exact for a huge int
-        raise ConfigError(f"{path}: expected a finite number of magnitude at most "
+        raise OptionError(f"{path}: expected a finite number of magnitude at most "
                           f"{MAX_MAGNITUDE:.0e}, got {value!r}.")
     return float(value)
 
 
 def _int(value, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{path}: expected an integer, got {value!r}.")
+        raise OptionError(f"{path}: expected an integer, got {value!r}.")
     if abs(value) > MAX_INT:
-        raise ConfigError(f"{path}: {value} is out of range (at most {MAX_INT:,} in "
+        raise OptionError(f"{path}: {value} is out of range (at most {MAX_INT:,} in "
                           "magnitude).")
     return value
 
@@ -103,7 +103,7 @@ def _int(value, path: str) -> int:
 def _exactly(kind: type):
     def check(value, path: str):
         if not isinstance(value, kind):
-            raise ConfigError(f"{path}: expected {kind.__name__}, got {value!r}.")
+            raise OptionError(f"{path}: expected {kind.__name__}, got {value!r}.")
         return value
     return check
 
@@ -115,7 +115,7 @@ def reject_unknown(keys: Iterable[str], allowed: Iterable[str], path: str) -> No
     allowed = list(allowed)
     for key in keys:
         if key not in allowed:
-            raise ConfigError(f"{path}.{key}: unknown key{suggest(key, allowed)}. "
+            raise OptionError(f"{path}.{key}: unknown key{suggest(key, allowed)}. "
                               f"Allowed keys here: {', '.join(allowed) or 'none'}.")
 
 
@@ -131,7 +131,7 @@ def check_kwargs(func: Callable, kwargs: dict, path: str, skip: Iterable[str] = 
     `skip` names parameters the suite passes itself (never from the config).
     """
     if not isinstance(kwargs, dict):
-        raise ConfigError(f"{path}: expected a mapping of options, got {kwargs!r}.")
+        raise OptionError(f"{path}: expected a mapping of options, got {kwargs!r}.")
     hints = typing.get_type_hints(func.__init__ if isinstance(func, type) else func)
     params = {
         name: p
@@ -145,7 +145,7 @@ def check_kwargs(func: Callable, kwargs: dict, path: str, skip: Iterable[str] = 
             resolved[name] = check_value(kwargs[name], hints.get(name, param.annotation),
                                          f"{path}.{name}")
         elif param.default is inspect.Parameter.empty:
-            raise ConfigError(f"{path}.{name}: required key is missing.")
+            raise OptionError(f"{path}.{name}: required key is missing.")
         else:
             default = param.default
             resolved[name] = list(default) if isinstance(default, tuple) else default
@@ -155,9 +155,9 @@ def check_kwargs(func: Callable, kwargs: dict, path: str, skip: Iterable[str] = 
 def check_named(registry: dict, section: dict, path: str, what: str, skip=()) -> tuple:
     """Validate a `{name: X, ...options}` section; return (factory, resolved section)."""
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: expected a mapping with a 'name' key, got {section!r}.")
+        raise OptionError(f"{path}: expected a mapping with a 'name' key, got {section!r}.")
     if "name" not in section:
-        raise ConfigError(f"{path}.name: required key is missing. Allowed: {', '.join(sorted(registry))}.")
+        raise OptionError(f"{path}.name: required key is missing. Allowed: {', '.join(sorted(registry))}.")
     factory = choose(registry, section["name"], f"{path}.name", what)
     options = {k: v for k, v in section.items() if k != "name"}
     return factory, {"name": section["name"], **check_kwargs(factory, options, path, skip)}
@@ -168,5 +168,5 @@ def check_sections(data: dict, allowed: Iterable[str]) -> None:
     allowed = list(allowed)
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"{key}: unknown section{suggest(key, allowed)}. "
+            raise OptionError(f"{key}: unknown section{suggest(key, allowed)}. "
                               f"Allowed sections: {', '.join(allowed)}.")

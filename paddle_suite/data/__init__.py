@@ -7,11 +7,11 @@ import numpy as np
 import paddle
 
 from ..cluster.distributed import World, per_device_batch_size
-from ..errors import ConfigError, DataError, UserError
-from .imageio import check_sample_size
+from ..errors import DataError, OptionError, UserError
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
 from .files import cub200, file_list, image_folder, paddlex
+from .imageio import check_sample_size
 from .mixing import MixCollate, mix_options
 from .resumable import ResumableBatchSampler, SampleSeeds
 from .transforms import build_transforms, check_transforms
@@ -278,7 +278,7 @@ def _probe(view: View, path: str) -> None:
     except Exception as exc:  # noqa: BLE001 - reported as a config problem, see docstring
         image, _ = view.base[int(view.indices[0])]
         detail = (str(exc).strip().splitlines() or [""])[0][:300]
-        raise ConfigError(f"{path}: the transforms fail on the first sample ({view.source(0)}, "
+        raise OptionError(f"{path}: the transforms fail on the first sample ({view.source(0)}, "
                           f"an image of shape {list(np.shape(image))} HWC): "
                           f"{type(exc).__name__}: {detail}.") from None
 

@@ -178,8 +178,8 @@ def check_data(cfg, out_dir: str | Path | None = None, predict=None,
                          for name, s in scans.items()}}
     findings["problems"] = (sum(len(s["unreadable"]) for s in scans.values())
                             + len(dups["across"]) + len(dups["conflicting_labels"]))
-    from .check_pictures import class_counts_figure, samples_figure
     from ..visual.plots import save_figure
+    from .check_pictures import class_counts_figure, samples_figure
     save_figure(class_counts_figure({n: s["counts"] for n, s in scans.items()}, names),
                 out / "class_counts.png")
     first = "Train" if "Train" in views else next(iter(views))
@@ -196,8 +196,8 @@ def likely_label_errors(predictions: dict, views: dict, names: list[str], limit:
     """Samples a trained run predicts as another class with more than half its belief
     (probability > 0.5; label smoothing keeps a model's top probability near 1 - epsilon),
     by loss: the likeliest label errors. Draws suspects.png."""
-    from .check_pictures import suspects_figure
     from ..visual.plots import save_figure
+    from .check_pictures import suspects_figure
     rows = []
     for name, (view, probs) in predictions.items():
         labels = np.asarray(view.labels)

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import paddle
 
-from ..runs.checkpoint import load_pickle_bytes
 from ..errors import DataError
+from ..runs.checkpoint import load_pickle_bytes
 from .imageio import display_path, read_image
 from .listing import PathTable
 

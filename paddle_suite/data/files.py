@@ -9,8 +9,8 @@ from typing import Literal
 import numpy as np
 
 from ..errors import DataError
-from .imageio import display_path
 from .datasets import IMAGE_EXTENSIONS, FileDataset
+from .imageio import display_path
 from .listing import ListedAt, list_image_folder
 
 MAX_LIST_BYTES = 1 << 30   # a list or index file larger than 1 GiB is refused

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import paddle.vision.transforms as T
 
-from ..errors import ConfigError
 from ..core.schema import check_kwargs, choose
+from ..errors import OptionError
 
 
 class _KeepHWC:
@@ -81,7 +81,7 @@ class ElasticDistortion:
 def elastic(alpha: float = 34.0, sigma: float = 4.0, prob: float = 1.0):
     """Elastic distortion (Simard et al. 2003; their MNIST setting: alpha 34, sigma 4)."""
     if sigma <= 0 or alpha < 0 or not 0 <= prob <= 1:
-        raise ConfigError("ElasticDistortion: sigma must be positive, alpha at least 0 and "
+        raise OptionError("ElasticDistortion: sigma must be positive, alpha at least 0 and "
                           f"prob in [0, 1]; got alpha {alpha}, sigma {sigma}, prob {prob}.")
     return ElasticDistortion(alpha, sigma, prob)
 
@@ -152,9 +152,9 @@ class Normalize:
 
     def __init__(self, mean, std):
         if len(mean) != len(std):
-            raise ConfigError(f"Normalize: {len(mean)} means but {len(std)} stds.")
+            raise OptionError(f"Normalize: {len(mean)} means but {len(std)} stds.")
         if any(s == 0 for s in std):
-            raise ConfigError("Normalize: std must not be 0.")
+            raise OptionError("Normalize: std must not be 0.")
         self.mean = np.asarray(mean, np.float32).reshape(-1, 1, 1)
         self.std = np.asarray(std, np.float32).reshape(-1, 1, 1)
 
@@ -198,7 +198,7 @@ TRANSFORMS = {**UINT8_OPS, "ToCHW": to_chw, **FLOAT_OPS}
 
 def _split_item(item, path):
     if not isinstance(item, dict) or len(item) != 1:
-        raise ConfigError(f"{path}: expected one '- Name: {{options}}' entry, got {item!r}.")
+        raise OptionError(f"{path}: expected one '- Name: {{options}}' entry, got {item!r}.")
     name, options = next(iter(item.items()))
     return name, {} if options is None else options
 
@@ -208,16 +208,16 @@ def check_transforms(items, path: str) -> list:
     if items is None:
         return [{"ToCHW": {}}]
     if not isinstance(items, list):
-        raise ConfigError(f"{path}: expected a list of '- Name: {{options}}' entries.")
+        raise OptionError(f"{path}: expected a list of '- Name: {{options}}' entries.")
     resolved, seen_chw = [], False
     for i, item in enumerate(items):
         name, options = _split_item(item, f"{path}[{i}]")
         factory = choose(TRANSFORMS, name, f"{path}[{i}]", "transform")
         if name in UINT8_OPS and seen_chw:
-            raise ConfigError(f"{path}[{i}]: {name} works on HWC uint8 images and must come "
+            raise OptionError(f"{path}[{i}]: {name} works on HWC uint8 images and must come "
                               "before ToCHW.")
         if name in FLOAT_OPS and not seen_chw:
-            raise ConfigError(f"{path}[{i}]: {name} works on CHW float images; put "
+            raise OptionError(f"{path}[{i}]: {name} works on CHW float images; put "
                               "'- ToCHW: {}' before it.")
         seen_chw = seen_chw or name == "ToCHW"
         resolved.append({name: check_kwargs(factory, options, f"{path}[{i}].{name}")})

@@ -10,8 +10,8 @@ from typing import Literal
 import numpy as np
 
 from ..errors import UserError
-from .imageio import write_png
 from .datasets import mnist10k, sklearn_digits
+from .imageio import write_png
 
 SOURCES = {"mnist10k": mnist10k, "sklearn_digits": sklearn_digits}
 SPLITS = (("train", "train_list.txt"), ("test", "val_list.txt"))

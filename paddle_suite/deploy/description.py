@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import paddle
 
-from ..errors import ConfigError
+from ..errors import OptionError
 
 DEFAULT_DEPLOY_NAME = "ResNet18"
 # Suite architectures PaddleX 3.7 lists as image classification models (its
@@ -96,7 +96,7 @@ def deploy_ops(transforms: list, fed: int, input_hw: tuple[int, int]) -> list:
         elif name == "Normalize":
             normalize = (list(options["mean"]), list(options["std"]))
         elif name != "ToCHW":
-            raise ConfigError(f"DataLoader.Eval.transforms: {name} cannot be expressed in a "
+            raise OptionError(f"DataLoader.Eval.transforms: {name} cannot be expressed in a "
                               "deploy pre-processing (supported: Resize, CenterCrop, Normalize).")
     if not any("ResizeImage" in op for op in ops):
         ops.insert(0, {"ResizeImage": {"size": [input_hw[1], input_hw[0]]}})

@@ -32,12 +32,19 @@ import paddle
 import yaml
 from paddle.static import InputSpec
 
-from ..runs.checkpoint import load_into, weights_path
-from ..config.loader import Config
-from .description import DeployNet, deploy_name, deploy_name_reason, fed_channels, inference_yml, paddleclas_yml
+from ..config.loader import Config, locating
+from ..errors import OptionError, UserError
 from ..lifecycle.engine import build
 from ..models import check_same_network
-from ..errors import ConfigError, UserError
+from ..runs.checkpoint import load_into, weights_path
+from .description import (
+    DeployNet,
+    deploy_name,
+    deploy_name_reason,
+    fed_channels,
+    inference_yml,
+    paddleclas_yml,
+)
 from .onnx import onnx_outputs, to_onnx
 
 log = logging.getLogger("paddle_suite")
@@ -202,19 +209,20 @@ def _claim(out: Path, weights: Path) -> None:
                         "another folder (--out DIR or Global.save_inference_dir) or remove it.")
 
 
+@locating
 def export_model(cfg: Config, out_dir: str | None = None, legacy: bool = True,
                  samples: int = 64, onnx: bool = False) -> dict:
     """Export the weights in Global.pretrained_model; verify; return a report dict.
     `legacy` also writes the pre-Paddle-3 `inference.pdmodel` (PaddleClas 2.x reads it)."""
     pointer = cfg["Global"]["pretrained_model"]
     if not pointer:
-        raise ConfigError("Global.pretrained_model: set it to the checkpoint or run directory "
+        raise OptionError("Global.pretrained_model: set it to the checkpoint or run directory "
                           "to export (-o Global.pretrained_model=logs/<exp>/<run>).")
     weights = weights_path(Path(pointer))
     check_same_network(weights, cfg["Arch"])  # before the data and model are built
     out = Path(out_dir or cfg["Global"]["save_inference_dir"] or _default_out(weights))
     _claim(out, weights)
-    bare = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": None}}, cfg.source)
+    bare = cfg.with_global(pretrained_model=None)
     served, spec, built, view = _served(bare, weights)
     shape = view.fallback[0].shape
     out.mkdir(parents=True, exist_ok=True)

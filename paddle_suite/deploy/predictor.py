@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import UserError
-from ..data.imageio import display_path, read_image
 from ..core.yamlsafe import YamlError, load_yaml
+from ..data.imageio import display_path, read_image
+from ..errors import UserError
 from .export import predictor, run_predictor
 
 REQUIRED = ("inference.yml", "inference.pdiparams")

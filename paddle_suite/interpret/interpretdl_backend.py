@@ -21,7 +21,7 @@ import numpy as np
 from paddle import nn
 
 from ..errors import UserError
-from ..visual.saliency import _normalise, _scores, default_layer, conv_layers
+from ..visual.saliency import _normalise, _scores, conv_layers, default_layer
 
 METHODS = ("smoothgrad", "occlusion", "scorecam")
 INSTALL = ('pip install --no-deps interpretdl==0.8.0 && pip install scikit-image "ipython<9" '

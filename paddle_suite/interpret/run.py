@@ -4,18 +4,16 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-
 from ..config.loader import Config
 from ..data.datasets import IMAGE_EXTENSIONS
 from ..data.imageio import read_image
 from ..data.transforms import build_transforms
-from ..lifecycle.engine import build
 from ..errors import UserError
+from ..lifecycle.engine import build
 from ..visual.pictures import prediction_text, saliency_figure
 from ..visual.plots import figure_to_array, save_figure
-from .interpretdl_backend import backend_for
 from ..visual.saliency import METHODS, _layer, overlay
-
+from .interpretdl_backend import backend_for
 
 
 def expand_images(patterns: list[str]) -> list[Path]:

@@ -13,12 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import OptionError, UserError
 from ..runs.checkpoint import atomic_write_bytes, link_or_copy, load_weights
-from ..errors import ConfigError, UserError
-from .replan import plan_of, replan, replan_decision
-from ..runs.resume_checkpoint import CheckpointError, local_optimizer_state, optimizer_state_problems
-from ..runs.rundir import create_run_dir, is_finished, read_metric_rows, write_json
 from ..runs.lock import RunLock
+from ..runs.resume_checkpoint import (
+    CheckpointError,
+    local_optimizer_state,
+    optimizer_state_problems,
+)
+from ..runs.rundir import create_run_dir, is_finished, read_metric_rows, write_json
+from .replan import plan_of, replan, replan_decision
 from .setup_checks import setup_stage
 
 log = logging.getLogger("paddle_suite")
@@ -27,10 +31,10 @@ log = logging.getLogger("paddle_suite")
 def check_epochs_left(resume, epochs: int) -> None:
     done = resume.epoch if resume else 0
     if done >= epochs and is_finished(resume.run_dir):
-        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
+        raise OptionError(f"Global.epochs: the run in {resume.run_dir} already finished {done} "
                           f"epochs; ask for more (e.g. -o Global.epochs={done + 10}) to go on.")
     if done > epochs:
-        raise ConfigError(f"Global.epochs: the run in {resume.run_dir} has trained {done} "
+        raise OptionError(f"Global.epochs: the run in {resume.run_dir} has trained {done} "
                           f"epochs already, more than the {epochs} asked for.")
 
 
@@ -38,7 +42,7 @@ def check_not_stopped(resume, resume_state: dict | None) -> None:
     """A finished run that a callback stopped early (early stopping, the plateau floor) keeps
     that decision: training it longer is a new run from its weights."""
     if resume and resume_state and resume_state.get("stopped") and is_finished(resume.run_dir):
-        raise ConfigError(f"Global.checkpoints: the run in {resume.run_dir} was stopped by a "
+        raise OptionError(f"Global.checkpoints: the run in {resume.run_dir} was stopped by a "
                           f"callback after epoch {resume.epoch} and has finished; that decision "
                           f"is kept. To train its weights further, start a new run from them: "
                           f"-o Arch.pretrained={resume.run_dir}.")

@@ -16,32 +16,49 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from ..training.amp import attach_loss_scaler, autocast_forward, hapi_amp_configs, require_amp_device
 from ..callbacks.factory import RunCallbacks
 from ..callbacks.hapi_fixes import end_training
 from ..callbacks.nan_guard import TrainingDiverged
-from ..runs.checkpoint import load_into, weights_path
-from ..config.loader import Config
-from ..data import Data, build_data
 from ..cluster.device import select_device, sync_batch_norm
-from ..cluster.distributed import World, broadcast_object, current_world, join_process_group, \
-    peer_lost, per_device_batch_size, same_on_all_ranks
-from ..errors import ConfigError, DataError, Preempted, UserError
+from ..cluster.distributed import (
+    World,
+    broadcast_object,
+    current_world,
+    join_process_group,
+    peer_lost,
+    per_device_batch_size,
+    same_on_all_ranks,
+)
+from ..cluster.preemption import StopRequest, stop_requests
+from ..config.loader import Config, locating
+from ..data import Data, build_data
+from ..errors import DataError, OptionError, Preempted, UserError
+from ..models import build_model, check_same_network
+from ..runs.checkpoint import load_into, weights_path
+from ..runs.lock import RunLock
+from ..runs.resume_checkpoint import locate, run_dir_of
+from ..runs.rundir import attach_log_file, latest_unfinished_run, nothing_to_resume, write_json
+from ..training.amp import (
+    attach_loss_scaler,
+    autocast_forward,
+    hapi_amp_configs,
+    require_amp_device,
+)
+from ..training.diagnosis import diagnose, output_spread, setup_of
 from ..training.losses import AccumulatedLoss, build_loss
 from ..training.metrics import PredictionCollector, build_metrics, metric_label, shown_value
-from ..models import build_model, check_same_network
 from ..training.optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
-from ..cluster.preemption import StopRequest, stop_requests
-from .replan import plan_of
-from ..runs.resume_checkpoint import locate, run_dir_of
-from .continuing import check_epochs_left, check_not_stopped, open_run, restore_checkpoint, \
-    signature
-from ..runs.rundir import attach_log_file, latest_unfinished_run, nothing_to_resume, write_json
-from ..runs.lock import RunLock
-from .setup_checks import check_forward, setup_stage
-from ..training.diagnosis import diagnose, output_spread, setup_of
 from ..visual.mistakes import raw_image
 from ..visual.report import write_report
+from .continuing import (
+    check_epochs_left,
+    check_not_stopped,
+    open_run,
+    restore_checkpoint,
+    signature,
+)
+from .replan import plan_of
+from .setup_checks import check_forward, setup_stage
 
 log = logging.getLogger("paddle_suite")
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -76,6 +93,7 @@ class Built:
     scaler: object = None         # the float16 loss scaler when AMP is on (amp.py)
 
 
+@locating
 def build(cfg: Config, train: bool = True) -> Built:
     """Build data, network, loss, metrics and (when training) schedule and optimizer.
 
@@ -194,6 +212,7 @@ class TrainResult:
     model: paddle.Model | None = None
 
 
+@locating
 def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     """Train the model a config describes; everything about the run goes to its run directory.
 
@@ -202,9 +221,8 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     reopen the resumed one), write config.yaml, train, write summary.json and the report. `callbacks` are added to the run's own (they receive every evaluation in
     `on_eval_end`; one with a `stop_reason` that stops training gives the run's stop reason).
     """
-    glob = cfg["Global"]
     if (cfg["Arch"].get("finetune") or {}).get("mode") == "predict_only":
-        raise ConfigError("Arch.finetune.mode: predict_only trains nothing; evaluate the "
+        raise OptionError("Arch.finetune.mode: predict_only trains nothing; evaluate the "
                           "pretrained weights with tools/eval.py -o Arch.pretrained=<weights>.")
     built = build(cfg, train=True)  # sets Global.epochs from Global.max_updates
     cfg, resume, resume_state, lock = _resume_point(cfg, built.world)
@@ -252,8 +270,7 @@ def _resume_point(cfg: Config, world: World):
 
 
 def _with_checkpoints(cfg: Config, pointer) -> Config:
-    return Config({**cfg, "Global": {**cfg["Global"], "checkpoints": str(pointer)}},
-                  cfg.source, [*cfg.overrides, f"Global.checkpoints={pointer}"])
+    return cfg.with_global([f"Global.checkpoints={pointer}"], checkpoints=str(pointer))
 
 
 def _auto_resume(cfg: Config) -> Config:
@@ -548,20 +565,20 @@ def _summary(callbacks: RunCallbacks, status: str, wall: float, epochs: int,
     }
 
 
+@locating
 def evaluate(cfg: Config, weights: str | None = None) -> dict:
     """Evaluate weights (`weights` or Global.pretrained_model) on the eval data.
 
     Returns top-k accuracy, the mean loss, per-class accuracy and sample counts.
     """
     if weights:
-        cfg = Config({**cfg, "Global": {**cfg["Global"], "pretrained_model": weights}},
-                     cfg.source, cfg.overrides)
+        cfg = cfg.with_global(pretrained_model=weights)
     if not cfg["Global"]["pretrained_model"] and not isinstance(cfg["Arch"].get("pretrained"), str):
-        raise ConfigError("Global.pretrained_model: set it to a checkpoint or run directory "
+        raise OptionError("Global.pretrained_model: set it to a checkpoint or run directory "
                           "to evaluate (e.g. -o Global.pretrained_model=logs/exp/run), or "
                           "Arch.pretrained to evaluate partially matching weights.")
     if cfg["DataLoader"]["Eval"] is None:
-        raise ConfigError("DataLoader.Eval: evaluation needs an Eval data set.")
+        raise OptionError("DataLoader.Eval: evaluation needs an Eval data set.")
     built = build(cfg, train=False)
     results = {k: float(np.asarray(v).reshape(-1)[0])
                for k, v in built.model.evaluate(built.data.eval_loader, verbose=0).items()}

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runs.checkpoint import load_into, weights_path
 from ..config.loader import Config
-from .engine import build
-from ..models import check_same_network
 from ..errors import UserError
+from ..models import check_same_network
+from ..runs.checkpoint import load_into, weights_path
+from .engine import build
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -96,9 +96,8 @@ def check_config(script_args: list[str], processes: int, gpus: int) -> None:
     args, _ = parser.parse_known_args(script_args)
     if not args.config:
         return
-    from ..config.loader import load_config
-
     from ..cluster.device import check_device
+    from ..config.loader import load_config
 
     cfg = load_config(args.config, args.override)
     check_device(cfg["Global"]["device"], gpus)

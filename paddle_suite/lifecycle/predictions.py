@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from ..errors import UserError
 from ..data.transforms import build_transforms
+from ..errors import UserError
 
 BATCH = 256
 
@@ -16,10 +16,10 @@ def predict_views(views: dict, run_dir: str | Path) -> dict:
     """{set name: (view, softmax probabilities [N, C])} with the run's model and weights
     (best, else last) and the run's Eval transforms, applied to every sample of each view.
     The run must have been trained for the views' image size and channel count."""
-    from ..runs.checkpoint import load_into
     from ..config.loader import load_config
-    from ..models import build_model
     from ..data import View
+    from ..models import build_model
+    from ..runs.checkpoint import load_into
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise UserError(f"--run {run_dir}: not a run directory (no config.yaml).")

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runs.checkpoint import load_into, weights_path
 from ..config.loader import load_config
-from .engine import build
 from ..errors import UserError
+from ..runs.checkpoint import load_into, weights_path
 from ..visual.mistakes import raw_image
 from ..visual.report import write_report
+from .engine import build
 
 
 def _run_weights(run_dir: Path) -> Path | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import ConfigError
+from ..errors import OptionError
 from ..training.optim import build_schedule
 
 log = logging.getLogger("paddle_suite")
@@ -26,7 +26,7 @@ def plan_of(cfg: dict, start: int = 0) -> dict:
 
 
 def replan_decision(saved: dict | None, cfg: dict, done: int) -> str:
-    """'continue', 'replan' or raise ConfigError, for a resume after `done` epochs."""
+    """'continue', 'replan' or raise OptionError, for a resume after `done` epochs."""
     if saved is None:  # a checkpoint from before plans were saved
         return "continue"
     now = plan_of(cfg)
@@ -36,7 +36,7 @@ def replan_decision(saved: dict | None, cfg: dict, done: int) -> str:
     if now["epochs"] == saved["epochs"] or saved["lr"]["name"] not in LENGTH_DEPENDENT:
         return "continue"
     name = saved["lr"]["name"]
-    raise ConfigError(
+    raise OptionError(
         f"Global.epochs: this run's {name} schedule was planned for {saved['epochs']} epochs "
         f"and ends there; training it to {now['epochs']} would run the extra epochs at its "
         "final LR. Choose: a new schedule for the remaining epochs (e.g. -o "

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..training.metrics import metric_label, shown_value
 from ..runs.rundir import write_json
+from ..training.metrics import metric_label, shown_value
 
 log = logging.getLogger("paddle_suite")
 

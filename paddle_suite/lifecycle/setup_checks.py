@@ -2,7 +2,7 @@
 
 Validation checks every key; building can still fail where paddle or OpenCV reject a value
 (a crop larger than the images, a model that cannot take the data). These report such a
-failure as a ConfigError naming the config section, before the run directory exists, so a
+failure as a OptionError naming the config section, before the run directory exists, so a
 bad config never ends in a traceback.
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ import contextlib
 import numpy as np
 import paddle
 
-from ..errors import ConfigError, UserError
+from ..errors import OptionError, UserError
 
 
 @contextlib.contextmanager
 def setup_stage(section: str, what: str):
-    """Report a failure while building from the config as a ConfigError naming the section.
+    """Report a failure while building from the config as a OptionError naming the section.
 
     Validation checks every key; this catches what only the libraries can tell (a crop larger
     than the images, a value paddle rejects), so a bad config never ends in a traceback."""
@@ -26,11 +26,11 @@ def setup_stage(section: str, what: str):
     except UserError:
         raise
     except MemoryError:
-        raise ConfigError(f"{section}: {what} ran out of memory; the configured sizes are too "
+        raise OptionError(f"{section}: {what} ran out of memory; the configured sizes are too "
                           "large for this machine.") from None
     except Exception as exc:  # noqa: BLE001 - named and reported, see the docstring
         detail = (str(exc).strip().splitlines() or [""])[0][:400]
-        raise ConfigError(f"{section}: {what} failed: {type(exc).__name__}: {detail} (run with "
+        raise OptionError(f"{section}: {what} failed: {type(exc).__name__}: {detail} (run with "
                           "--debug for the traceback).") from None
 
 
@@ -50,5 +50,5 @@ def check_forward(net, sample: np.ndarray, class_num: int, split: str = "Train")
             net.train()
     shape = list(getattr(out, "shape", []))
     if shape != [1, class_num]:
-        raise ConfigError(f"Arch: the model gives outputs of shape {shape} for one sample; "
+        raise OptionError(f"Arch: the model gives outputs of shape {shape} for one sample; "
                           f"expected [1, {class_num}] (Arch.class_num).")

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from ..errors import ConfigError
-
+from ..errors import OptionError
 from .bilinear import BilinearCNN
 from .finetune import apply_finetune, load_pretrained
 from .init import INITS, apply_init
@@ -39,7 +38,7 @@ def _constructor_options(arch: dict) -> dict:
 
 def count_parameters(arch: dict) -> int:
     """The parameter count of the `Arch` section's network, found without allocating it
-    (paddle.LazyGuard); raises ConfigError when the options cannot build a network or it
+    (paddle.LazyGuard); raises OptionError when the options cannot build a network or it
     has more than MAX_PARAMETERS parameters."""
     options = {**_constructor_options(arch), **({"pretrained": False}
                                                 if arch["name"] in ZOO else {})}
@@ -48,10 +47,10 @@ def count_parameters(arch: dict) -> int:
             net = MODELS[arch["name"]](**options)
         count = sum(int(np.prod(p.shape)) for p in net.parameters())
     except Exception as exc:  # noqa: BLE001 - any constructor failure is a bad option
-        raise ConfigError(f"Arch: {arch['name']} cannot be built from these options "
+        raise OptionError(f"Arch: {arch['name']} cannot be built from these options "
                           f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]}).") from None
     if count > MAX_PARAMETERS:
-        raise ConfigError(f"Arch: these options give {arch['name']} {count:,} parameters "
+        raise OptionError(f"Arch: these options give {arch['name']} {count:,} parameters "
                           f"({count * 4 / 2**30:.1f} GiB of float32), more than the "
                           f"{MAX_PARAMETERS:,} this suite builds; check in_channels, class_num "
                           "and the layer sizes.")
@@ -70,7 +69,7 @@ def scale_head(net: paddle.nn.Layer, factor: float) -> None:
     `head_init_scale`); the layers below keep their init."""
     head = last_linear(net)
     if head is None:
-        raise ConfigError("Arch.init.head_scale: the model has no Linear layer to scale.")
+        raise OptionError("Arch.init.head_scale: the model has no Linear layer to scale.")
     head.weight.set_value(head.weight.numpy() * factor)
     if head.bias is not None:
         head.bias.set_value(np.zeros(head.bias.shape, dtype="float32"))

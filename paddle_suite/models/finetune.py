@@ -19,8 +19,8 @@ from typing import Literal
 import numpy as np
 from paddle import nn
 
+from ..errors import OptionError, UserError
 from ..runs.checkpoint import load_weights, weights_path
-from ..errors import ConfigError, UserError
 from .nets import batch_norm_layers
 
 log = logging.getLogger("paddle_suite")
@@ -72,7 +72,7 @@ def _head_or_none(net: nn.Layer, head) -> set[str]:
     patterns naming its head)."""
     try:
         return set(head_parameters(net, head))
-    except ConfigError:
+    except OptionError:
         return set()
 
 
@@ -110,7 +110,7 @@ def finetune_options(mode: Literal["train_all", "train_head", "predict_only"] = 
 def _matching(names, pattern: str, what: str) -> list[str]:
     found = [n for n in names if fnmatch.fnmatch(n, pattern)]
     if not found:
-        raise ConfigError(f"Arch.finetune.{what}: pattern {pattern!r} matches no parameter. "
+        raise OptionError(f"Arch.finetune.{what}: pattern {pattern!r} matches no parameter. "
                           f"Parameters look like: {', '.join(list(names)[:6])}.")
     return found
 
@@ -122,7 +122,7 @@ def head_parameters(net: nn.Layer, patterns: list[str] | None = None) -> list[st
         return sorted({n for p in patterns for n in _matching(names, p, "head")})
     last = [name for name, layer in net.named_sublayers() if isinstance(layer, nn.Linear)]
     if not last:
-        raise ConfigError("Arch.finetune.head: the model has no Linear layer; name the head's "
+        raise OptionError("Arch.finetune.head: the model has no Linear layer; name the head's "
                           "parameters with patterns.")
     return [n for n in names if n.startswith(last[-1] + ".")]
 
@@ -151,7 +151,7 @@ def apply_finetune(net: nn.Layer, mode: str = "train_all", head=None, freeze=Non
     scaled = {}
     for pattern, mult in (lr_mult or {}).items():
         if not isinstance(mult, (int, float)) or mult < 0:
-            raise ConfigError(f"Arch.finetune.lr_mult.{pattern}: expected a number >= 0.")
+            raise OptionError(f"Arch.finetune.lr_mult.{pattern}: expected a number >= 0.")
         for name in _matching(params, pattern, "lr_mult"):
             params[name].optimize_attr["learning_rate"] = float(mult)
             scaled[name] = float(mult)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.schema import check_named
 from ..errors import UserError
 from ..runs.rundir import run_config
-from ..core.schema import check_named
 
 NOT_THE_NETWORK = ("class_num", "pretrained", "finetune", "init", "dropout", "sync_bn")
 

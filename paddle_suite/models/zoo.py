@@ -6,7 +6,7 @@ from typing import Callable
 from paddle import nn
 from paddle.vision import models as vm
 
-from ..errors import ConfigError
+from ..errors import OptionError
 
 
 def _replace_first_conv(net: nn.Layer, in_channels: int) -> None:
@@ -26,7 +26,7 @@ def _replace_first_conv(net: nn.Layer, in_channels: int) -> None:
 def _zoo(builder: Callable, **fixed) -> Callable:
     def factory(class_num: int = 1000, in_channels: int = 3, pretrained: bool = False):
         if pretrained:
-            raise ConfigError(
+            raise OptionError(
                 "Arch.pretrained: downloading paddle.vision weights needs a network connection; "
                 "set Arch.pretrained: false and load local weights with Global.pretrained_model.")
         net = builder(num_classes=class_num, **fixed)

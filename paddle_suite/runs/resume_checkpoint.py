@@ -29,11 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import paddle
 
-from .checkpoint import (_fsync_dir, link_or_copy, load_pickle, load_weights, make_temp_dir,
-                         named, paddle_bytes)
 from ..errors import UserError
+from .checkpoint import (
+    _fsync_dir,
+    link_or_copy,
+    load_pickle,
+    load_weights,
+    make_temp_dir,
+    named,
+    paddle_bytes,
+)
 
 log = logging.getLogger("paddle_suite")
 FILES = ("network.pdparams", "optimizer.pdopt", "state.pkl")

@@ -7,8 +7,8 @@ import math
 import time
 from pathlib import Path
 
-from .checkpoint import atomic_write_bytes
 from ..core.yamlsafe import MAX_BYTES, YamlError, load_yaml
+from .checkpoint import atomic_write_bytes
 
 
 def run_config(run_dir: Path) -> dict:

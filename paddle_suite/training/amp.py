@@ -30,7 +30,7 @@ from typing import Literal
 
 import paddle
 
-from ..errors import ConfigError
+from ..errors import OptionError
 
 MIN_LOSS_SCALE = 1e-4  # below this, gradients overflow even without scaling: divergence
 
@@ -54,15 +54,15 @@ def check_amp(section: dict) -> dict:
     if not section["use_amp"]:
         return section
     if section["level"] == "O2":
-        raise ConfigError("AMP.level: O2 (the weights themselves in half precision) is not "
+        raise OptionError("AMP.level: O2 (the weights themselves in half precision) is not "
                           "supported: the suite's evaluation, checkpoints, weight averaging "
                           "and export read float32 weights. Use O1 (per-op autocast, float32 "
                           "weights).")
     if section["use_fp16_test"]:
-        raise ConfigError("AMP.use_fp16_test: evaluation runs in float32 (the numbers the "
+        raise OptionError("AMP.use_fp16_test: evaluation runs in float32 (the numbers the "
                           "export will give); set it to false.")
     if not section["scale_loss"] > 0:
-        raise ConfigError(f"AMP.scale_loss: must be a positive loss scale, got "
+        raise OptionError(f"AMP.scale_loss: must be a positive loss scale, got "
                           f"{section['scale_loss']}.")
     return section
 
@@ -99,7 +99,7 @@ def require_amp_device(section: dict, device: str) -> None:
                                       else paddle.amp.is_float16_supported())
     problem = amp_device_problem(dtype, device, supported)
     if problem:
-        raise ConfigError(problem)
+        raise OptionError(problem)
 
 
 def autocast_forward(net: paddle.nn.Layer, section: dict) -> None:

@@ -15,7 +15,7 @@ from typing import Literal
 import paddle
 from paddle.optimizer import lr as L
 
-from ..errors import ConfigError
+from ..errors import OptionError
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Clock:
             hint = ("use step_on: step for fractional epochs" if self.step_on == "epoch" else
                     f"with {self.steps_per_epoch} updates per epoch it is {ticks:g} updates; "
                     "give a multiple of 1 / that count")
-            raise ConfigError(f"Optimizer.lr.{what}: {epochs} epochs is not a whole number of "
+            raise OptionError(f"Optimizer.lr.{what}: {epochs} epochs is not a whole number of "
                               f"{self.step_on}s; {hint}.")
         return int(round(ticks))
 
@@ -56,7 +56,7 @@ def constant(lr, clock, epochs):
 
 def _decay_factor(gamma: float) -> None:
     if not 0 < gamma < 1:
-        raise ConfigError(f"Optimizer.lr.gamma: must be in (0, 1), got {gamma}.")
+        raise OptionError(f"Optimizer.lr.gamma: must be in (0, 1), got {gamma}.")
 
 
 def step(lr, clock, epochs, step_size: float = 10, gamma: float = 0.1):
@@ -166,7 +166,7 @@ def build_schedule(section: dict, epochs: float, steps_per_epoch: int | None):
     Durations given in updates (`unit: update`) are turned into (fractional) epochs here, so
     every schedule is built one way and lands on whole updates."""
     if section.get("unit") == "update" and section["step_on"] != "step":
-        raise ConfigError("Optimizer.lr.unit: update (durations in updates) needs "
+        raise OptionError("Optimizer.lr.unit: update (durations in updates) needs "
                           "Optimizer.lr.step_on: step.")
     clock = Clock(epochs, steps_per_epoch, section["step_on"])
     common = ("name", *LR_COMMON_KEYS)
@@ -179,7 +179,7 @@ def build_schedule(section: dict, epochs: float, steps_per_epoch: int | None):
     try:
         inner = SCHEDULES[section["name"]](lr0, clock, epochs - warm, **options)
     except (ValueError, TypeError, AssertionError) as exc:  # paddle's own argument checks
-        raise ConfigError(f"Optimizer.lr: the {section['name']} schedule rejects these "
+        raise OptionError(f"Optimizer.lr: the {section['name']} schedule rejects these "
                           f"options: {exc}") from None
     if warm > 0:
         inner = L.LinearWarmup(inner, warmup_steps=clock.ticks(warm, "warmup_epoch"),

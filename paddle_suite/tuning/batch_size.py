@@ -8,8 +8,8 @@ import numpy as np
 
 from ..config.loader import Config, load_config
 from ..lifecycle.engine import train
-from ..training.optim import scaled_learning_rate
 from ..runs.rundir import create_run_dir
+from ..training.optim import scaled_learning_rate
 
 
 def scaled_lr(lr: float, batch: int, reference: int, rule: str) -> float:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..training.metrics import shown_value
 from ..runs.rundir import read_metric_rows, run_config
+from ..training.metrics import shown_value
 
 IGNORED = ("Global.seed", "Global.output_dir", "Global.experiment", "Global.run_name",
            "Global.checkpoints", "Global.pretrained_model", "Global.log_interval",

@@ -11,8 +11,8 @@ import paddle
 from paddle import nn
 
 from ..config.loader import Config
+from ..errors import OptionError
 from ..lifecycle.engine import build
-from ..errors import ConfigError
 from ..models import last_linear
 
 BATCH = 256
@@ -23,7 +23,7 @@ def head_layer(net: nn.Layer) -> nn.Linear:
     """The classifier head: the network's last Linear layer."""
     head = last_linear(net)
     if head is None:
-        raise ConfigError("feature extraction needs a model whose head is a Linear layer.")
+        raise OptionError("feature extraction needs a model whose head is a Linear layer.")
     return head
 
 
@@ -49,7 +49,7 @@ def make_classifier(name: str, seed: int):
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
     if name not in CLASSIFIERS:
-        raise ConfigError(f"classifier {name!r}: choose {' or '.join(CLASSIFIERS)}.")
+        raise OptionError(f"classifier {name!r}: choose {' or '.join(CLASSIFIERS)}.")
     model = LogisticRegression(max_iter=5000) if name == "logistic" else \
         LinearSVC(random_state=seed, max_iter=20000)
     return make_pipeline(StandardScaler(), model)

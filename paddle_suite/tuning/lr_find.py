@@ -9,8 +9,8 @@ import paddle
 
 from ..config.loader import Config
 from ..lifecycle.engine import build
-from ..training.optim import build_optimizer
 from ..runs.rundir import create_run_dir
+from ..training.optim import build_optimizer
 from ..visual.vdl import open_writer
 from .lr_range_test import run_range_test
 

@@ -6,8 +6,8 @@ import copy
 import math
 
 from ..config.loader import load_config
+from ..config.search_space import overrides_for
 from ..lifecycle.engine import train
-from .space import overrides_for
 
 
 def narrow(space: dict, top_params: list[dict], margin: float = 0.25) -> dict:
@@ -44,6 +44,7 @@ def coarse_to_fine(search: dict, output_dir: str, top_k: int = 3, fine_trials: i
     from .search import run_search
     coarse = run_search(search, output_dir)
     import optuna
+
     from .search import open_study
     study, _ = open_study(search, output_dir)
     done = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]

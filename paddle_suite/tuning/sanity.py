@@ -16,11 +16,11 @@ import paddle
 from paddle import nn
 
 from ..config.loader import Config
-from ..lifecycle.engine import build
-from ..errors import UserError
-from ..training.losses import CrossEntropy
 from ..data.sampling import balanced_indices
+from ..errors import UserError
+from ..lifecycle.engine import build
 from ..models import build_model, last_linear
+from ..training.losses import CrossEntropy
 from ..training.optim import build_optimizer
 
 

@@ -1,7 +1,7 @@
 """Hyper-parameter search on Optuna: every trial is an ordinary `train()` run in-process.
 
 A search config names a base training config, overrides applied to every trial, the study
-(sampler, pruner, budgets, storage) and the space (see space.py):
+(sampler, pruner, budgets, storage) and the space (read and checked by config/search_file.py):
 
     base: ../lenet.yaml
     overrides: [Global.epochs=4]
@@ -24,111 +24,22 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
-
 
 from ..callbacks.monitor import infer_mode
 from ..callbacks.pruning import Pruning
-from ..config.loader import apply_override, load_config, parse_override, read_yaml
+from ..config.loader import load_config
+from ..config.search_space import overrides_for
+from ..errors import UserError
 from ..lifecycle.engine import train
-from ..errors import ConfigError, UserError
-from ..core.schema import check_kwargs
-from ..config.validate import check_name
-from .space import base_values, check_space, overrides_for
 
 log = logging.getLogger("paddle_suite")
-
-
-@dataclass
-class StudyOptions:
-    """Keys of the `study` section of a search config."""
-
-    name: str = "search"
-    sampler: Literal["grid", "random", "tpe"] = "tpe"
-    pruner: Literal["none", "median", "hyperband"] = "none"
-    metric: str = "acc"
-    n_trials: int | None = 20
-    timeout: float | None = None      # seconds of wall time for the whole search
-    seed: int = 0
-    storage: str | None = None        # e.g. postgresql://user:pass@host/db; default SQLite
-    startup_trials: int = 3           # trials before the median pruner acts
-    warmup_epochs: int = 1            # epochs of a trial before a pruner may stop it
-    heartbeat: int = 10               # seconds between a running trial's signs of life
-    grace_period: int = 60            # seconds of silence before a running trial is failed
-    seeds: list[int] | None = None    # train each trial once per Global.seed; value: the mean
-    baseline: bool = False            # first trial: the base config's own values
-    score: Literal["best", "final"] = "best"  # a run's value: its best or its last evaluation
-
-
-def search_sections(base: str = "", overrides: list[str] = (), study: dict | None = None,
-                    space: dict | None = None):
-    """Top-level keys of a search config."""
 
 
 def hide_password(url: str) -> str:
     """A storage URL with its password replaced by ***."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
-
-
-def resolve_base(search_path: str | Path, base: str) -> Path:
-    """The training config a search's `base:` names: a path relative to the search file's
-    folder, else to the current directory, else to the suite's own checkout (so a search
-    config copied elsewhere can say `base: configs/lenet.yaml`)."""
-    if not base:
-        raise ConfigError(f"{search_path}: base: name the training config the search starts "
-                          "from.")
-    folders = [Path(search_path).parent, Path.cwd(), Path(__file__).resolve().parents[2]]
-    for folder in folders:
-        candidate = (folder / base).resolve()
-        if candidate.is_file():
-            return candidate
-    tried = ", ".join(str(f) for f in folders)
-    raise ConfigError(f"{search_path}: base: {base!r} is not a file relative to the search "
-                      f"file, the current directory or the suite (tried {tried}).")
-
-
-def load_search(path: str | Path, overrides: list[str] = ()) -> dict:
-    """Read and validate a search config; every space key is checked against the base.
-
-    `overrides` are `-o` strings: `study.<key>=value` sets a study option (e.g.
-    `study.n_trials=2`), anything else is a training-config override added to the search's
-    own `overrides` for every trial (e.g. `Global.epochs=1`).
-    """
-    data, _ = read_yaml(path)
-    data = check_kwargs(search_sections, data, "search")
-    data["study"] = dict(data["study"] or {})
-    data["overrides"] = list(data["overrides"])
-    for text in overrides:
-        if parse_override(text)[0][0] == "study":
-            apply_override(data, text)
-        else:
-            data["overrides"].append(text)
-    base = resolve_base(path, data["base"])
-    overrides = list(data["overrides"])
-    load_config(base, overrides)
-    study = check_kwargs(StudyOptions, data["study"] or {}, "study")
-    if not 1 <= study["heartbeat"] < study["grace_period"]:
-        raise ConfigError("study.grace_period: must be longer than study.heartbeat (>= 1 s), "
-                          "or live trials would be failed.")
-    check_name(study["name"], "study.name")
-    if study["warmup_epochs"] < 1:
-        raise ConfigError("study.warmup_epochs: must be at least 1 (epochs a trial trains "
-                          "before a pruner may stop it).")
-    if study["seeds"] is not None and len(set(study["seeds"])) != len(study["seeds"]):
-        raise ConfigError(f"study.seeds: {study['seeds']} repeats a seed; a CPU run with the "
-                          "same seed repeats exactly, so it adds time and no information.")
-    space = check_space(data["space"], base, overrides)
-    if study["sampler"] == "grid" and any(s["type"] not in ("grid", "categorical")
-                                          for s in space.values()):
-        raise ConfigError("study.sampler: grid needs explicit values for every dimension "
-                          "(type: grid, values: [...] or type: categorical).")
-    infer_mode(study["metric"])
-    baseline = base_values(space, base, overrides) if study["baseline"] else None
-    return {"base": base, "overrides": overrides, "study": study, "space": space,
-            "source": str(path), "baseline": baseline}
 
 
 def _suggest(trial, key: str, spec: dict):
@@ -397,7 +308,9 @@ def write_outputs(study, search: dict, folder: Path) -> dict:
 
 def _plots(study, folder: Path) -> None:
     import warnings
+
     from optuna.visualization import matplotlib as ovm
+
     from ..visual.plots import pyplot, save_figure
     pyplot()
     plots = {"optimization_history": ovm.plot_optimization_history,

@@ -110,6 +110,7 @@ def varying_keys(cfg: dict, others) -> list[str]:
 def sibling_configs(run_dir, limit: int = MAX_SIBLINGS) -> list[dict]:
     """The resolved configs of the newest other runs in the run's folder."""
     from pathlib import Path
+
     from ..runs.rundir import run_config
     run_dir = Path(run_dir)
     try:

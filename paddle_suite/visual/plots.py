@@ -55,6 +55,7 @@ def learning_curves_figure(rows: list[dict], title: str = "", classes: int | Non
     chance level (ln C for the loss, 1/C for accuracy), the best epoch marked, `title`
     (run name and key hyper-parameters) above."""
     import math
+
     from matplotlib.ticker import MaxNLocator
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))

@@ -4,7 +4,6 @@ same command (`Global.resume: auto`) finishes the run bit-identical to an uninte
 SIGKILLs at random steps (bench/preemption.py) likewise; under Paddle's launcher, both
 processes stop at the same update and resume identical."""
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from paddle_suite import ConfigError, UserError
-from paddle_suite.tuning.search import hide_password, load_search, open_study, run_search
+from paddle_suite.config.search_file import load_search
+from paddle_suite.tuning.search import hide_password, open_study, run_search
 
 from ..conftest import LENET, ROOT
 
@@ -191,7 +192,7 @@ def test_coarse_to_fine_runs_both_stages_and_trains_the_winner(tmp_path):
 
 
 def test_linked_keys_move_together_and_are_each_validated(tmp_path):
-    from paddle_suite.tuning.space import overrides_for
+    from paddle_suite.config.search_space import overrides_for
     assert overrides_for("a.b, c.d", 448) == ["a.b=448", "c.d=448"]
     search = load_search(ROOT_CONFIGS / "search" / "cub_bilinear_sweep.yaml")
     assert len(search["space"]) == 3

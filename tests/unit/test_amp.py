@@ -13,6 +13,7 @@ import paddle
 import pytest
 
 from paddle_suite import ConfigError, load_config
+from paddle_suite.errors import OptionError
 from paddle_suite.training.amp import (AMPOptions, amp_device_problem, attach_loss_scaler,
                               autocast_forward, check_amp,
                               hapi_amp_configs, loss_scale, require_amp_device, step_skipped)
@@ -61,7 +62,7 @@ def test_an_accelerator_follows_its_probe():
 @pytest.mark.parametrize("dtype, needs", [("float16", "compute capability 7.0"),
                                           ("bfloat16", "compute capability 8.0")])
 def test_use_amp_on_a_cpu_is_refused_naming_what_is_needed(dtype, needs):
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(OptionError) as info:
         require_amp_device(amp(use_amp=True, dtype=dtype), "cpu")
     text = str(info.value)
     assert needs in text and "this run is on the CPU" in text and "AMP.use_amp: false" in text

@@ -76,6 +76,22 @@ def test_override_errors_name_the_override():
     assert 'did you mean "learning_rate"' in message and "-o Optimizer.lr.lerning_rate=0.1" in message
 
 
+def test_a_library_refusing_a_value_while_the_run_is_built_names_the_file_and_line(tmp_path):
+    """Libraries raise OptionError about their options; the config layer alone makes it a
+    ConfigError, located in the file the value came from (here only building the network
+    can tell: SyncBatchNorm has no CPU kernel)."""
+    from paddle_suite import build
+    from paddle_suite.errors import OptionError
+    path = write(tmp_path, f"_base_: {LENET}\nGlobal: {{device: cpu}}\nArch:\n  name: SmallCNN\n"
+                 "  class_num: 10\n  batch_norm: true\n  sync_bn: true\n")
+    cfg = load_config(path)
+    with pytest.raises(ConfigError) as info:
+        build(cfg, train=False)
+    assert not isinstance(info.value, OptionError)
+    assert str(info.value).startswith("Arch.sync_bn: SyncBatchNorm needs a GPU")
+    assert str(info.value).endswith(f"({path}, line 7)")
+
+
 def test_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="Config file not found"):
         load_config(tmp_path / "missing.yaml")

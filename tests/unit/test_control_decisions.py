@@ -1,7 +1,8 @@
 """Decision functions of the training-control callbacks, driven by scripted metric sequences."""
 import pytest
 
-from paddle_suite import ConfigError
+from paddle_suite.errors import OptionError
+from paddle_suite.errors import OptionError
 from paddle_suite.callbacks.checkpoints import rank_top_k
 from paddle_suite.callbacks.early_stopping import StopState, stopping_decision
 from paddle_suite.callbacks.monitor import Monitor, infer_mode
@@ -86,13 +87,13 @@ def test_plateau_keeps_the_lr_while_improving_and_honours_cooldown():
 
 def test_bad_control_options_are_clear_errors():
     from paddle_suite.callbacks import EarlyStopping, PlateauDecay
-    with pytest.raises(ConfigError, match="patience: must be >= 0"):
+    with pytest.raises(OptionError, match="patience: must be >= 0"):
         EarlyStopping(patience=-1)
-    with pytest.raises(ConfigError, match=r"factor: must be in \(0, 1\)"):
+    with pytest.raises(OptionError, match=r"factor: must be in \(0, 1\)"):
         PlateauDecay(None, factor=1.0)
-    with pytest.raises(ConfigError, match="floor_ratio"):
+    with pytest.raises(OptionError, match="floor_ratio"):
         PlateauDecay(None, floor_ratio=2.0)
-    with pytest.raises(ConfigError, match="set mode: max or mode: min"):
+    with pytest.raises(OptionError, match="set mode: max or mode: min"):
         Monitor("throughput")
     assert infer_mode("ema_acc_top5") == "max" and infer_mode("val_loss") == "min"
 

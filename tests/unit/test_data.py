@@ -156,7 +156,7 @@ def test_sklearn_digits_train_and_test_never_overlap_whatever_the_seed():
 
 
 def test_elastic_distortion_moves_strokes_smoothly_and_repeats_under_a_seed():
-    from paddle_suite import ConfigError
+    from paddle_suite.errors import OptionError
     from paddle_suite.data.transforms import build_transforms, check_transforms, elastic
     digit = np.asarray(mnist10k("train")[0][0])
     distort = elastic(alpha=34, sigma=4)
@@ -172,5 +172,5 @@ def test_elastic_distortion_moves_strokes_smoothly_and_repeats_under_a_seed():
     chain = build_transforms(check_transforms([{"ElasticDistortion": {"prob": 0.5}},
                                                {"ToCHW": {}}], "t"))
     assert chain(digit).shape == (1, 28, 28)
-    with pytest.raises(ConfigError, match="sigma must be positive"):
+    with pytest.raises(OptionError, match="sigma must be positive"):
         elastic(sigma=0)

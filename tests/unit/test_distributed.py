@@ -4,6 +4,7 @@ import socket
 import pytest
 
 from paddle_suite import ConfigError, load_config
+from paddle_suite.errors import OptionError
 from paddle_suite.cluster.distributed import (DistributedError, World, current_world, master_endpoint,
                                       per_device_batch_size, rank_seed, shuffle_epoch,
                                       wait_for_master)
@@ -30,7 +31,7 @@ def test_per_device_batch_from_the_global_batch():
     section["global_batch_size"] = 256
     assert per_device_batch_size(section, World(0, 1)) == 256
     assert per_device_batch_size(section, World(1, 4)) == 64
-    with pytest.raises(ConfigError, match=r"256 does not split evenly over the 3 processes.*"
+    with pytest.raises(OptionError, match=r"256 does not split evenly over the 3 processes.*"
                                           r"e\.g\. 255 or 258"):
         per_device_batch_size(section, World(0, 3))
 
@@ -166,11 +167,11 @@ def test_sync_batch_norm_has_no_cpu_kernel_so_the_option_is_refused_on_cpu(tiny_
     kernel and the option can be allowed on CPU."""
     import paddle
     from paddle_suite.lifecycle.engine import build
-    from paddle_suite.errors import ConfigError
     paddle.set_device("cpu")
     with pytest.raises(RuntimeError, match="sync_batch_norm"):
         paddle.nn.SyncBatchNorm(4)(paddle.randn([2, 4, 3, 3]))
     cfg = tiny_cfg(**{"Arch": "{name: SmallCNN, class_num: 2, channels: [4, 8], "
                               "batch_norm: true, sync_bn: true}", "Global.device": "cpu"})
-    with pytest.raises(ConfigError, match="Arch.sync_bn: SyncBatchNorm needs a GPU"):
-        build(cfg)
+    with pytest.raises(ConfigError, match="Arch.sync_bn: SyncBatchNorm needs a GPU") as info:
+        build(cfg)  # the library's OptionError, located by the config layer
+    assert "(set by the override -o Arch=" in str(info.value)

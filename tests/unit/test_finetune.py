@@ -4,6 +4,7 @@ import paddle
 import pytest
 
 from paddle_suite import ConfigError, UserError, load_config
+from paddle_suite.errors import OptionError
 from paddle_suite.models import LeNet, SmallCNN, build_model
 from paddle_suite.models.finetune import apply_finetune, head_parameters, load_pretrained
 
@@ -63,7 +64,7 @@ def test_lr_multipliers_compose_with_the_schedule():
 
 
 def test_finetune_config_errors():
-    with pytest.raises(ConfigError, match="pattern 'backbone.*' matches no parameter"):
+    with pytest.raises(OptionError, match="pattern 'backbone.*' matches no parameter"):
         apply_finetune(LeNet(), freeze=["backbone.*"])
     with pytest.raises(ConfigError, match="no published weights for LeNet"):
         load_config(LENET, ["Arch.pretrained=true"])

@@ -8,7 +8,6 @@ import json
 import os
 import pickle
 import struct
-import subprocess
 import sys
 import zlib
 from pathlib import Path

@@ -3,6 +3,7 @@ import paddle
 import pytest
 
 from paddle_suite import ConfigError, load_config
+from paddle_suite.errors import OptionError
 from paddle_suite.training.optim import build_optimizer, build_schedule, current_lr
 
 from ..conftest import LENET
@@ -113,7 +114,7 @@ def test_fractional_milestones_are_checked_against_the_real_updates_per_epoch():
     section = lr_section("MultiStep", "step", milestones="[0.3333333333333333, 2]")
     schedule, _ = build_schedule(section, 10, 6)  # 6 updates per epoch: 1/3 epoch = 2
     assert schedule.milestones == [2, 12]
-    with pytest.raises(ConfigError, match="with 5 updates per epoch it is 1.66667 updates"):
+    with pytest.raises(OptionError, match="with 5 updates per epoch it is 1.66667 updates"):
         build_schedule(section, 10, 5)
 
 

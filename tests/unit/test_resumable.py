@@ -16,7 +16,7 @@ from paddle_suite.callbacks.resume_writer import step_checkpoint_due
 from paddle_suite.data.resumable import ResumableBatchSampler, SampleSeeds, host_rng_state
 from paddle_suite.cluster.preemption import StopRequest, stop_requests
 from paddle_suite.runs.resume_checkpoint import checkpoint_name
-from paddle_suite.runs.lock import RunBusyError, RunLock
+from paddle_suite.runs.lock import RunLock
 
 
 def sampler(n=50, batch=8, drop_last=False):

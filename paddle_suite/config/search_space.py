@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..config.loader import load_config
-from ..errors import ConfigError
 from ..core.schema import check_kwargs
+from ..errors import ConfigError
 from ..visual.hparams import lookup
+from .loader import load_config
 
 KINDS = ("uniform", "loguniform", "int", "categorical", "grid")
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..errors import ConfigError
+from ..callbacks.averaging import EMA, SWA
+from ..callbacks.early_stopping import EarlyStopping
+from ..callbacks.plateau import PlateauDecay
+from ..callbacks.saliency_maps import SaliencyMaps
+from ..callbacks.snapshots import Snapshots
+from ..callbacks.visualdl_logger import VisualDLLogger
 from ..core.schema import check_kwargs, choose, suggest
-from .averaging import EMA, SWA
-from .early_stopping import EarlyStopping
-from .plateau import PlateauDecay
-from .saliency_maps import SaliencyMaps
-from .snapshots import Snapshots
-from .visualdl_logger import VisualDLLogger
+from ..errors import ConfigError
 
 
 def checkpoint(monitor: str = "acc", mode: Literal["auto", "min", "max"] = "auto",
