@@ -20,8 +20,7 @@ SMALL = ["DataLoader.classes=[0,1]", "Arch.class_num=2", "Metric.topk=[1]"]
 CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from paddle_suite import load_config
-from paddle_suite.lifecycle.engine import train
+from paddle_suite import load_config, train
 cfg = load_config(sys.argv[1] + "/configs/lenet.yaml", sys.argv[2:])
 def written():
     lines = open("/proc/self/io").read().splitlines()

@@ -12,6 +12,7 @@ import paddle
 from ..errors import OptionError
 from ..models.nets import batch_norm_layers
 from ..runs.checkpoint import atomic_save
+from ..runs.resume_checkpoint import WeightSet
 from .run_state import Phase, RunCallback, run_epoch
 
 log = logging.getLogger("paddle_suite")
@@ -84,7 +85,7 @@ class EMA(RunCallback):
                 atomic_save(self.model.network.state_dict(), self.directory / "ema.pdparams")
 
     def state_dict(self) -> dict:
-        return {"updates": self.updates, "shadow": self.weights()}
+        return {"updates": self.updates, "shadow": WeightSet(self.weights())}
 
     def load_state_dict(self, state: dict) -> None:
         self.updates = state["updates"]
@@ -171,7 +172,7 @@ class SWA(RunCallback):
         net.set_state_dict(live)  # the live model keeps its weights and BatchNorm statistics
 
     def state_dict(self) -> dict:
-        return {"average": dict(self.average), "count": self.count}
+        return {"average": WeightSet(self.average), "count": self.count}
 
     def load_state_dict(self, state: dict) -> None:
         self.average, self.count = dict(state["average"]), state["count"]

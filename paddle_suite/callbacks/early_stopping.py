@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..errors import OptionError
+from ..runs.resume_checkpoint import WeightSet
 from .monitor import Monitor, missing_metric, weights_copy
 from .run_state import RunCallback, run_epoch
 
@@ -162,7 +163,8 @@ class EarlyStopping(RunCallback):
     def state_dict(self) -> dict:
         return {"best": self.state.best, "best_epoch": self.state.best_epoch,
                 "wait": self.state.wait, "stop_reason": self.stop_reason,
-                "best_weights": self.best_weights, "last_epoch": self.last_epoch,
+                "best_weights": None if self.best_weights is None
+                else WeightSet(self.best_weights), "last_epoch": self.last_epoch,
                 "last_is_best": self.last_is_best}
 
     def load_state_dict(self, state: dict) -> None:

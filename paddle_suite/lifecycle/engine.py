@@ -89,6 +89,7 @@ class Built:
     batch: dict = field(default_factory=dict)
     accumulated: object = None  # the AccumulatedLoss when accumulate_steps > 1
     batches: int | None = None    # with Global.max_updates: train batches of the whole run
+    epochs: int | None = None     # epochs to train (Global.epochs, or what max_updates takes)
     plan: dict | None = None      # what the LR schedule is planned for (replan.py)
     scaler: object = None         # the float16 loss scaler when AMP is on (amp.py)
 
@@ -168,17 +169,19 @@ def _build_optimizer(cfg: Config, built: Built):
 
 
 def _plan_updates(cfg: Config, built: Built, batches: int, updates: int) -> float:
-    """With `Global.max_updates`, set Global.epochs to the epochs it takes (the last one
-    partial) and the run's batch count; return the schedule's length in epochs."""
+    """Set the epochs to train on `built` (with `Global.max_updates`: the epochs it takes,
+    the last one partial, and the run's batch count); return the schedule's length in
+    epochs. The config is not changed: `train` records the planned epochs in its copy."""
     glob, k = cfg["Global"], cfg["Optimizer"]["accumulate_steps"]
+    built.epochs = glob["epochs"]
     if not glob["max_updates"]:
         return glob["epochs"]
     full, rest = divmod(glob["max_updates"], updates)
-    glob["epochs"] = full + (1 if rest else 0)
+    built.epochs = full + (1 if rest else 0)
     built.batches = full * batches + rest * k if rest else None
     log.info("Global.max_updates %d = %d epoch(s) of %d updates%s; Global.epochs set to %d",
              glob["max_updates"], full, updates, f" + {rest} updates" if rest else "",
-             glob["epochs"])
+             built.epochs)
     return glob["max_updates"] / updates
 
 
@@ -224,7 +227,9 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
     if (cfg["Arch"].get("finetune") or {}).get("mode") == "predict_only":
         raise OptionError("Arch.finetune.mode: predict_only trains nothing; evaluate the "
                           "pretrained weights with tools/eval.py -o Arch.pretrained=<weights>.")
-    built = build(cfg, train=True)  # sets Global.epochs from Global.max_updates
+    built = build(cfg, train=True)
+    if built.epochs != cfg["Global"]["epochs"]:  # planned from Global.max_updates
+        cfg = cfg.with_global(epochs=built.epochs)
     cfg, resume, resume_state, lock = _resume_point(cfg, built.world)
     try:
         if resume is not None:

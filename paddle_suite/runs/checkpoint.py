@@ -111,6 +111,15 @@ def paddle_bytes(obj) -> bytes:
     return buffer.getvalue()
 
 
+def weights_bytes(state_dict) -> bytes:
+    """A weights file's bytes, as `paddle.save` writes {name: array}: the same weights give
+    the same bytes whether they come from a network's tensors or a copy of them (early
+    stopping's best weights), so the checkpoint store can link one to the other. Loaded
+    with `paddle.load`, the values are numpy arrays; `set_state_dict` takes them as they are."""
+    return paddle_bytes({name: value.numpy() if isinstance(value, paddle.Tensor)
+                         else np.asarray(value) for name, value in state_dict.items()})
+
+
 def link_or_copy(source: Path, target: Path) -> None:
     """Make `target` a hard link to `source` (a copy where the file system has no hard
     links), under a temporary name renamed over `target`: a crash leaves the old `target`."""

@@ -7,8 +7,14 @@ NNNN epochs and BBBBBB batches of the next:
     network.pdparams   the weights
     optimizer.pdopt    the optimizer state, including the LR schedule's position
     state.pkl          epoch, every stateful callback's state, the random states of Python,
-                       numpy and paddle (plain data: arrays, numbers, lists, dicts); mid-epoch,
-                       also each process's position in the epoch (callbacks/resume_state.py)
+                       numpy and paddle (plain data: numbers, lists, dicts, small arrays);
+                       mid-epoch, also each process's position in the epoch
+                       (callbacks/resume_writer.py)
+    <callback>.<key>.pdparams
+                       each set of weights a callback keeps (a `WeightSet`: EMA's shadow,
+                       early stopping's best weights, SWA's running mean); state.pkl names
+                       the file. Through the run's checkpoint store, a set equal to a file
+                       the run already has (the best weights are `best.pdparams`) is a link.
     manifest.json      size and SHA-256 of each file above, written last
 
 The directory is assembled under a temporary name, every file fsynced, then renamed into
@@ -24,6 +30,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +46,39 @@ from .checkpoint import (
     make_temp_dir,
     named,
     paddle_bytes,
+    weights_bytes,
 )
 
 log = logging.getLogger("paddle_suite")
 FILES = ("network.pdparams", "optimizer.pdopt", "state.pkl")
 KEEP = 2
+WEIGHTS_REF = "weights_file"
+_WEIGHT_FILE = re.compile(r"^\w+\.\w+\.pdparams$")
+
+
+class WeightSet(dict):
+    """{name: array}: weights a callback keeps besides the network's own. Returned in a
+    callback's `state_dict`, a resume checkpoint stores it as a weights file of its own
+    instead of pickling it into state.pkl, and `Resume.load` gives it back as a dict."""
+
+
+def split_weight_sets(callbacks: dict) -> tuple[dict, dict]:
+    """(callback states with each WeightSet replaced by {"weights_file": name},
+    {file name: WeightSet})."""
+    states, files = {}, {}
+    for owner, state in callbacks.items():
+        if not isinstance(state, dict):
+            states[owner] = state
+            continue
+        states[owner] = dict(state)
+        for key, value in state.items():
+            if isinstance(value, WeightSet) and not value:
+                states[owner][key] = {}  # nothing to write (paddle.save writes no bytes)
+            elif isinstance(value, WeightSet):
+                name = f"{owner}.{key}.pdparams"
+                files[name] = value
+                states[owner][key] = {WEIGHTS_REF: name}
+    return states, files
 
 
 class CheckpointError(UserError):
@@ -118,18 +153,21 @@ def save_resume(directory: Path, epoch: int, network, optimizer, state: dict,
     final = directory / checkpoint_name(epoch, batches)
     tmp = make_temp_dir(directory, f".{final.name}.")
     try:
-        weights = paddle_bytes(network.state_dict())
-        if store is None:
-            _write(tmp / "network.pdparams", weights)
-        else:
-            store.put(tmp / "network.pdparams", weights)
+        callbacks, weight_sets = split_weight_sets(state.get("callbacks", {}))
+        files = {"network.pdparams": weights_bytes(network.state_dict()),
+                 **{name: weights_bytes(weights) for name, weights in weight_sets.items()}}
+        for name, data in files.items():
+            if store is None:
+                _write(tmp / name, data)
+            else:
+                store.put(tmp / name, data)
         _write(tmp / "optimizer.pdopt",
                paddle_bytes(portable_optimizer_state(optimizer.state_dict(), network)))
-        _write(tmp / "state.pkl", pickle.dumps({"epoch": epoch, "step": batches, **state},
-                                               protocol=4))
+        _write(tmp / "state.pkl", pickle.dumps(
+            {"epoch": epoch, "step": batches, **state, "callbacks": callbacks}, protocol=4))
         manifest = {"format": 1, "epoch": epoch, "step": batches,
                     "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)}
-                              for n in FILES}}
+                              for n in (*FILES, *weight_sets)}}
         _write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
         _fsync_dir(tmp)
         if final.is_dir() and not final.is_symlink():  # the epoch trained again
@@ -139,7 +177,8 @@ def save_resume(directory: Path, epoch: int, network, optimizer, state: dict,
         os.replace(tmp, final)
         _fsync_dir(directory)
         if store is not None:
-            store.remember(final / "network.pdparams", manifest["files"]["network.pdparams"]["sha256"])
+            for name in files:
+                store.remember(final / name, manifest["files"][name]["sha256"])
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -173,11 +212,13 @@ def read_manifest(path: Path) -> dict:
     if not isinstance(files, dict) or not _count(epoch) or not _count(step) \
             or epoch + step < 1:
         raise ValueError("not a checkpoint manifest (needs 'epoch' and 'files')")
-    for name in FILES:
+    for name in (*FILES, *files):
         entry = files.get(name)
         if not (isinstance(entry, dict) and isinstance(entry.get("bytes"), int)
                 and isinstance(entry.get("sha256"), str)):
             raise ValueError(f"no valid entry for {name}")
+        if name not in FILES and not (isinstance(name, str) and _WEIGHT_FILE.match(name)):
+            raise ValueError(f"{str(name)[:80]!r} is not a checkpoint file name")
     return manifest
 
 
@@ -189,7 +230,7 @@ def verify(path: Path) -> str | None:
         return f"manifest.json unreadable ({type(exc).__name__}: {exc})"
     if path.name != checkpoint_name(manifest["epoch"], manifest.get("step", 0)):
         return f"its manifest claims epoch {manifest['epoch']}, its folder says otherwise"
-    for name in FILES:
+    for name in manifest["files"]:
         expected = manifest["files"][name]
         file = path / name
         if not file.is_file():
@@ -223,8 +264,22 @@ class Resume:
                                   f"{self.epoch} this checkpoint's manifest names (it needs "
                                   "'epoch', 'callbacks' and 'rng'); the checkpoint was "
                                   "altered. Remove it to resume from the one before.")
+        for owner in state["callbacks"].values():
+            if isinstance(owner, dict):
+                owner.update({key: self._weight_set(value) for key, value in owner.items()
+                              if isinstance(value, dict) and set(value) == {WEIGHTS_REF}})
         return (load_weights(self.path / "network.pdparams"),
                 load_weights(self.path / "optimizer.pdopt", tensors_only=False), state)
+
+    def _weight_set(self, reference: dict) -> dict:
+        name = reference[WEIGHTS_REF]
+        if not (isinstance(name, str) and _WEIGHT_FILE.match(name)
+                and (self.path / name).is_file()):
+            raise CheckpointError(f"{self.path / 'state.pkl'}: names a weights file "
+                                  f"{str(name)[:80]!r} the checkpoint does not hold; the "
+                                  "checkpoint was altered. Remove it to resume from the one "
+                                  "before.")
+        return load_weights(self.path / name)
 
 
 def run_dir_of(pointer: str | Path) -> Path:

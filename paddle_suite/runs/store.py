@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .checkpoint import atomic_write_bytes, link_or_copy, paddle_bytes
+from .checkpoint import atomic_write_bytes, link_or_copy, weights_bytes
 
 
 class CheckpointStore:
@@ -28,7 +28,7 @@ class CheckpointStore:
     def save(self, state_dict, path: str | Path) -> Path:
         """Save a state dict to `path`: a link to an earlier file of the same bytes, else
         an atomic write."""
-        return self.put(Path(path), paddle_bytes(state_dict))
+        return self.put(Path(path), weights_bytes(state_dict))
 
     def put(self, path: Path, data: bytes) -> Path:
         digest = hashlib.sha256(data).hexdigest()

@@ -46,10 +46,14 @@ def test_the_shipped_solver_follows_caffe_lr_rule_and_stops_at_max_iter(tmp_path
         "DataLoader.Train.batch_size": 16, "Callbacks.VisualDL": "false",
         "Global.max_updates": 10, "Optimizer.lr.milestones": "[4, 7]"})
     recorder = UpdateLRs(2)
-    result = train(load_config(SOLVER, overrides), callbacks=[recorder])
+    cfg = load_config(SOLVER, overrides)
+    result = train(cfg, callbacks=[recorder])
     assert recorder.lrs == pytest.approx(caffe_multistep(0.01, 0.1, [4, 7], 10), rel=1e-9)
     assert result.summary["lr_schedule_steps"] == 10
     assert result.summary["epochs_run"] == 4 and result.summary["epochs_planned"] == 4
+    # the planned epochs are the run's (its config.yaml), not written into the caller's config
+    assert cfg["Global"]["epochs"] == 1
+    assert "epochs: 4" in (result.run_dir / "config.yaml").read_text()
 
 
 def test_an_accumulated_update_is_the_mean_gradient_of_its_group_at_the_epoch_end_too():

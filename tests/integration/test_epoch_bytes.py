@@ -41,3 +41,37 @@ def test_best_top_k_last_and_final_are_one_file_when_they_hold_the_same_weights(
     assert earlier.stat().st_ino != inode
     assert (ckpt / "resume" / "epoch-0001" / "network.pdparams").stat().st_ino == \
         earlier.stat().st_ino
+
+
+def test_weights_a_callback_keeps_are_files_of_the_checkpoint_not_pickled_state(tmp_path):
+    """EMA's shadow and early stopping's best weights are files of the resume checkpoint
+    that state.pkl names (best weights equal to best.pdparams are a link to it); a resumed
+    run gets them back."""
+    import pickle
+
+    import numpy as np
+
+    from paddle_suite import load_config, train
+    from paddle_suite.runs.resume_checkpoint import locate
+    from ..conftest import LENET, tiny_overrides
+    result = train(load_config(LENET, tiny_overrides(tmp_path, epochs=2, **{
+        "Callbacks.VisualDL": "false", "Optimizer.lr.learning_rate": 0.0005,
+        "Callbacks.EMA": "{decay: 0.99}",
+        "Callbacks.EarlyStopping": "{monitor: loss, patience: 3, restore_best_weights: true}"})))
+    ckpt = result.run_dir / "checkpoints"
+    assert result.summary["best_epoch"] == 2
+    resume = ckpt / "resume" / "epoch-0002"
+    best = resume / "early_stopping.best_weights.pdparams"
+    assert best.stat().st_ino == (ckpt / "best.pdparams").stat().st_ino
+    state = pickle.loads((resume / "state.pkl").read_bytes())
+    assert state["callbacks"]["ema"]["shadow"] == {"weights_file": "ema.shadow.pdparams"}
+    assert state["callbacks"]["early_stopping"]["best_weights"] == \
+        {"weights_file": "early_stopping.best_weights.pdparams"}
+    # random states and counters only: a tenth of one copy of the weights
+    assert (resume / "state.pkl").stat().st_size < (ckpt / "best.pdparams").stat().st_size / 10
+    _, _, loaded = locate(result.run_dir).load()
+    shadow = loaded["callbacks"]["ema"]["shadow"]
+    assert shadow.keys() == {n for n, p in result.model.network.named_parameters()}
+    kept = loaded["callbacks"]["early_stopping"]["best_weights"]
+    assert all(np.array_equal(kept[k], v.numpy())
+               for k, v in result.model.network.state_dict().items())
