@@ -65,6 +65,7 @@ def run_killed(argv: list[str], steps: int) -> int | None:
 
 def weights_equal(a: Path, b: Path) -> bool:
     import numpy as np
+
     from paddle_suite.runs.checkpoint import load_weights
     x, y = load_weights(a), load_weights(b)
     return x.keys() == y.keys() and all(np.array_equal(np.asarray(x[k]), np.asarray(y[k]))

@@ -36,11 +36,12 @@ with warnings.catch_warnings():
 import numpy as np  # noqa: E402
 
 from paddle_suite import load_config, train  # noqa: E402
+from paddle_suite.config.sections import data_spec
 from paddle_suite.data import build_data  # noqa: E402
 from paddle_suite.lifecycle.engine import seed_everything  # noqa: E402
+from paddle_suite.models import build_model  # noqa: E402
 from paddle_suite.training.losses import build_loss  # noqa: E402
 from paddle_suite.training.optim import build_optimizer, build_schedule  # noqa: E402
-from paddle_suite.models import build_model  # noqa: E402
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "lenet.yaml")
 
@@ -65,6 +66,7 @@ def user_loop(epochs):
     """configs/lenet.yaml's recipe as a user writes it with paddle alone."""
     import paddle.vision.transforms as T
     from paddle.vision.datasets import MNIST
+
     from paddle_suite.data.datasets import BUNDLED_MNIST
     paddle.seed(42)
     transform = T.Compose([T.RandomAffine(8, translate=(0.08, 0.08)), T.ToTensor(),
@@ -99,7 +101,7 @@ def hand_loop(epochs):
     """The same objects train() builds (data, model, loss, optimizer, schedule), driven by hand."""
     cfg = load_config(CONFIG, [f"Global.epochs={epochs}", "DataLoader.Eval=null"])
     seed_everything(42)
-    data = build_data(cfg, evaluate=False)
+    data = build_data(data_spec(cfg), evaluate=False)
     net = build_model(cfg["Arch"])
     loss_fn = build_loss(cfg["Loss"])
     sched, _ = build_schedule(cfg["Optimizer"]["lr"], epochs, len(data.train_loader))
@@ -122,7 +124,7 @@ def bare_hapi(epochs):
     what hapi itself costs before the suite adds anything."""
     cfg = load_config(CONFIG, [f"Global.epochs={epochs}", "DataLoader.Eval=null"])
     seed_everything(42)
-    data = build_data(cfg, evaluate=False)
+    data = build_data(data_spec(cfg), evaluate=False)
     net = build_model(cfg["Arch"])
     sched, _ = build_schedule(cfg["Optimizer"]["lr"], epochs, len(data.train_loader))
     model = paddle.Model(net)

@@ -30,12 +30,16 @@ def main(argv=None):
     single_process("tools/check_data.py")
     quiet_paddle()
     from paddle_suite import load_config
+    from paddle_suite.config.sections import data_spec
     from paddle_suite.data.check import check_data
     from paddle_suite.lifecycle.predictions import predict_views
+    from paddle_suite.runs.rundir import create_run_dir
+    cfg = load_config(args.config, args.override)
     run = run_path(args.run)
     predict = None if run is None else partial(predict_views, run_dir=run)
-    found = check_data(load_config(args.config, args.override), args.out, predict,
-                       args.suspects, args.sample, args.workers)
+    glob = cfg["Global"]
+    out = args.out or create_run_dir(glob["output_dir"], f"{glob['experiment']}_data_check")
+    found = check_data(data_spec(cfg), out, predict, args.suspects, args.sample, args.workers)
     for name, info in found["sets"].items():
         shapes = ", ".join(f"{k} x{v}" for k, v in info["shapes"].items())
         counts = info["class_counts"]

@@ -27,8 +27,9 @@ def main(argv=None):
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         summary = {}
-    classes = (cfg.get("Arch") or {}).get("class_num")
-    for finding in diagnose(read_rows(run_dir), classes, args.target_acc, setup_of(cfg, summary if isinstance(summary, dict) else {})):
+    arch = cfg.get("Arch") or {}
+    setup = setup_of(arch, summary if isinstance(summary, dict) else {})
+    for finding in diagnose(read_rows(run_dir), arch.get("class_num"), args.target_acc, setup):
         print(f"{finding['case']}: {finding['evidence']}.\n  -> {finding['action']}")
 
 

@@ -6,7 +6,13 @@ import random
 import numpy as np
 import paddle
 
-from ..cluster.distributed import World, average_buffers, mean_over_ranks, rank_seed, shuffle_epoch
+from ..cluster.distributed import (
+    World,
+    average_buffers,
+    mean_over_ranks,
+    rank_seed,
+    shuffle_epoch,
+)
 from .monitor import scalar
 from .run_state import Phase, RunCallback, run_epoch
 

@@ -212,7 +212,11 @@ class VisualDLLogger(RunCallback):
     def _pictures_of_weights(self):
         """filters.png and feature_maps/<layer>.png (also VisualDL images `features/<layer>`):
         enlarged, on a stated colour scale, with the prediction for the sample image."""
-        from ..visual.pictures import feature_maps_figure, filters_figure, prediction_text
+        from ..visual.pictures import (
+            feature_maps_figure,
+            filters_figure,
+            prediction_text,
+        )
         from ..visual.plots import figure_to_array, save_figure
         conv = first_conv(self.model.network)
         if conv is None:

@@ -233,7 +233,11 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = (),
 
     Errors name the key path, the file line where the YAML has one, or the override that set it.
     """
-    from .validate import check_section_shapes, forget_replaced_model_options, validate  # paddle
+    from .validate import (  # paddle
+        check_section_shapes,
+        forget_replaced_model_options,
+        validate,
+    )
 
     overrides = list(overrides)
     lines: dict = {}

@@ -10,7 +10,13 @@ from typing import Literal
 from ..callbacks.monitor import infer_mode
 from ..core.schema import check_kwargs
 from ..errors import ConfigError, OptionError
-from .loader import apply_override, load_config, option_errors_at, parse_override, read_yaml
+from .loader import (
+    apply_override,
+    load_config,
+    option_errors_at,
+    parse_override,
+    read_yaml,
+)
 from .search_space import base_values, check_space
 from .validate import check_name
 

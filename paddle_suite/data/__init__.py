@@ -99,6 +99,17 @@ class View(paddle.io.Dataset):
         return len(self.indices)
 
 
+@dataclass(frozen=True)
+class DataSpec:
+    """What the data layer reads of a validated config, and nothing else
+    (`config.sections.data_spec(cfg)` makes one)."""
+
+    loaders: dict             # the DataLoader section: Train, Eval, classes, ...
+    class_num: int            # Arch.class_num
+    in_channels: int = 1      # Arch.in_channels: images are converted to it
+    seed: int | None = None   # Global.seed: subsets, hold-out splits, augmentation
+
+
 @dataclass
 class Data:
     """The data of one run: loaders, views, class count and names."""
@@ -206,15 +217,15 @@ def _loader(view, section: dict, train: bool, class_num: int, box: FailureBox, w
     return paddle.io.DataLoader(view, batch_sampler=sampler, **common)
 
 
-def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
+def build_data(spec: DataSpec, train: bool = True, evaluate: bool = True,
                world: World = World()) -> Data:
-    """Build the data sets and loaders of a validated config, checking labels on the way.
+    """Build the data sets and loaders `spec` describes, checking labels on the way.
     With several processes (`world`), each loader reads its process's shard."""
-    loaders = cfg["DataLoader"]
-    class_num, classes = cfg["Arch"]["class_num"], loaders["classes"]
+    loaders = spec.loaders
+    class_num, classes = spec.class_num, loaders["classes"]
     tsec, esec = loaders.get("Train"), loaders.get("Eval")
     skipped = [] if loaders["skip_bad_samples"] else None
-    views = make_views(cfg, train, evaluate, skipped)
+    views = make_views(spec, train, evaluate, skipped)
     for name, view in views.items():
         known = len(classes) if classes else view.base.num_classes
         if skipped is not None:
@@ -224,22 +235,20 @@ def build_data(cfg: dict, train: bool = True, evaluate: bool = True,
     tv, ev = views.get("Train") if train else None, views.get("Eval") if evaluate else None
     names = _class_names(tv or ev, class_num, classes)
     box = FailureBox()
-    seed = cfg["Global"]["seed"]
-    return Data(tv, ev, _loader(tv, tsec, True, class_num, box, world, seed)
+    return Data(tv, ev, _loader(tv, tsec, True, class_num, box, world, spec.seed)
                 if tv is not None else None,
                 _loader(ev, esec, False, class_num, box, world) if ev is not None else None,
                 names, box,
                 skipped or [])
 
 
-def make_views(cfg: dict, train: bool = True, evaluate: bool = True,
+def make_views(spec: DataSpec, train: bool = True, evaluate: bool = True,
                skipped: list | None = None) -> dict[str, View]:
-    """{"Train": View, "Eval": View} of a validated config (class subset, hold-out split and
+    """{"Train": View, "Eval": View} of `spec` (class subset, hold-out split and
     `max_samples` applied), before any sample is read or checked."""
-    loaders, arch = cfg["DataLoader"], cfg["Arch"]
-    channels, classes = arch.get("in_channels", 1), loaders["classes"]
+    loaders = spec.loaders
+    channels, classes, seed = spec.in_channels, loaders["classes"], spec.seed
     tsec, esec = loaders.get("Train"), loaders.get("Eval")
-    seed = cfg["Global"]["seed"]
     views = {}
     train_base = (_base(tsec["dataset"], channels, skipped)
                   if tsec and (train or _is_holdout(esec)) else None)
@@ -294,5 +303,5 @@ def _class_names(view, class_num, classes) -> list[str]:
     return list(base_names) if base_names else [str(i) for i in range(class_num)]
 
 
-__all__ = ["DATASETS", "EVAL_DATASETS", "Data", "View", "build_data", "check_transforms",
+__all__ = ["DATASETS", "EVAL_DATASETS", "Data", "DataSpec", "View", "build_data", "check_transforms",
            "mix_options", "train_loader", "eval_loader", "loader_section", "holdout"]

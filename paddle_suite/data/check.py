@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runs.rundir import create_run_dir, write_json
+from ..runs.rundir import write_json
 from . import _class_names, make_views
 from .failures import describe
 from .sampling import sample_indices
@@ -149,22 +149,19 @@ def duplicates(views: dict, scans: dict) -> dict:
     return {"within": dict(within), "across": across, "conflicting_labels": conflicting}
 
 
-def check_data(cfg, out_dir: str | Path | None = None, predict=None,
+def check_data(spec, out_dir: str | Path, predict=None,
                suspects: int = 16, sample: int | None = None, workers: int = 1) -> dict:
-    """Check the config's train and eval data; write the pictures and data_check.json into
-    `out_dir` (default: a new `<output_dir>/<experiment>_data_check/<time>`); return the
-    findings (`problems` counts what should be fixed before training). `sample` reads only
+    """Check the train and eval data of `spec` (a `DataSpec`); write the pictures and
+    data_check.json into `out_dir`; return the findings (`problems` counts what should be fixed before training). `sample` reads only
     that many samples of each set (stratified, seeded); `workers` processes read them.
     `predict(views)`, when given, returns {set name: (view, class probabilities [N, C])}
     from a trained model (`lifecycle.predictions.predict_views`): the likely label errors
     are listed from it."""
-    views = make_views(cfg)
-    glob = cfg["Global"]
-    out = Path(out_dir) if out_dir else create_run_dir(glob["output_dir"],
-                                                       f"{glob['experiment']}_data_check")
+    views = make_views(spec)
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    class_num = cfg["Arch"]["class_num"]
-    names = _class_names(next(iter(views.values())), class_num, cfg["DataLoader"]["classes"])
+    class_num = spec.class_num
+    names = _class_names(next(iter(views.values())), class_num, spec.loaders["classes"])
     scans = {name: scan(view, sample, workers, name) for name, view in views.items()}
     dups = duplicates(views, scans)
     findings = {

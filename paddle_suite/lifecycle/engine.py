@@ -16,7 +16,6 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from ..callbacks.factory import RunCallbacks
 from ..callbacks.hapi_fixes import end_training
 from ..callbacks.nan_guard import TrainingDiverged
 from ..cluster.device import select_device, sync_batch_norm
@@ -31,13 +30,19 @@ from ..cluster.distributed import (
 )
 from ..cluster.preemption import StopRequest, stop_requests
 from ..config.loader import Config, locating
+from ..config.sections import data_spec
 from ..data import Data, build_data
 from ..errors import DataError, OptionError, Preempted, UserError
 from ..models import build_model, check_same_network
 from ..runs.checkpoint import load_into, weights_path
 from ..runs.lock import RunLock
 from ..runs.resume_checkpoint import locate, run_dir_of
-from ..runs.rundir import attach_log_file, latest_unfinished_run, nothing_to_resume, write_json
+from ..runs.rundir import (
+    attach_log_file,
+    latest_unfinished_run,
+    nothing_to_resume,
+    write_json,
+)
 from ..training.amp import (
     attach_loss_scaler,
     autocast_forward,
@@ -46,8 +51,18 @@ from ..training.amp import (
 )
 from ..training.diagnosis import diagnose, output_spread, setup_of
 from ..training.losses import AccumulatedLoss, build_loss
-from ..training.metrics import PredictionCollector, build_metrics, metric_label, shown_value
-from ..training.optim import ScaledLR, build_optimizer, build_schedule, scaled_learning_rate
+from ..training.metrics import (
+    PredictionCollector,
+    build_metrics,
+    metric_label,
+    shown_value,
+)
+from ..training.optim import (
+    ScaledLR,
+    build_optimizer,
+    build_schedule,
+    scaled_learning_rate,
+)
 from ..visual.mistakes import raw_image
 from ..visual.report import write_report
 from .continuing import (
@@ -58,6 +73,7 @@ from .continuing import (
     signature,
 )
 from .replan import plan_of
+from .run_callbacks import RunCallbacks
 from .setup_checks import check_forward, setup_stage
 
 log = logging.getLogger("paddle_suite")
@@ -112,7 +128,7 @@ def build(cfg: Config, train: bool = True) -> Built:
     join_process_group(world, glob["dist_timeout"])
     seed_everything(glob["seed"])
     with setup_stage("DataLoader", "reading the data"):
-        data = build_data(cfg, train=train, evaluate=True, world=world)
+        data = build_data(data_spec(cfg), train=train, evaluate=True, world=world)
     with setup_stage("Arch", "building the model"):
         net = build_model(cfg["Arch"], seed=glob["seed"])
         if cfg["Arch"]["sync_bn"]:
@@ -392,7 +408,7 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
     if last is not None:
         summary["eval_output_spread"] = output_spread(last[0])
     summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"],
-                                    setup=setup_of(cfg, summary))
+                                    setup=setup_of(cfg["Arch"], summary))
     summary.update(_transfer_summary(built.net))
     if run_dir is not None:
         try:

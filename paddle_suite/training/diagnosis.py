@@ -203,9 +203,9 @@ def output_spread(probs) -> float:
     return float(probs.std(axis=0).max()) if probs.ndim == 2 and len(probs) > 1 else float("nan")
 
 
-def setup_of(cfg: dict, summary: dict | None = None) -> dict:
-    """The facts `diagnose` uses beside the curves: the init scheme from a (resolved) config
-    and the eval output spread from a run summary."""
-    init = (cfg.get("Arch") or {}).get("init")
+def setup_of(arch: dict, summary: dict | None = None) -> dict:
+    """The facts `diagnose` uses beside the curves: the init scheme from a resolved config's
+    Arch section and the eval output spread from a run summary."""
+    init = (arch or {}).get("init")
     return {"init": init.get("name") if isinstance(init, dict) else init,
             "output_spread": (summary or {}).get("eval_output_spread")}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from paddle_suite import load_config, train
+from paddle_suite.config.sections import data_spec
 from paddle_suite.data import build_data
 
 from ..conftest import LENET, ROOT
@@ -37,7 +38,7 @@ def tree(tmp_path_factory):
     under another name, another listed twice with a different label, 12 ones labelled 7."""
     root = tmp_path_factory.mktemp("tree")
     cfg = load_config(LENET, [f"Global.output_dir={root}"])
-    data = build_data(cfg, train=True)
+    data = build_data(data_spec(cfg), train=True)
     lists = {"train": [], "eval": []}
     for split, view, count in (("train", data.train, 300), ("eval", data.eval, 100)):
         (root / split).mkdir()
@@ -114,11 +115,11 @@ def test_two_reader_processes_find_what_one_finds_and_a_sample_reads_less(tree, 
     from paddle_suite.data.check import check_data
     root, _ = tree
     cfg = load_config(LENET, overrides(root))
-    one, two = (check_data(cfg, tmp_path / f"w{n}", workers=n) for n in (1, 2))
+    one, two = (check_data(data_spec(cfg), tmp_path / f"w{n}", workers=n) for n in (1, 2))
     for found in (one, two):
         found.pop("out_dir")
     assert one == two and one["problems"] == 2 + 3 + 1  # unreadable, leaks, conflicting
-    sampled = check_data(cfg, tmp_path / "s", sample=50, workers=2)
+    sampled = check_data(data_spec(cfg), tmp_path / "s", sample=50, workers=2)
     assert 50 <= sampled["samples_read"]["Train"] < 60
     assert sum(sampled["sets"]["Train"]["class_counts"].values()) == 300 + 2 + 3 + 2
 
@@ -135,5 +136,5 @@ def test_channels_are_reported_as_the_files_hold_them(tmp_path):
     cfg = load_config(LENET, [f"Global.output_dir={tmp_path}", "Arch.class_num=2",
                               "Arch.in_channels=3", "DataLoader.Eval=null", "Metric.topk=[1]",
                               f"DataLoader.Train.dataset={{name: ImageFolder, root: {root}}}"])
-    found = check_data(cfg, tmp_path / "out", workers=1)
+    found = check_data(data_spec(cfg), tmp_path / "out", workers=1)
     assert found["sets"]["Train"]["shapes"] == {"8x8x3": 6, "8x8x1": 1}

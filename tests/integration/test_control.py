@@ -11,10 +11,10 @@ import pytest
 
 from paddle_suite import ConfigError, evaluate, load_config, train
 from paddle_suite.callbacks import LRStepper, TrainingDiverged, recompute_batch_norm
-from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.data.datasets import mnist10k
-from paddle_suite.training.losses import AccumulatedLoss, CrossEntropy
 from paddle_suite.models import LeNet
+from paddle_suite.runs.checkpoint import load_weights
+from paddle_suite.training.losses import AccumulatedLoss, CrossEntropy
 
 from ..conftest import LENET, ROOT
 

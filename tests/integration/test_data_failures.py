@@ -10,7 +10,6 @@ import pytest
 from paddle_suite import DataError, load_config, train
 from paddle_suite.data.datasets import mnist10k
 
-
 HANG = textwrap.dedent("""
     import numpy as np, paddle
     class Bad(paddle.io.Dataset):

@@ -26,6 +26,7 @@ def test_best_top_k_last_and_final_are_one_file_when_they_hold_the_same_weights(
     written as best.pdparams and its resume checkpoint, top-k file, last and final are links
     to it (one inode); weights that differ (an earlier best) are their own file."""
     from paddle_suite import load_config, train
+
     from ..conftest import LENET, tiny_overrides
     result = train(load_config(LENET, tiny_overrides(
         tmp_path, epochs=2, **{"Callbacks.Checkpoint.top_k": 2, "Callbacks.VisualDL": "false",
@@ -53,6 +54,7 @@ def test_weights_a_callback_keeps_are_files_of_the_checkpoint_not_pickled_state(
 
     from paddle_suite import load_config, train
     from paddle_suite.runs.resume_checkpoint import locate
+
     from ..conftest import LENET, tiny_overrides
     result = train(load_config(LENET, tiny_overrides(tmp_path, epochs=2, **{
         "Callbacks.VisualDL": "false", "Optimizer.lr.learning_rate": 0.0005,

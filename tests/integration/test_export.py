@@ -10,11 +10,11 @@ import paddle
 import pytest
 
 from paddle_suite import UserError, load_config, train
-from paddle_suite.runs.checkpoint import load_into, load_weights
 from paddle_suite.data.datasets import mnist10k
 from paddle_suite.deploy.export import PADDLE_SAVE_NOISE, export_model
 from paddle_suite.deploy.predictor import infer_images
 from paddle_suite.models import LeNet, build_model
+from paddle_suite.runs.checkpoint import load_into, load_weights
 
 from ..conftest import LENET, ROOT, tiny_overrides
 
@@ -189,6 +189,7 @@ def test_default_export_directory_is_inside_the_run(run):
 def test_an_export_that_does_not_say_its_output_gets_no_second_softmax(run, tmp_path, program):
     """PaddleX's and PaddleClas's exports end in a softmax without saying so in their yml."""
     import shutil
+
     import yaml
     export_model(cfg_for(run), str(tmp_path / "m"))
     theirs = tmp_path / "theirs"

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from paddle_suite import load_config, train
-from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.cli import run
 from paddle_suite.data.datasets import mnist10k
+from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.runs.lock import RunLock
 
 from ..conftest import LENET, ROOT, tiny_overrides
@@ -406,6 +406,7 @@ def test_tools_that_cannot_write_exit_2_naming_the_file(tmp_path):
 def test_an_os_error_reaching_a_tool_is_one_named_paragraph(capsys):
     """Whatever the layer, a file-system refusal becomes exit 2 naming the file."""
     import errno
+
     from paddle_suite.cli import run as run_tool
 
     def main(argv):

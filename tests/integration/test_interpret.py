@@ -10,9 +10,10 @@ import paddle
 import pytest
 
 from paddle_suite import load_config, train
+from paddle_suite.config.sections import data_spec
 from paddle_suite.data import build_data
-from paddle_suite.visual.saliency import METHODS, saliency
 from paddle_suite.models import MODELS
+from paddle_suite.visual.saliency import METHODS, saliency
 
 from ..conftest import LENET, ROOT
 
@@ -25,7 +26,7 @@ def trained(tmp_path_factory):
                               "DataLoader.Train.transforms=[{ToCHW: {}}, "
                               "{Normalize: {mean: [0.5], std: [0.5]}}]"])
     result = train(cfg)
-    return result, build_data(cfg, train=False), cfg
+    return result, build_data(data_spec(cfg), train=False), cfg
 
 
 @pytest.mark.parametrize("method", list(METHODS))
@@ -114,9 +115,9 @@ def test_interpret_tool_writes_a_readable_figure(trained, tmp_path):
 
 
 def test_saliency_figure_names_the_prediction_and_has_a_colour_scale(trained):
-    from paddle_suite.visual.saliency import overlay
     from paddle_suite.visual.pictures import prediction_text, saliency_figure
     from paddle_suite.visual.plots import pyplot
+    from paddle_suite.visual.saliency import overlay
     result, data, _ = trained
     image, label = data.eval[0]
     sal, _, probs = saliency("occlusion", result.model.network, image)
@@ -133,6 +134,7 @@ def _rank_agreement(method, net, images, other_seed=False):
     """Spearman's rank correlation of the suite's map with InterpretDL's (or, with
     `other_seed`, with the suite's own map from another noise draw), per image."""
     from scipy.stats import spearmanr
+
     from paddle_suite.interpret.interpretdl_backend import interpretdl_saliency
     scores = []
     for image in images:

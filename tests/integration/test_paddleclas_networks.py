@@ -7,11 +7,11 @@ import numpy as np
 import paddle
 import pytest
 
-from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.models import build_model
 from paddle_suite.models.pphgnet_v2 import PPHGNETV2
 from paddle_suite.models.pplcnet import PPLCNETS
 from paddle_suite.models.resnet_vd import RESNET_VD
+from paddle_suite.runs.checkpoint import load_weights
 
 from ..conftest import ROOT
 from .test_deploy_consumers import consumer_python

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def train_argv(out, *extra, launcher=None):
     return [sys.executable, *(launcher or []), *argv]
 
 
-def signal_after(argv, log: "Path | None", lines: int, sig, cwd=None, timeout=300):
+def signal_after(argv, log: Path | None, lines: int, sig, cwd=None, timeout=300):
     """Start argv; once `lines` training-step lines were logged (its stderr, or `log` under
     the launcher), send `sig`; its exit status and stderr."""
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,

@@ -148,6 +148,7 @@ def test_a_worker_that_loses_the_table_creation_race_tries_again():
     """Workers starting together against an empty database race to create the study tables;
     each driver reports the loser differently, and a wrong password is no race."""
     import sqlalchemy.exc as sa
+
     from paddle_suite.tuning.search import lost_table_race
 
     def wrapped(kind, message):

@@ -8,8 +8,14 @@ import sys
 import numpy as np
 import paddle
 
-from paddle_suite.callbacks import (CheckpointSaver, EarlyStopping, Evaluator, Monitor,
-                                    PlateauDecay, RunRecorder)
+from paddle_suite.callbacks import (
+    CheckpointSaver,
+    EarlyStopping,
+    Evaluator,
+    Monitor,
+    PlateauDecay,
+    RunRecorder,
+)
 from paddle_suite.training.metrics import MeanLoss
 from paddle_suite.training.optim import ScaledLR
 

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from paddle_suite import evaluate, load_config, train
-from paddle_suite.runs.checkpoint import load_into
 from paddle_suite.models import LeNet
+from paddle_suite.runs.checkpoint import load_into
 
 from ..conftest import LENET, tiny_overrides
 
@@ -89,8 +89,9 @@ def test_models_losses_and_mixing_learn_the_easy_pair(tiny_cfg, arch):
 
 
 def test_zoo_model_adapts_channels_and_classes():
-    from paddle_suite.models import MODELS
     import paddle
+
+    from paddle_suite.models import MODELS
     net = MODELS["ResNet18"](class_num=4, in_channels=1)
     assert net(paddle.rand([2, 1, 32, 32])).shape == [2, 4]
     net = MODELS["MobileNetV2"](class_num=3, in_channels=1)
@@ -126,6 +127,7 @@ def test_transfer_from_mnist_to_sklearn_digits_with_a_frozen_backbone(tmp_path):
 
 def test_transfer_table_has_every_mode_for_every_k(tmp_path):
     from pathlib import Path
+
     from paddle_suite.tuning.transfer_table import MODES, transfer_table
     source = train(load_config(LENET, [f"Global.output_dir={tmp_path}", "Global.epochs=1",
                                        "Callbacks.VisualDL=false"]))

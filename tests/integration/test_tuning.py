@@ -9,8 +9,8 @@ import paddle
 import pytest
 
 from paddle_suite import UserError, load_config, train
-from paddle_suite.tuning.lr_range_test import DEFAULT_RULE, smooth, suggest
 from paddle_suite.tuning.lr_find import lr_find
+from paddle_suite.tuning.lr_range_test import DEFAULT_RULE, smooth, suggest
 from paddle_suite.tuning.sanity import check_head, run_checks
 
 from ..conftest import LENET, ROOT, tiny_overrides

@@ -20,6 +20,7 @@ from ..conftest import ROOT
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     from paddle_suite import load_config
+
     from ..conftest import LENET, tiny_overrides
     out = tmp_path_factory.mktemp("vdl")
     return train(load_config(LENET, tiny_overrides(out / "logs", epochs=2,
@@ -63,7 +64,11 @@ def test_one_samples_per_second_figure_in_visualdl_and_metrics(run):
 
 
 def test_learning_curves_say_what_they_show(run):
-    from paddle_suite.visual.plots import confusion_figure, learning_curves_figure, pyplot
+    from paddle_suite.visual.plots import (
+        confusion_figure,
+        learning_curves_figure,
+        pyplot,
+    )
     fig = learning_curves_figure(run.history, title="lenet_mnist/run - lr=0.002", classes=2,
                                  best_epoch=run.summary["best_epoch"])
     fig.canvas.draw()
@@ -178,6 +183,7 @@ def test_run_names_lead_with_what_tells_runs_apart():
     the hyper-parameter page's words (weight_decay, not coeff), every one of them."""
     from paddle_suite import load_config
     from paddle_suite.visual.hparams import display_name
+
     from ..conftest import LENET
     trials = [["Global.epochs=4", f"Optimizer.lr.learning_rate={lr}",
                "Optimizer.regularizer.coeff=1e-05"] for lr in (0.0005, 0.002)]

@@ -13,12 +13,20 @@ import paddle
 import pytest
 
 from paddle_suite import ConfigError, load_config
-from paddle_suite.errors import OptionError
-from paddle_suite.training.amp import (AMPOptions, amp_device_problem, attach_loss_scaler,
-                              autocast_forward, check_amp,
-                              hapi_amp_configs, loss_scale, require_amp_device, step_skipped)
 from paddle_suite.callbacks.nan_guard import likely_cause
+from paddle_suite.errors import OptionError
 from paddle_suite.lifecycle.engine import train
+from paddle_suite.training.amp import (
+    AMPOptions,
+    amp_device_problem,
+    attach_loss_scaler,
+    autocast_forward,
+    check_amp,
+    hapi_amp_configs,
+    loss_scale,
+    require_amp_device,
+    step_skipped,
+)
 
 from ..conftest import LENET, ROOT
 

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from paddle_suite.runs.checkpoint import load_weights
 from paddle_suite.errors import UserError
+from paddle_suite.runs.checkpoint import load_weights
 
 from ..conftest import run_with_peak
 

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 
 from paddle_suite import load_config
-from paddle_suite.runs.checkpoint import UnsafeFileError, atomic_save, load_into, load_weights
 from paddle_suite.errors import ConfigError, UserError
 from paddle_suite.models import LeNet
+from paddle_suite.runs.checkpoint import (
+    UnsafeFileError,
+    atomic_save,
+    load_into,
+    load_weights,
+)
 from paddle_suite.runs.rundir import create_run_dir, resolve_latest
 
 from ..conftest import LENET

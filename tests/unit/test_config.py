@@ -160,6 +160,7 @@ def test_every_shipped_config_validates():
 def test_no_import_cycles_and_no_import_from_a_lower_layer_to_a_higher_one():
     import subprocess
     import sys
+
     from ..conftest import ROOT
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "imports.py")],
                           capture_output=True, text=True, timeout=60)
@@ -169,6 +170,7 @@ def test_no_import_cycles_and_no_import_from_a_lower_layer_to_a_higher_one():
 
 def test_the_layer_check_sees_an_upward_import():
     import sys
+
     from ..conftest import ROOT
     sys.path.insert(0, str(ROOT / "bench"))
     import imports

@@ -1,14 +1,13 @@
 """Decision functions of the training-control callbacks, driven by scripted metric sequences."""
 import pytest
 
-from paddle_suite.errors import OptionError
-from paddle_suite.errors import OptionError
 from paddle_suite.callbacks.checkpoints import rank_top_k
 from paddle_suite.callbacks.early_stopping import StopState, stopping_decision
 from paddle_suite.callbacks.monitor import Monitor, infer_mode
 from paddle_suite.callbacks.nan_guard import likely_cause
 from paddle_suite.callbacks.plateau import PlateauState, plateau_decision
 from paddle_suite.callbacks.snapshots import cycle_ended
+from paddle_suite.errors import OptionError
 
 
 def first_stop(values, monitor, **kw):

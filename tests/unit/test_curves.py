@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from paddle_suite.visual.curves import confusion_matrix, per_class_metrics, pr_curve, roc_curve
+from paddle_suite.visual.curves import (
+    confusion_matrix,
+    per_class_metrics,
+    pr_curve,
+    roc_curve,
+)
 
 rng = np.random.default_rng(3)
 LABELS = rng.integers(0, 2, 300)
@@ -42,6 +47,7 @@ def test_confusion_matrix_and_per_class_metrics_equal_scikit_learn():
 
 def test_visualdl_cannot_store_boolean_hparams_and_the_suite_can(tmp_path):
     from visualdl import LogWriter
+
     from paddle_suite.visual.vdl import write_hparams
     with LogWriter(logdir=str(tmp_path / "a")) as writer:
         with pytest.raises(TypeError, match="Expected an int, got a boolean"):
@@ -67,6 +73,7 @@ def test_visualdl_own_curves_are_broken_on_this_stack():
 
 def test_filter_grid_and_conv_outputs_show_every_channel():
     import paddle
+
     from paddle_suite.models import LeNet
     from paddle_suite.visual.weights import conv_outputs, filter_grid, tile
     paddle.seed(0)
@@ -85,9 +92,13 @@ def test_filter_and_feature_map_figures_are_enlarged_with_one_colour_scale(tmp_p
     zero for weights, the layer and the prediction in the title."""
     import cv2
     import paddle
+
     from paddle_suite.models import LeNet
-    from paddle_suite.visual.pictures import (feature_maps_figure, filters_figure,
-                                              prediction_text)
+    from paddle_suite.visual.pictures import (
+        feature_maps_figure,
+        filters_figure,
+        prediction_text,
+    )
     from paddle_suite.visual.plots import save_figure
     paddle.seed(0)
     net = LeNet()

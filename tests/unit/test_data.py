@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from paddle_suite import DataError, load_config
+from paddle_suite.config.sections import data_spec
 from paddle_suite.data import build_data
 from paddle_suite.data.datasets import mnist10k
 
@@ -37,7 +38,7 @@ def cfg_for(train_dataset, eval_dataset=None, class_num=3, extra=()):
 
 def test_image_folder_reads_real_pngs(tmp_path, digits):
     write_pngs(tmp_path, digits)
-    data = build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path)}))
+    data = build_data(data_spec(cfg_for({"name": "ImageFolder", "root": str(tmp_path)})))
     image, label = data.train[0]
     assert image.shape == (1, 28, 28) and image.dtype == np.float32
     assert data.class_names == ["class_0", "class_1", "class_2"]
@@ -49,16 +50,16 @@ def test_paddleclas_file_list_and_label_errors_name_file_and_line(tmp_path, digi
     listing = tmp_path / "train_list.txt"
     listing.write_text("".join(f"{p} {l}\n" for p, l in entries))
     section = {"name": "FileList", "image_root": str(tmp_path), "cls_label_path": str(listing)}
-    assert len(build_data(cfg_for(section)).train) == 9
+    assert len(build_data(data_spec(cfg_for(section))).train) == 9
     listing.write_text("".join(f"{p} {l}\n" for p, l in entries) + f"{entries[0][0]} 7\n")
     with pytest.raises(DataError, match="line 10.*listed twice"):
-        build_data(cfg_for(section))
+        build_data(data_spec(cfg_for(section)))
     listing.write_text(f"{entries[0][0]} 0\n{entries[1][0]} 5\n")
     with pytest.raises(DataError, match=r"train_list.txt, line 2: label 5 is outside \[0, 3\)"):
-        build_data(cfg_for(section))
+        build_data(data_spec(cfg_for(section)))
     listing.write_text(f"{entries[0][0]} 0\nmissing.png 1\n")
     with pytest.raises(DataError, match="line 2: image .*missing.png does not exist"):
-        build_data(cfg_for(section))
+        build_data(data_spec(cfg_for(section)))
 
 
 def test_paddlex_layout_and_class_count_mismatch(tmp_path, digits):
@@ -68,17 +69,17 @@ def test_paddlex_layout_and_class_count_mismatch(tmp_path, digits):
         (tmp_path / f"{split}.txt").write_text("".join(f"{p} {l}\n" for p, l in entries))
     train = {"name": "PaddleX", "dataset_dir": str(tmp_path), "split": "train"}
     val = {"name": "PaddleX", "dataset_dir": str(tmp_path), "split": "val"}
-    data = build_data(cfg_for(train, val))
+    data = build_data(data_spec(cfg_for(train, val)))
     assert data.class_names == ["zero", "one", "two"] and len(data.eval) == 9
     with pytest.raises(DataError, match="class_num is 4 but .* has 3 classes"):
-        build_data(cfg_for(train, val, class_num=4))
+        build_data(data_spec(cfg_for(train, val, class_num=4)))
 
 
 def test_unreadable_image_is_named_at_build_or_after_the_loader_pass(tmp_path, digits):
     write_pngs(tmp_path, digits)
     bad = tmp_path / "class_1" / "2.png"
     bad.write_bytes(bad.read_bytes()[:40])  # truncated PNG, not the first sample
-    data = build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path)}))
+    data = build_data(data_spec(cfg_for({"name": "ImageFolder", "root": str(tmp_path)})))
     batches = sum(1 for _ in data.train_loader)  # the loader thread does not hang
     assert batches == 3
     with pytest.raises(DataError, match="Cannot read image .*class_1/2.png"):
@@ -86,13 +87,13 @@ def test_unreadable_image_is_named_at_build_or_after_the_loader_pass(tmp_path, d
     first = tmp_path / "class_0" / "0.png"
     first.write_bytes(b"not a png")
     with pytest.raises(DataError, match="Cannot read image .*class_0/0.png"):
-        build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path)}))
+        build_data(data_spec(cfg_for({"name": "ImageFolder", "root": str(tmp_path)})))
 
 
 def test_images_of_different_sizes_give_a_resize_hint(tmp_path, digits):
     write_pngs(tmp_path, digits)
     cv2.imwrite(str(tmp_path / "class_2" / "9.png"), np.zeros((32, 32), np.uint8))
-    data = build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path)}))
+    data = build_data(data_spec(cfg_for({"name": "ImageFolder", "root": str(tmp_path)})))
     for _ in data.train_loader:
         pass
     with pytest.raises(DataError, match=r"shapes \(1, 28, 28\), \(1, 32, 32\).*add a Resize"):
@@ -102,7 +103,7 @@ def test_images_of_different_sizes_give_a_resize_hint(tmp_path, digits):
 def test_class_subset_relabels_and_holdout_is_stratified_and_disjoint():
     cfg = load_config(LENET, ["DataLoader.classes=[3, 8]", "Arch.class_num=2",
                               "DataLoader.Eval.dataset={name: HoldOut, fraction: 0.2}"])
-    data = build_data(cfg)
+    data = build_data(data_spec(cfg))
     assert set(data.train.labels.tolist()) == {0, 1} and data.class_names == ["3", "8"]
     train_idx, held_idx = set(data.train.indices.tolist()), set(data.eval.indices.tolist())
     assert not train_idx & held_idx
@@ -116,11 +117,11 @@ def test_class_subset_relabels_and_holdout_is_stratified_and_disjoint():
 
 def test_missing_paths_are_clear_errors(tmp_path):
     with pytest.raises(DataError, match="Data directory not found"):
-        build_data(cfg_for({"name": "ImageFolder", "root": str(tmp_path / "nope")}))
+        build_data(data_spec(cfg_for({"name": "ImageFolder", "root": str(tmp_path / "nope")})))
     with pytest.raises(DataError, match="set image_path and label_path to local files"):
-        build_data(cfg_for({"name": "MNIST"}, class_num=10))
+        build_data(data_spec(cfg_for({"name": "MNIST"}, class_num=10)))
     with pytest.raises(DataError, match="Data file not found"):
-        build_data(cfg_for({"name": "MNIST10k", "root": str(tmp_path)}, class_num=10))
+        build_data(data_spec(cfg_for({"name": "MNIST10k", "root": str(tmp_path)}, class_num=10)))
 
 
 def test_paddle_vision_mnist_reads_local_idx_files():
@@ -128,7 +129,7 @@ def test_paddle_vision_mnist_reads_local_idx_files():
     section = {"name": "MNIST", "split": "test",
                "image_path": str(BUNDLED_MNIST / "t10k-images-idx3-ubyte.gz"),
                "label_path": str(BUNDLED_MNIST / "t10k-labels-idx1-ubyte.gz")}
-    data = build_data(cfg_for(section, class_num=10))
+    data = build_data(data_spec(cfg_for(section, class_num=10)))
     ours = mnist10k("test")
     assert len(data.train) == 2000
     assert np.array_equal(data.train.base.images, ours.images)
@@ -139,7 +140,7 @@ def test_augmentation_pipeline_keeps_shape_and_changes_pixels():
     cfg = load_config(LENET, ["DataLoader.Train.transforms=[{RandomAffine: {degrees: 15, "
                               "translate: [0.1, 0.1]}}, {RandomCrop: {size: 28, padding: 2}}, "
                               "{ToCHW: {}}, {GaussianNoise: {std: 0.1}}]"])
-    data = build_data(cfg)
+    data = build_data(data_spec(cfg))
     a, b = data.train[0][0], data.train[0][0]
     assert a.shape == (1, 28, 28) and not np.array_equal(a, b)
 
@@ -156,8 +157,8 @@ def test_sklearn_digits_train_and_test_never_overlap_whatever_the_seed():
 
 
 def test_elastic_distortion_moves_strokes_smoothly_and_repeats_under_a_seed():
-    from paddle_suite.errors import OptionError
     from paddle_suite.data.transforms import build_transforms, check_transforms, elastic
+    from paddle_suite.errors import OptionError
     digit = np.asarray(mnist10k("train")[0][0])
     distort = elastic(alpha=34, sigma=4)
     np.random.seed(3)

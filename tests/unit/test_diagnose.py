@@ -78,6 +78,7 @@ def test_a_collapse_without_a_spike_is_told_by_the_constant_output():
     """A real run at Adam LR 0.01: the first epoch's loss is barely above ln C, so only the
     network's output (the same scores for every eval image) shows the collapse."""
     import numpy as np
+
     from paddle_suite.training.diagnosis import output_spread
     train = [2.4956, 2.3078, 2.3088, 2.3077, 2.3049, 2.3048, 2.3045, 2.3037]
     evals = [2.3064, 2.3084, 2.3053, 2.3019, 2.3046, 2.3064, 2.3019, 2.3030]

@@ -4,10 +4,17 @@ import socket
 import pytest
 
 from paddle_suite import ConfigError, load_config
+from paddle_suite.cluster.distributed import (
+    DistributedError,
+    World,
+    current_world,
+    master_endpoint,
+    per_device_batch_size,
+    rank_seed,
+    shuffle_epoch,
+    wait_for_master,
+)
 from paddle_suite.errors import OptionError
-from paddle_suite.cluster.distributed import (DistributedError, World, current_world, master_endpoint,
-                                      per_device_batch_size, rank_seed, shuffle_epoch,
-                                      wait_for_master)
 from paddle_suite.lifecycle.engine import batch_sizes, build
 from paddle_suite.training.optim import scaled_learning_rate
 
@@ -166,6 +173,7 @@ def test_sync_batch_norm_has_no_cpu_kernel_so_the_option_is_refused_on_cpu(tiny_
     """Why Arch.sync_bn is GPU only. If the first half fails, paddle's CPU build gained the
     kernel and the option can be allowed on CPU."""
     import paddle
+
     from paddle_suite.lifecycle.engine import build
     paddle.set_device("cpu")
     with pytest.raises(RuntimeError, match="sync_batch_norm"):

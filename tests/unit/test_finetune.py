@@ -6,7 +6,11 @@ import pytest
 from paddle_suite import ConfigError, UserError, load_config
 from paddle_suite.errors import OptionError
 from paddle_suite.models import LeNet, SmallCNN, build_model
-from paddle_suite.models.finetune import apply_finetune, head_parameters, load_pretrained
+from paddle_suite.models.finetune import (
+    apply_finetune,
+    head_parameters,
+    load_pretrained,
+)
 
 from ..conftest import LENET
 

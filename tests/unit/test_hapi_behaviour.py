@@ -4,8 +4,8 @@ Each test first shows the hapi behaviour on plain hapi, then that the suite's fi
 If a paddle upgrade changes a behaviour, the first half fails and tells us to revisit.
 """
 import numpy as np
-import pytest
 import paddle
+import pytest
 from paddle.callbacks import Callback
 
 from paddle_suite.callbacks import Evaluator, ResetStopTraining
@@ -153,6 +153,7 @@ def test_evaluator_keeps_train_metrics_across_mid_epoch_evaluations():
 
 def test_fit_over_zero_epochs_fails_and_end_training_runs_the_train_hooks():
     import pytest
+
     from paddle_suite.callbacks.hapi_fixes import end_training
 
     class Hooks(Callback):
@@ -208,6 +209,7 @@ def test_paddle_label_smoothing_needs_flat_integer_labels():
     Paddle 3.3.1 (its label_smooth kernel is float-only), [N] labels work and give the
     textbook smoothed cross-entropy."""
     import paddle.nn.functional as F
+
     from paddle_suite.training.losses import CrossEntropy
     paddle.seed(0)
     logits, labels = paddle.randn([16, 10]), paddle.randint(0, 10, [16, 1])

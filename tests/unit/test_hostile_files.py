@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from paddle_suite import ConfigError, UserError, load_config
-from paddle_suite.runs.checkpoint import MAX_VALUES, atomic_save, load_weights
 from paddle_suite.data.files import file_list, image_folder
 from paddle_suite.data.imageio import MAX_IMAGE_PIXELS, display_path, read_image
+from paddle_suite.runs.checkpoint import MAX_VALUES, atomic_save, load_weights
 from paddle_suite.runs.resume_checkpoint import verify
 
 from ..conftest import LENET, ROOT, run_with_peak
@@ -281,6 +281,7 @@ def test_a_forged_cifar_archive_runs_no_code(tmp_path):
 ])
 def test_hostile_idx_files_are_named(tmp_path, header, message):
     import gzip
+
     from paddle_suite.data.datasets import mnist
     images, labels = tmp_path / "images.gz", tmp_path / "labels.gz"
     images.write_bytes(gzip.compress(header + b"\0" * 16))

@@ -42,6 +42,7 @@ def fake_run(tmp_path, *overrides):
     """A run directory as training leaves it: config.yaml, checkpoints/best.pdparams and
     checkpoints/final.pdparams (the weights a run directory stands for)."""
     from paddle_suite import load_config
+
     from ..conftest import LENET
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
@@ -85,9 +86,10 @@ def test_transfer_from_another_network_loads_with_a_warning(tmp_path, suite_log)
 
 def test_export_and_ensemble_refuse_another_network_before_building(tmp_path):
     from paddle_suite import load_config
-    from paddle_suite.lifecycle.ensemble import evaluate_ensemble
-    from paddle_suite.errors import UserError
     from paddle_suite.deploy.export import export_model
+    from paddle_suite.errors import UserError
+    from paddle_suite.lifecycle.ensemble import evaluate_ensemble
+
     from ..conftest import LENET
     run, _ = fake_run(tmp_path, "Arch.head_activation=null")
     relu = load_config(LENET, [f"Global.output_dir={tmp_path}",

@@ -13,10 +13,14 @@ import paddle
 import pytest
 
 from paddle_suite.callbacks.resume_writer import step_checkpoint_due
-from paddle_suite.data.resumable import ResumableBatchSampler, SampleSeeds, host_rng_state
 from paddle_suite.cluster.preemption import StopRequest, stop_requests
-from paddle_suite.runs.resume_checkpoint import checkpoint_name
+from paddle_suite.data.resumable import (
+    ResumableBatchSampler,
+    SampleSeeds,
+    host_rng_state,
+)
 from paddle_suite.runs.lock import RunLock
+from paddle_suite.runs.resume_checkpoint import checkpoint_name
 
 
 def sampler(n=50, batch=8, drop_last=False):
@@ -140,6 +144,7 @@ def test_a_stop_signal_is_caught_while_training_and_released_after():
 
 def test_a_mid_epoch_checkpoint_continues_only_with_as_many_processes(tmp_path):
     from pathlib import Path
+
     from paddle_suite.callbacks.resume_writer import MidEpoch, ResumeState
     from paddle_suite.runs.resume_checkpoint import CheckpointError, Resume
     path = Path(tmp_path) / "checkpoints" / "resume" / "epoch-0002-step-000010"

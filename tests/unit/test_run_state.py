@@ -54,9 +54,9 @@ def test_a_runs_callbacks_are_ordered_by_declared_phase(tiny_cfg, tmp_path):
     """The assembly sorts by phase: the clock first, the guards, EMA, the Evaluator before
     the watchers it feeds, the LR stepper before what reads the stepped schedule, and the
     resume checkpoint last."""
-    from paddle_suite.callbacks.factory import RunCallbacks
     from paddle_suite.callbacks.run_state import Phase, phase_of
     from paddle_suite.lifecycle.engine import build
+    from paddle_suite.lifecycle.run_callbacks import RunCallbacks
     cfg = tiny_cfg(**{"Callbacks.EMA": "{decay: 0.9}", "Callbacks.EarlyStopping": "{}",
                       "Callbacks.Snapshots": "{}", "Callbacks.VisualDL": "false"})
     built = build(cfg, train=True)

@@ -3,6 +3,7 @@ classes sorted: its first 50 samples are all of class 0)."""
 import numpy as np
 
 from paddle_suite import load_config
+from paddle_suite.config.sections import data_spec
 from paddle_suite.data import build_data
 from paddle_suite.data.sampling import balanced_indices
 from paddle_suite.data.write import write_dataset
@@ -26,7 +27,7 @@ def test_the_sanity_probes_see_every_class_of_an_image_folder(tmp_path):
     cfg = load_config(LENET, [f"Global.output_dir={tmp_path}",
                               f"DataLoader.Train.dataset={{name: ImageFolder, root: "
                               f"{tmp_path / 'digits' / 'train'}}}", "DataLoader.Eval=null"])
-    data = build_data(cfg, train=True)
+    data = build_data(data_spec(cfg), train=True)
     assert data.train.labels[:50].tolist() == [0] * 10 + [1] * 10 + [2] * 10 + [3] * 10 + [4] * 10
     _, labels = _batch(data.train, 50)
     assert np.bincount(labels, minlength=10).tolist() == [5] * 10
@@ -46,7 +47,7 @@ def test_permuted_labels_are_flagged_and_real_ones_pass(tmp_path):
         cfg = load_config(LENET, [f"Global.output_dir={tmp_path}", "DataLoader.Eval=null",
                                   f"DataLoader.Train.dataset={{name: FileList, image_root: "
                                   f"{tmp_path / 'd'}, cls_label_path: {tmp_path / 'd' / name}}}"])
-        verdicts[name] = label_signal(cfg, build_data(cfg, train=True).train, seed=0)
+        verdicts[name] = label_signal(cfg, build_data(data_spec(cfg), train=True).train, seed=0)
     assert verdicts["train_list.txt"]["verdict"] == "pass", verdicts["train_list.txt"]
     assert verdicts["permuted.txt"]["verdict"] == "warn", verdicts["permuted.txt"]
     assert "shuffled" in verdicts["permuted.txt"]["advice"]

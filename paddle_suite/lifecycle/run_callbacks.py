@@ -6,6 +6,24 @@ from functools import partial
 
 from paddle.io.dataloader.collate import default_collate_fn
 
+from ..callbacks.accumulation import AccumulationGroups
+from ..callbacks.averaging import EMA, SWA
+from ..callbacks.checkpoints import CheckpointSaver
+from ..callbacks.data_parallel import AverageBatchNorm, EpochSeeds, MeanTrainLogs
+from ..callbacks.early_stopping import EarlyStopping
+from ..callbacks.evaluator import Evaluator
+from ..callbacks.hapi_fixes import ResetStopTraining
+from ..callbacks.lr_stepper import LRStepper
+from ..callbacks.monitor import Monitor
+from ..callbacks.nan_guard import NaNGuard
+from ..callbacks.plateau import PlateauDecay
+from ..callbacks.progress import ProgressLogger
+from ..callbacks.recorder import RunRecorder
+from ..callbacks.resume_writer import MidEpoch, ResumeState, SampleSeedEpochs
+from ..callbacks.run_state import Phase, RunClock, RunState, phase_of
+from ..callbacks.saliency_maps import SaliencyMaps
+from ..callbacks.snapshots import Snapshots
+from ..callbacks.visualdl_logger import VisualDLLogger
 from ..cluster.distributed import any_ranks, average_buffers, gather_objects
 from ..data.failures import DataFailureGuard
 from ..data.resumable import ResumableBatchSampler
@@ -14,24 +32,6 @@ from ..training.amp import loss_scale
 from ..training.metrics import PredictionCollector
 from ..visual.hparams import display_name, page_hparams, sibling_configs
 from ..visual.tap import BatchTap
-from .accumulation import AccumulationGroups
-from .averaging import EMA, SWA
-from .checkpoints import CheckpointSaver
-from .data_parallel import AverageBatchNorm, EpochSeeds, MeanTrainLogs
-from .early_stopping import EarlyStopping
-from .evaluator import Evaluator
-from .hapi_fixes import ResetStopTraining
-from .lr_stepper import LRStepper
-from .monitor import Monitor
-from .nan_guard import NaNGuard
-from .plateau import PlateauDecay
-from .progress import ProgressLogger
-from .recorder import RunRecorder
-from .resume_writer import MidEpoch, ResumeState, SampleSeedEpochs
-from .run_state import Phase, RunClock, RunState, phase_of
-from .saliency_maps import SaliencyMaps
-from .snapshots import Snapshots
-from .visualdl_logger import VisualDLLogger
 
 
 class RunCallbacks:
