@@ -7,6 +7,7 @@ import numpy as np
 import paddle
 
 from ..cluster.distributed import World, per_device_batch_size
+from ..core.schema import parameter_names
 from ..errors import DataError, OptionError, UserError
 from .datasets import cifar10, cifar100, fashion_mnist, mnist, mnist10k, sklearn_digits
 from .failures import FailureBox, SafeCollate, describe
@@ -126,7 +127,7 @@ class Data:
 def _base(section: dict, channels: int, skipped: list | None, registry=DATASETS):
     options = {k: v for k, v in section.items() if k != "name"}
     factory = registry[section["name"]]
-    accepted = factory.__code__.co_varnames[:factory.__code__.co_argcount]
+    accepted = parameter_names(factory)
     if "channels" in accepted:
         options["channels"] = channels
     if "skipped" in accepted and skipped is not None:

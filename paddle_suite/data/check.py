@@ -2,10 +2,11 @@
 
 Every sample of the train and eval sets is read once: unreadable files, the mix of image
 sizes and channel counts, class counts, exact duplicates (the same decoded pixels) within a
-set and across train and eval (leakage), and duplicates whose labels disagree. With a
-trained run, the samples the model most confidently assigns to another class are listed as
-likely label errors. Pictures: class_counts.png, samples.png (a labelled row per class),
-suspects.png; the findings in data_check.json.
+set and across train and eval (leakage), duplicates whose labels disagree, and the likely
+mislabelled samples: those a model that did not see them confidently puts in another class
+(data/label_issues.py: held-out predictions on pixel thumbnails, or on a trained run's
+embeddings). Pictures: class_counts.png, samples.png (a labelled row per class),
+label_issues.png; the findings in data_check.json.
 """
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ import numpy as np
 from ..runs.rundir import write_json
 from . import _class_names, make_views
 from .failures import describe
+from .label_issues import find_label_issues, held_out_probabilities, thumbnail
 from .sampling import sample_indices
 
 PER_CLASS = 8          # images per class in samples.png
 MAX_CLASS_ROWS = 30    # classes drawn in samples.png
+MAX_LISTED = 1000      # likely mislabelled samples listed in data_check.json per set
+LABEL_CHECK_MAX = 50_000  # samples per set the label check judges (stratified): 13 MB
 
 
 def _digest(image: np.ndarray) -> str:
@@ -60,12 +64,13 @@ def stored_shape(view, i: int, decoded: np.ndarray) -> tuple:
 
 
 def _read_one(view, i: int):
-    """(i, stored shape, digest) of sample i, or (i, None, the problem) when unreadable."""
+    """(i, stored shape, digest, thumbnail) of sample i, or (i, None, the problem, None)
+    when unreadable."""
     try:
         image = np.asarray(view.base[int(view.indices[i])][0])
     except Exception as exc:  # noqa: BLE001 - every failure kind is listed, not raised
-        return i, None, {"where": where(view, i), "problem": describe(exc, view.source(i))}
-    return i, stored_shape(view, i, image), _digest(image)
+        return i, None, {"where": where(view, i), "problem": describe(exc, view.source(i))}, None
+    return i, stored_shape(view, i, image), _digest(image), thumbnail(image)
 
 
 _FORKED_VIEW = None  # the view a forked reader process reads (inherited, never pickled)
@@ -107,22 +112,27 @@ def _read_all(view, indices: np.ndarray, workers: int, name: str):
 
 def scan(view, sample: int | None = None, workers: int = 1, name: str = "") -> dict:
     """Read the samples of a view as stored (all, or a stratified `sample` of them):
-    unreadable ones, shapes, the digest of each readable sample and a few sample indices
-    per class; class counts are always over the whole view."""
-    unreadable, shapes, digests = [], Counter(), {}
+    unreadable ones, shapes, the digest of each readable sample, a few sample indices per
+    class and the thumbnails of up to LABEL_CHECK_MAX of them (stratified) for the label
+    check; class counts are always over the whole view."""
+    unreadable, shapes, digests, thumbnails = [], Counter(), {}, {}
     examples = defaultdict(list)
-    for i, shape, found in _read_all(view, sample_indices(view.labels, sample), workers, name):
+    chosen = sample_indices(view.labels, sample)
+    judged = set(chosen[sample_indices(np.asarray(view.labels)[chosen], LABEL_CHECK_MAX)])
+    for i, shape, found, small in _read_all(view, chosen, workers, name):
         if shape is None:
             unreadable.append(found)
             continue
         shapes[shape] += 1
         digests[i] = found
+        if i in judged:
+            thumbnails[i] = small
         label = int(view.labels[i])
         if len(examples[label]) < PER_CLASS:
             examples[label].append(i)
     counts = Counter(np.asarray(view.labels).tolist())
     return {"unreadable": unreadable, "shapes": shapes, "digests": digests,
-            "counts": counts, "examples": examples}
+            "counts": counts, "examples": examples, "thumbnails": thumbnails}
 
 
 def duplicates(views: dict, scans: dict) -> dict:
@@ -149,14 +159,15 @@ def duplicates(views: dict, scans: dict) -> dict:
     return {"within": dict(within), "across": across, "conflicting_labels": conflicting}
 
 
-def check_data(spec, out_dir: str | Path, predict=None,
+def check_data(spec, out_dir: str | Path, embed=None,
                suspects: int = 16, sample: int | None = None, workers: int = 1) -> dict:
     """Check the train and eval data of `spec` (a `DataSpec`); write the pictures and
-    data_check.json into `out_dir`; return the findings (`problems` counts what should be fixed before training). `sample` reads only
-    that many samples of each set (stratified, seeded); `workers` processes read them.
-    `predict(views)`, when given, returns {set name: (view, class probabilities [N, C])}
-    from a trained model (`lifecycle.predictions.predict_views`): the likely label errors
-    are listed from it."""
+    data_check.json into `out_dir`; return the findings (`problems` counts what should be
+    fixed before training). `sample` reads only that many samples of each set (stratified,
+    seeded); `workers` processes read them. The likely mislabelled samples come from
+    held-out predictions on pixel thumbnails, or on the features `embed(views)` returns
+    ({set name: [N, D]}, e.g. a trained run's embeddings:
+    `lifecycle.predictions.embed_views`); `suspects` of them are drawn."""
     views = make_views(spec)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -175,38 +186,45 @@ def check_data(spec, out_dir: str | Path, predict=None,
                          for name, s in scans.items()}}
     findings["problems"] = (sum(len(s["unreadable"]) for s in scans.values())
                             + len(dups["across"]) + len(dups["conflicting_labels"]))
+    embedded = embed(views) if embed is not None else None
+    findings["label_issues"] = {
+        name: label_issues(views[name], scans[name], class_num, spec.seed,
+                           None if embedded is None else embedded[name])
+        for name in views}
+    _draw(views, scans, findings, names, suspects, out)
+    write_json(out / "data_check.json", findings)
+    return findings
+
+
+def label_issues(view, scanned: dict, class_num: int, seed, embedded=None) -> dict:
+    """The likely mislabelled samples of one set, from held-out predictions on the scan's
+    thumbnails (or on `embedded` features [N, D] of every sample of the view)."""
+    indices = np.array(sorted(scanned["thumbnails"]), dtype=int)
+    if len(indices) == 0:
+        return {"checked": 0, "count": 0, "likely_mislabelled": [], "hard": 0}
+    features = (np.stack([scanned["thumbnails"][i] for i in indices]).astype(np.float32) / 255
+                if embedded is None else np.asarray(embedded, dtype=np.float32)[indices])
+    labels = np.asarray(view.labels)[indices]
+    probs = held_out_probabilities(features, labels, class_num, seed or 0)
+    found = find_label_issues(probs, labels)
+    rows = [{"index": int(indices[k]), "where": where(view, int(indices[k])),
+             "label": int(labels[k]), "suggested": int(c), "probability": float(probs[k, c]),
+             "margin": round(float(m), 4)}
+            for k, c, m in zip(found["issues"][:MAX_LISTED], found["suggested"], found["margin"])]
+    return {"checked": len(indices), "count": len(found["issues"]),
+            "features": "pixel thumbnails" if embedded is None else "embeddings",
+            "likely_mislabelled": rows, "hard": len(found["hard"])}
+
+
+def _draw(views, scans, findings, names, suspects: int, out: Path) -> None:
     from ..visual.plots import save_figure
-    from .check_pictures import class_counts_figure, samples_figure
+    from .check_pictures import class_counts_figure, samples_figure, suspects_figure
     save_figure(class_counts_figure({n: s["counts"] for n, s in scans.items()}, names),
                 out / "class_counts.png")
     first = "Train" if "Train" in views else next(iter(views))
     save_figure(samples_figure(views[first], scans[first]["examples"], names, MAX_CLASS_ROWS),
                 out / "samples.png")
-    if predict is not None:
-        findings["suspects"] = likely_label_errors(predict(views), views, names, suspects, out)
-    write_json(out / "data_check.json", findings)
-    return findings
-
-
-def likely_label_errors(predictions: dict, views: dict, names: list[str], limit: int,
-                        out: Path) -> list:
-    """Samples a trained run predicts as another class with more than half its belief
-    (probability > 0.5; label smoothing keeps a model's top probability near 1 - epsilon),
-    by loss: the likeliest label errors. Draws suspects.png."""
-    from ..visual.plots import save_figure
-    from .check_pictures import suspects_figure
-    rows = []
-    for name, (view, probs) in predictions.items():
-        labels = np.asarray(view.labels)
-        predicted = probs.argmax(axis=1)
-        true_p = probs[np.arange(len(labels)), labels]
-        for i in np.flatnonzero((predicted != labels) & (probs.max(axis=1) > 0.5)):
-            rows.append({"set": name, "index": int(i), "where": where(view, int(i)),
-                         "label": int(labels[i]), "predicted": int(predicted[i]),
-                         "probability": float(probs[i, predicted[i]]),
-                         "loss": float(-np.log(max(true_p[i], 1e-12)))})
-    rows.sort(key=lambda r: -r["loss"])
-    rows = rows[:limit]
-    if rows:
-        save_figure(suspects_figure(views, rows, names), out / "suspects.png")
-    return rows
+    rows = sorted(({"set": name, **row} for name, found in findings["label_issues"].items()
+                   for row in found["likely_mislabelled"]), key=lambda r: -r["margin"])
+    if rows and suspects > 0:
+        save_figure(suspects_figure(views, rows[:suspects], names), out / "label_issues.png")

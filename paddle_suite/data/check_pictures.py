@@ -55,7 +55,8 @@ def samples_figure(view, examples: dict, names: list[str], max_rows: int):
 
 
 def suspects_figure(views: dict, rows: list[dict], names: list[str]):
-    """The likely label errors: each image with its label and the model's confident answer."""
+    """The likely mislabelled samples: each image with its label and the class held-out
+    predictions confidently give it."""
     plt = pyplot()
     cols = min(4, len(rows))
     lines = -(-len(rows) // cols)
@@ -65,8 +66,9 @@ def suspects_figure(views: dict, rows: list[dict], names: list[str]):
     for ax, row in zip(axes.reshape(-1), rows):
         ax.axis("on")
         show_image(ax, raw_image(views[row["set"]], row["index"]))
-        ax.set_title(f"{row['set']}: labelled {_name(names, row['label'])}\nmodel: "
-                     f"{_name(names, row['predicted'])} (p={row['probability']:.2f})", fontsize=9)
-    fig.suptitle("likely label errors (predicted as another class, by loss)", fontsize=10)
+        ax.set_title(f"{row['set']}: labelled {_name(names, row['label'])}\nlikely "
+                     f"{_name(names, row['suggested'])} (p={row['probability']:.2f})", fontsize=9)
+    fig.suptitle("likely mislabelled (held-out predictions, confident learning), by margin",
+                 fontsize=10)
     fig.tight_layout()
     return fig

@@ -1,4 +1,5 @@
-"""Run a trained run's model over data views (for checks that need predictions)."""
+"""A trained run's network as a feature extractor over data views (for the label check of
+tools/check_data.py --run)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,10 +13,12 @@ from ..errors import UserError
 BATCH = 256
 
 
-def predict_views(views: dict, run_dir: str | Path) -> dict:
-    """{set name: (view, softmax probabilities [N, C])} with the run's model and weights
-    (best, else last) and the run's Eval transforms, applied to every sample of each view.
-    The run must have been trained for the views' image size and channel count."""
+def embed_views(views: dict, run_dir: str | Path) -> dict:
+    """{set name: features [N, D]}: what the run's network (its weights by the suite's one
+    rule: best, else last) feeds its last Linear layer, for every sample of each view after
+    the run's Eval transforms (its outputs when it has no Linear layer). An unreadable
+    sample gets zeros (the scan lists it). The run must have been trained for the views'
+    image size and channel count."""
     from ..config.loader import load_config
     from ..data import View
     from ..models import build_model
@@ -29,28 +32,39 @@ def predict_views(views: dict, run_dir: str | Path) -> dict:
     net.eval()
     section = cfg["DataLoader"]["Eval"] or cfg["DataLoader"]["Train"]
     transform = build_transforms(section["transforms"])
-    out = {}
-    for name, view in views.items():
-        shown = View(view.base, view.indices, transform)
-        probs = []
-        for start in range(0, len(shown), BATCH):
-            batch = []
-            for i in range(start, min(start + BATCH, len(shown))):
-                try:
-                    batch.append(shown.load(i)[0])
-                except Exception:  # noqa: BLE001 - unreadable: listed by the scan already
-                    batch.append(None)
-            probs.append(_scores(net, batch, cfg["Arch"]["class_num"]))
-        out[name] = (view, np.concatenate(probs) if probs else np.zeros((0, 1)))
-    return out
+    return {name: _embed(net, View(view.base, view.indices, transform))
+            for name, view in views.items()}
 
 
-def _scores(net, batch: list, classes: int) -> np.ndarray:
-    """Softmax scores of a batch; an unreadable sample gets uniform scores (never suspect)."""
-    scores = np.full((len(batch), classes), 1.0 / classes, np.float32)
+def _embed(net, view) -> np.ndarray:
+    linears = [layer for layer in net.sublayers() if isinstance(layer, paddle.nn.Linear)]
+    captured = []
+    hook = (linears[-1].register_forward_pre_hook(
+        lambda layer, inputs: captured.append(inputs[0].reshape([inputs[0].shape[0], -1])))
+        if linears else None)
+    try:
+        parts = [_batch_features(net, view, start, captured)
+                 for start in range(0, len(view), BATCH)]
+    finally:
+        if hook is not None:
+            hook.remove()
+    return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
+
+
+def _batch_features(net, view, start: int, captured: list) -> np.ndarray:
+    batch = []
+    for i in range(start, min(start + BATCH, len(view))):
+        try:
+            batch.append(view.load(i)[0])
+        except Exception:  # noqa: BLE001 - unreadable: listed by the scan already
+            batch.append(None)
     present = [i for i, x in enumerate(batch) if x is not None]
-    if present:
-        with paddle.no_grad():
-            x = paddle.to_tensor(np.stack([batch[i] for i in present]).astype("float32"))
-            scores[present] = paddle.nn.functional.softmax(net(x), axis=-1).numpy()
-    return scores
+    if not present:
+        return np.zeros((len(batch), 1), np.float32)
+    captured.clear()
+    with paddle.no_grad():
+        outputs = net(paddle.to_tensor(np.stack([batch[i] for i in present]).astype("float32")))
+    features = (captured[-1] if captured else outputs).numpy().reshape(len(present), -1)
+    out = np.zeros((len(batch), features.shape[1]), np.float32)
+    out[present] = features
+    return out

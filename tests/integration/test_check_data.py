@@ -104,10 +104,17 @@ def test_injected_faults_are_found(tree, trained, tmp_path):
     assert {frozenset(os.path.basename(e["where"].split(" ")[0]) for e in g) for g in within} \
         == {frozenset({"0010.png", "copy.png"}), frozenset({"0011.png", "relabelled.png"})}
     assert any("train.txt, line 307" in e["where"] for e in conflicting[0])  # the file and its list line
-    suspects = {os.path.relpath(s["where"].split(" ")[0], root) for s in found["suspects"]}
+    issues = found["label_issues"]["Train"]
+    assert issues["features"] == "embeddings" and issues["checked"] == 300 + 3 + 2
+    suspects = {os.path.relpath(s["where"].split(" ")[0], root)
+                for s in issues["likely_mislabelled"]}
     caught = swapped & suspects
+    print(f"swapped ones: {len(caught)} of {SWAPPED} found, {len(suspects)} flagged")
     assert len(caught) >= SWAPPED * 2 // 3, (sorted(caught), sorted(suspects))
-    assert (tmp_path / "check" / "suspects.png").is_file()
+    assert len(suspects - swapped) <= len(caught) // 2, sorted(suspects - swapped)
+    assert all(s["suggested"] == 1 for s in issues["likely_mislabelled"]
+               if os.path.relpath(s["where"].split(" ")[0], root) in swapped)
+    assert (tmp_path / "check" / "label_issues.png").is_file()
     assert "leakage: identical images in train and eval: 3" in proc.stdout
 
 
