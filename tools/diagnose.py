@@ -28,9 +28,11 @@ def main(argv=None):
     except (OSError, ValueError):
         summary = {}
     arch = cfg.get("Arch") or {}
-    setup = setup_of(arch, summary if isinstance(summary, dict) else {})
+    setup = setup_of(arch, summary if isinstance(summary, dict) else {},
+                     cfg.get("Optimizer") if isinstance(cfg.get("Optimizer"), dict) else None)
     for finding in diagnose(read_rows(run_dir), arch.get("class_num"), args.target_acc, setup):
-        print(f"{finding['case']}: {finding['evidence']}.\n  -> {finding['action']}")
+        sure = {"clear": "", "two causes": " (two causes fit)"}.get(finding.get("certainty"), "")
+        print(f"{finding['case']}{sure}: {finding['evidence']}.\n  -> {finding['action']}")
 
 
 if __name__ == "__main__":

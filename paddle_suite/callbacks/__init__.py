@@ -12,6 +12,7 @@ _EXPORTS = {
     "Monitor": "monitor", "infer_mode": "monitor", "scalar": "monitor",
     "NaNGuard": "nan_guard", "TrainingDiverged": "nan_guard", "PlateauDecay": "plateau",
     "ProgressLogger": "progress", "RunRecorder": "recorder", "Snapshots": "snapshots",
+    "WeightStats": "weight_stats",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -36,15 +36,18 @@ class RunRecorder(RunCallback):
     batch where the LR changed, at most `TRACE_POINTS` kept evenly) and batches (the epoch's
     batch count), train_* (epoch means of the training metrics), eval_* (the epoch's
     evaluation, when one ran), seconds (train time of the epoch, evaluation excluded),
-    samples_per_second. It listens to the Evaluator (phase WATCH).
+    samples_per_second, and what each of `extras` reports (`extra.row()`, e.g.
+    `WeightStats`: the weights' norm and update ratio). It listens to the Evaluator (phase
+    WATCH).
     """
 
     TRACE_POINTS = 200
 
-    def __init__(self, path: str | Path | None, lr_getter=None):
+    def __init__(self, path: str | Path | None, lr_getter=None, extras=()):
         super().__init__()
         self.path = Path(path) if path is not None else None  # None: keep history in memory
         self.lr_getter = lr_getter
+        self.extras = list(extras)
         self.reset()
 
     def reset(self):
@@ -77,6 +80,8 @@ class RunRecorder(RunCallback):
             row.update(_clean(self.last_eval, "eval"))
         row.update(seconds=round(state.epoch_seconds, 4),
                    samples_per_second=round(state.samples_per_second, 1))
+        for extra in self.extras:
+            row.update(extra.row())
         self.history.append(row)
         if self.path is not None:
             with open(self.path, "a", encoding="utf-8") as f:

@@ -408,7 +408,7 @@ def _finish(cfg: Config, built: Built, callbacks: RunCallbacks, run_dir: Path | 
     if last is not None:
         summary["eval_output_spread"] = output_spread(last[0])
     summary["diagnosis"] = diagnose(callbacks.recorder.history, cfg["Arch"]["class_num"],
-                                    setup=setup_of(cfg["Arch"], summary))
+                                    setup=setup_of(cfg["Arch"], summary, cfg["Optimizer"]))
     summary.update(_transfer_summary(built.net))
     if run_dir is not None:
         try:

@@ -24,6 +24,7 @@ from ..callbacks.run_state import Phase, RunClock, RunState, phase_of
 from ..callbacks.saliency_maps import SaliencyMaps
 from ..callbacks.snapshots import Snapshots
 from ..callbacks.visualdl_logger import VisualDLLogger
+from ..callbacks.weight_stats import WeightStats
 from ..cluster.distributed import any_ranks, average_buffers, gather_objects
 from ..data.failures import DataFailureGuard
 from ..data.resumable import ResumableBatchSampler
@@ -78,7 +79,8 @@ class RunCallbacks:
         stateful = {"clock": clock, "recorder": self.recorder, "saver": self.saver,
                     "evaluator": evaluator, "stepper": self.stepper, "nan_guard": self.guard,
                     "early_stopping": self.early, "plateau": self.plateau, "ema": self.ema,
-                    "swa": self.swa, "snapshots": self.snapshots, "loss_scaler": built.scaler}
+                    "swa": self.swa, "snapshots": self.snapshots, "loss_scaler": built.scaler,
+                    "weight_stats": self.weight_stats}
         self.keeper = keeper = ResumeState(
             run_dir / "checkpoints" / "resume" if writes else None, built.optimizer,
             {k: v for k, v in stateful.items() if v is not None}, resume, resume_state, saved,
@@ -89,8 +91,9 @@ class RunCallbacks:
         seeds = SampleSeedEpochs(seeds) if seeds is not None else None
         self.all = sorted((c for c in (clock, *parallel, seeds, ResetStopTraining(), data_guard,
                                        groups,
-                                       self.guard, self.ema, evaluator, *watchers, self.stepper,
-                                       self.snapshots, self.swa, self.saliency, keeper) if c),
+                                       self.guard, self.ema, evaluator, self.weight_stats,
+                                       *watchers, self.stepper, self.snapshots, self.swa,
+                                       self.saliency, keeper) if c),
                           key=phase_of)  # by declared phase; ties keep this order
 
     def _decisions(self, cfg: dict, built, run_dir) -> None:
@@ -98,7 +101,9 @@ class RunCallbacks:
         options, writes, data = cfg["Callbacks"], run_dir is not None, built.data
         lr_getter = built.optimizer.get_lr
         ckpt_dir = run_dir / "checkpoints" if writes else None
-        self.recorder = RunRecorder(run_dir / "metrics.jsonl" if writes else None, lr_getter)
+        self.weight_stats = WeightStats()
+        self.recorder = RunRecorder(run_dir / "metrics.jsonl" if writes else None, lr_getter,
+                                    [self.weight_stats])
         self.saver = CheckpointSaver(ckpt_dir, self.monitor, options["Checkpoint"]["top_k"],
                                      self.store) if writes else None
         self.early = _maybe(EarlyStopping, options.get("EarlyStopping"))

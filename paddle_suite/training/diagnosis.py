@@ -1,15 +1,21 @@
 """Read learning curves (metrics.jsonl rows) and say what they show, with the usual action.
 
 `diagnose(rows, num_classes, target_acc, setup)` is a pure function of the per-epoch rows
-(and, in `setup`, the run's init scheme); each finding is a dict with `case`, `evidence` and
-`action`, the most likely cause first. The cases, checked in this order:
+(and, in `setup`, the run's init scheme); each finding is a dict with `case`, `evidence`,
+`action` and `certainty` ("clear" when the evidence separates the causes, "two causes"
+when it fits both it names, "likely" for one rule's reading), the most likely cause first. The cases, checked in this order:
 
 - `not learning`: a symmetric init (zeros, constant) kept every unit identical, so the
   loss stays at ln C;
-- `LR too high`: a loss became NaN or infinite, rose far above its best, or the network
-  collapsed to a constant output: the loss settled at ln C and the accuracy at chance, and
-  the network gives every eval image the same scores (`setup["output_spread"]`) or the
-  first epoch's loss had been far above ln C;
+- `LR too high`: a loss became NaN or infinite, or rose far above its best;
+- a collapse: every eval image gets the same scores (`setup["output_spread"]`; without it,
+  the loss settled at ln C after a first epoch far above it) and the accuracy stays at
+  chance, whatever the loss. The weights' records (callbacks/weight_stats.py) tell the
+  cause: their norm fell to a fifth of its start, epoch after epoch, with moderate updates:
+  `weight decay too strong`; updates of a tenth of the weights' size or more, or a norm
+  that tripled: `LR too high`; neither (or no records): `LR too high or weight decay too
+  strong`, with the two short runs that tell them apart;
+- `weight decay too strong` before a collapse: accuracy low while the norm shrinks so;
 - `LR too low`: the loss falls every epoch but has not even halved, and accuracy is low;
 - `LR decayed too early`: the LR fell below a tenth of its start in the first third of the
   run, after which the loss fell less than 2% (and less than before);
@@ -27,14 +33,18 @@ from __future__ import annotations
 import math
 
 SYMMETRIC_INITS = ("zeros", "constant")
+BROKEN = ("not learning", "LR too high", "weight decay too strong",
+          "LR too high or weight decay too strong")
 
 
 def _series(rows, key):
     return [r[key] for r in rows if isinstance(r.get(key), (int, float))]
 
 
-def _finding(case, evidence, action):
-    return {"case": case, "evidence": evidence, "action": action}
+def _finding(case, evidence, action, certainty="likely"):
+    """A finding; `certainty`: "clear" (the evidence separates the causes), "likely" (one
+    rule's reading of the curves) or "two causes" (the evidence fits both it names)."""
+    return {"case": case, "evidence": evidence, "action": action, "certainty": certainty}
 
 
 def _at_chance(rows, chance_loss, num_classes) -> bool:
@@ -64,6 +74,10 @@ def _symmetric(rows, chance_loss, num_classes, setup):
 CONSTANT_OUTPUT = 1e-3  # output spread below this: the same scores for every input
 
 
+BIG_UPDATE = 0.1   # an update moving the weights by a tenth of their norm (healthy: ~1e-3)
+SHRUNK = 0.2       # the weights' norm at a fifth of where training started, or below
+
+
 def _lr_too_high(rows, chance_loss, num_classes, setup):
     losses = _series(rows, "train_loss") + _series(rows, "eval_loss")
     action = ("lower the learning rate 10x (tools/lr_find.py suggests one), add warm-up or "
@@ -75,16 +89,85 @@ def _lr_too_high(rows, chance_loss, num_classes, setup):
     if len(train) >= 3 and train[-1] > 3 * min(train) and train[-1] > train[0]:
         return _finding("LR too high", f"train loss rose from {min(train):.4g} to "
                         f"{train[-1]:.4g}", action)
-    if not _at_chance(rows, chance_loss, num_classes):
+    return None
+
+
+def _collapse(rows, chance_loss, num_classes, setup):
+    """Every input gets the same scores and the accuracy stays at chance, whatever the
+    loss; the weights' records tell an LR too high from weight decay too strong."""
+    evidence = _constant_output(rows, chance_loss, num_classes, setup)
+    if evidence is None:
+        return None
+    cause, weights = _weights_verdict(rows)
+    if cause is None and (setup or {}).get("weight_decay") == 0:
+        cause, weights = "lr", "the run has no weight decay, so only the LR can have done it"
+    if cause == "decay":
+        return _decay_finding(f"the network collapsed to a constant output: {evidence}; "
+                              f"{weights}")
+    if cause == "lr":
+        return _finding("LR too high", f"the network collapsed to a constant output: "
+                        f"{evidence}; {weights}. Its units died, so no gradient flows back",
+                        "lower the learning rate 10x (tools/lr_find.py suggests one), add "
+                        "warm-up or gradient clipping", "clear")
+    known = f"; {weights}" if weights else ""
+    return _finding("LR too high or weight decay too strong",
+                    f"the network collapsed to a constant output: {evidence}{known}. Both "
+                    "an LR that killed the units early and a weight decay that pulled the "
+                    "weights to zero end like this",
+                    "tell them apart with two short runs: one without the regularizer "
+                    "(-o Optimizer.regularizer=null, or weight_decay: 0 for AdamW) and one "
+                    "at a tenth of the LR; the one that learns names the cause", "two causes")
+
+
+def _constant_output(rows, chance_loss, num_classes, setup) -> str | None:
+    accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
+    if not accs or not num_classes or max(accs[len(accs) // 2:]) > 1.0 / num_classes + 0.05:
         return None
     spread = (setup or {}).get("output_spread")
-    constant = isinstance(spread, (int, float)) and spread < CONSTANT_OUTPUT
-    if constant or train[0] > 1.1 * chance_loss:
-        how = (f"every eval image gets the same scores (spread {spread:.1e})" if constant
-               else f"the first epoch's train loss was {train[0]:.4g}")
-        return _finding("LR too high", f"the network collapsed to a constant output: {how}; "
-                        f"the loss settled at ln C = {chance_loss:.4g} and the accuracy at "
-                        f"chance. Its units died, so no gradient flows back", action)
+    if isinstance(spread, (int, float)) and math.isfinite(spread):
+        return (f"every eval image gets the same scores (spread {spread:.1e}) and the "
+                f"accuracy stays at chance ({accs[-1]:.3f})") if spread < CONSTANT_OUTPUT \
+            else None
+    train = _series(rows, "train_loss")
+    if _at_chance(rows, chance_loss, num_classes) and train and train[0] > 1.1 * chance_loss:
+        return (f"the loss settled at ln C = {chance_loss:.4g} and the accuracy at chance, "
+                f"after a first epoch at {train[0]:.4g}")
+    return None
+
+
+def _weights_verdict(rows) -> tuple[str | None, str]:
+    """("decay" | "lr" | None, what the weight norms and update ratios show)."""
+    starts, ends = _series(rows, "weight_norm_start"), _series(rows, "weight_norm")
+    ratios = _series(rows, "update_ratio")
+    if not starts or not ends:
+        return None, ""
+    first, last = starts[0], ends[-1]
+    shrank = last <= SHRUNK * first and _falling([first, *ends]) >= 0.7
+    early = ratios[0] if ratios else 0.0
+    blew = early >= BIG_UPDATE or max(ends) >= 3 * first
+    text = (f"the weights' norm went from {first:.4g} to {last:.4g} over {len(ends)} "
+            f"epoch(s), the first epoch's updates each moved them by {early:.2g} of their "
+            f"size (healthy: about 1e-3)")
+    if shrank and not blew:
+        return "decay", text
+    if blew and not shrank:
+        return "lr", text
+    return None, text
+
+
+def _decay_finding(evidence: str) -> dict:
+    return _finding("weight decay too strong", f"{evidence}: the regularisation pulls the "
+                    "weights to zero faster than the data pushes them",
+                    "lower the weight decay 10x (Optimizer.regularizer.coeff, or weight_decay "
+                    "for AdamW); under Adam prefer AdamW's decoupled decay to L2", "clear")
+
+
+def _weights_shrinking(rows, target_acc):
+    """Not collapsed yet, but accuracy is low and the weights keep shrinking."""
+    accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
+    cause, weights = _weights_verdict(rows)
+    if cause == "decay" and accs and accs[-1] < target_acc:
+        return _decay_finding(f"accuracy {accs[-1]:.4f} and {weights}")
     return None
 
 
@@ -182,13 +265,15 @@ def diagnose(rows: list[dict], num_classes: int | None = None,
     chance = math.log(num_classes) if num_classes and num_classes > 1 else None
     findings = [f for f in (_symmetric(rows, chance, num_classes, setup),
                             _lr_too_high(rows, chance, num_classes, setup),
+                            _collapse(rows, chance, num_classes, setup),
+                            _weights_shrinking(rows, target_acc),
                             _lr_too_low(rows, target_acc),
                             _decay_too_early(rows), _overfitting(rows),
                             _plateau(rows), _underfitting(rows, target_acc)) if f]
-    if findings and findings[0]["case"] in ("not learning", "LR too high"):
+    if findings and findings[0]["case"] in BROKEN:
         findings = findings[:1]  # the other rules read a broken run's curves as slow learning
-    if any(f["case"] == "LR too low" for f in findings):
-        findings = [f for f in findings if f["case"] != "underfitting"]  # still falling
+    if any(f["case"] in ("LR too low", "weight decay too strong") for f in findings):
+        findings = [f for f in findings if f["case"] != "underfitting"]
     return findings or [_finding("healthy", "losses fall, the gap is small and accuracy is "
                                  f"at least {target_acc:.0%}", "train longer or tune for the "
                                  "last points of accuracy")]
@@ -203,9 +288,22 @@ def output_spread(probs) -> float:
     return float(probs.std(axis=0).max()) if probs.ndim == 2 and len(probs) > 1 else float("nan")
 
 
-def setup_of(arch: dict, summary: dict | None = None) -> dict:
+def setup_of(arch: dict, summary: dict | None = None, optimizer: dict | None = None) -> dict:
     """The facts `diagnose` uses beside the curves: the init scheme from a resolved config's
-    Arch section and the eval output spread from a run summary."""
+    Arch section, the eval output spread from a run summary and the weight decay of its
+    Optimizer section (an L2 regularizer's coefficient or AdamW's weight_decay; 0 for none,
+    None when not given)."""
     init = (arch or {}).get("init")
     return {"init": init.get("name") if isinstance(init, dict) else init,
-            "output_spread": (summary or {}).get("eval_output_spread")}
+            "output_spread": (summary or {}).get("eval_output_spread"),
+            "weight_decay": None if optimizer is None else weight_decay_of(optimizer)}
+
+
+def weight_decay_of(optimizer: dict) -> float:
+    """The weight decay an Optimizer section applies: its L2 regularizer's coefficient, or
+    the decoupled `weight_decay` of AdamW; 0 when it has neither."""
+    regularizer = optimizer.get("regularizer")
+    if isinstance(regularizer, dict) and regularizer.get("coeff"):
+        return float(regularizer["coeff"])
+    decay = optimizer.get("weight_decay")
+    return float(decay) if isinstance(decay, (int, float)) else 0.0

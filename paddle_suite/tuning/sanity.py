@@ -162,10 +162,11 @@ def overfit_tiny(cfg: Config, images, labels, steps: int) -> dict:
         probe, probe_used = memorise(cfg, images, labels, lr * factor, steps)
         if probe == 1.0:
             way = "high" if factor < 1 else "low"
-            return verdict("overfit a tiny subset", status, detail + f"; 100% in {probe_used} "
-                           f"updates at LR {lr * factor:g}",
-                           f"the LR {lr:g} is too {way}: try about {lr * factor:g} "
-                           f"(tools/lr_find.py narrows it down)")
+            return {**verdict("overfit a tiny subset", status, detail + f"; 100% in "
+                              f"{probe_used} updates at LR {lr * factor:g}",
+                              f"the LR {lr:g} is too {way}: try about {lr * factor:g} "
+                              f"(tools/lr_find.py narrows it down)"),
+                    "working_lr": lr * factor}
     return verdict("overfit a tiny subset", status, detail + f"; not at LRs {lr / 1000:g} to "
                    f"{lr * 1000:g} either", "a network that cannot memorise a few samples at "
                    "any LR has a bug (labels, loss, data pipeline) or a broken init (see the "
@@ -207,10 +208,11 @@ def health(net, images, labels) -> dict:
             "gradient_norms": norms, "dead_relu_fraction": dead}
 
 
-def held_out_accuracy(cfg: Config, train: tuple, held: tuple, steps: int) -> float:
+def held_out_accuracy(cfg: Config, train: tuple, held: tuple, steps: int,
+                      lr: float | None = None) -> float:
     """Accuracy on `held` of a fresh copy of the config's model trained `steps` updates on
-    `train` (batches of 64 at the config's LR, regularisation off)."""
-    net, model = probe_model(cfg, cfg["Optimizer"]["lr"]["learning_rate"])
+    `train` (batches of 64 at `lr`, default the config's LR, regularisation off)."""
+    net, model = probe_model(cfg, lr or cfg["Optimizer"]["lr"]["learning_rate"])
     images, labels = train
     for step in range(steps):
         at = (step * 64) % len(labels)
@@ -220,20 +222,24 @@ def held_out_accuracy(cfg: Config, train: tuple, held: tuple, steps: int) -> flo
         return float((net(paddle.to_tensor(held[0])).numpy().argmax(1) == held[1]).mean())
 
 
-def label_signal(cfg: Config, view, steps: int = 100, count: int = 256, seed: int = 0) -> dict:
+def label_signal(cfg: Config, view, steps: int = 100, count: int = 256, seed: int = 0,
+                 lr: float | None = None) -> dict:
     """Zhang et al. (2017)'s control: train briefly on the real labels and on the same
     labels shuffled, and compare accuracy on held-out samples. Labels that match their
     images beat the shuffled control; labels that do not (a permuted list, a misaligned
-    file) do no better than it, however well the network memorises them."""
+    file) do no better than it, however well the network memorises them. `lr`: the LR to
+    train at (default the config's; `run_checks` passes one the overfit check saw work, so
+    an LR too high is not read as labels without signal)."""
     picked = balanced_indices(view.labels, 2 * count, seed)
     images, labels = _batch_of(view, picked)
     train, held = (images[0::2], labels[0::2]), (images[1::2], labels[1::2])
     shuffled = (train[0], np.random.default_rng(seed).permutation(train[1]))
-    real, control = (held_out_accuracy(cfg, t, held, steps) for t in (train, shuffled))
+    real, control = (held_out_accuracy(cfg, t, held, steps, lr) for t in (train, shuffled))
     chance = float(np.bincount(held[1]).max() / len(held[1]))
     margin = 3 * np.sqrt(max(chance * (1 - chance), 0.01) / len(held[1]))
-    detail = (f"held-out accuracy {real:.0%} after {steps} updates on {len(train[1])} samples, "
-              f"{control:.0%} with their labels shuffled (chance {chance:.0%})")
+    at = f" at LR {lr:g}" if lr else ""
+    detail = (f"held-out accuracy {real:.0%} after {steps} updates{at} on {len(train[1])} "
+              f"samples, {control:.0%} with their labels shuffled (chance {chance:.0%})")
     if real > max(control, chance) + margin:
         return verdict("labels carry signal", "pass", detail)
     return verdict("labels carry signal", "warn", detail,
@@ -255,6 +261,7 @@ def run_checks(cfg: Config, subset: int = 50, steps: int = 300) -> list[dict]:
     images, labels = _batch(built.data.train, subset, seed)
     class_num = cfg["Arch"]["class_num"]
     check_head(built.net, images, class_num)
-    return [initial_loss(built.net, images, labels, class_num), symmetry(built.net),
-            overfit_tiny(cfg, images, labels, steps), health(built.net, images, labels),
-            label_signal(cfg, built.data.train, seed=seed)]
+    overfit = overfit_tiny(cfg, images, labels, steps)
+    return [initial_loss(built.net, images, labels, class_num), symmetry(built.net), overfit,
+            health(built.net, images, labels),
+            label_signal(cfg, built.data.train, seed=seed, lr=overfit.get("working_lr"))]

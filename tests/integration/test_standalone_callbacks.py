@@ -15,6 +15,7 @@ from paddle_suite.callbacks import (
     Monitor,
     PlateauDecay,
     RunRecorder,
+    WeightStats,
 )
 from paddle_suite.training.metrics import MeanLoss
 from paddle_suite.training.optim import ScaledLR
@@ -68,6 +69,25 @@ def test_evaluator_checkpoints_and_records_work_under_a_plain_fit(tmp_path):
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     assert all(r["batches"] == 8 and math.isfinite(r["samples_per_second"])
                and r["samples_per_second"] > 0 and "eval_acc" in r for r in rows)
+
+
+def test_weight_stats_record_the_norms_and_update_size_under_a_plain_fit(tmp_path):
+    """The norm at each epoch's start and end chain up, and the update ratio is each
+    sampled SGD step's ||lr * grad|| / ||w||: positive, small, and 0 at LR 0."""
+    model, train_loader, _ = model_and_data()
+    weights = [p.numpy().copy() for p in model.network.parameters()]
+    stats = WeightStats()
+    recorder = RunRecorder(tmp_path / "metrics.jsonl", extras=[stats])
+    model.fit(train_loader, epochs=3, verbose=0, callbacks=[recorder, stats])
+    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    start = math.sqrt(sum(float((w.astype("float64") ** 2).sum()) for w in weights))
+    assert rows[0]["weight_norm_start"] == float(f"{start:.6g}")
+    assert [r["weight_norm_start"] for r in rows[1:]] == [r["weight_norm"] for r in rows[:-1]]
+    assert all(0 < r["update_ratio"] < 0.5 for r in rows)
+    model, train_loader, _ = model_and_data(lr=0.0)
+    stats = WeightStats()
+    model.fit(train_loader, epochs=1, verbose=0, callbacks=[stats])
+    assert stats.row()["update_ratio"] is None  # no update moved anything
 
 
 def test_early_stopping_and_plateau_decay_act_under_a_plain_fit():

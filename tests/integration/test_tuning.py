@@ -33,6 +33,18 @@ def test_sanity_checks_pass_on_the_default_model_and_catch_a_constant_init(tmp_p
     assert "features.0" in bad["symmetric initialisation"]["detail"]
 
 
+def test_an_lr_too_high_is_not_read_as_labels_without_signal(tmp_path):
+    """At Adam 0.1 nothing learns, the real labels no better than shuffled ones; the label
+    check trains at the LR the overfit check found working, so it passes and only the
+    overfit check names the LR."""
+    found = by_name(run_checks(load_config(LENET, tiny_overrides(
+        tmp_path, **{"Optimizer.lr.learning_rate": 0.1})), subset=30, steps=200))
+    assert "is too high" in found["overfit a tiny subset"]["advice"]
+    assert found["labels carry signal"]["verdict"] == "pass", found["labels carry signal"]
+    assert f"at LR {found['overfit a tiny subset']['working_lr']:g}" in \
+        found["labels carry signal"]["detail"]
+
+
 def test_initial_loss_tells_an_over_confident_head_from_unscaled_inputs(tmp_path):
     from paddle_suite.lifecycle.engine import build
     from paddle_suite.tuning.sanity import _batch, initial_loss

@@ -31,10 +31,60 @@ COLLAPSED = rows([7.7238, 2.3650, 2.3512, 2.3460, 2.3127, 2.3032],
                  [0.095, 0.113, 0.107, 0.107, 0.098, 0.113])
 
 
-def test_a_collapse_to_chance_is_an_lr_too_high_not_underfitting():
+def test_a_collapse_to_chance_without_weight_records_names_both_causes_and_the_test():
+    """Curves alone cannot tell an LR that killed the units from a weight decay that
+    pulled the weights to zero: both are named, with the two runs that tell them apart;
+    a run without weight decay leaves only the LR."""
     found = diagnose(COLLAPSED, num_classes=10)
-    assert cases(found) == ["LR too high"] and "collapsed" in found[0]["evidence"]
-    assert "lower the learning rate" in found[0]["action"]
+    assert cases(found) == ["LR too high or weight decay too strong"]
+    assert found[0]["certainty"] == "two causes" and "collapsed" in found[0]["evidence"]
+    assert "Optimizer.regularizer=null" in found[0]["action"] and "tenth of the LR" in \
+        found[0]["action"]
+    found = diagnose(COLLAPSED, num_classes=10, setup={"weight_decay": 0.0})
+    assert cases(found) == ["LR too high"] and "lower the learning rate" in found[0]["action"]
+
+
+def with_weights(curves, starts, ends, ratios):
+    return [{**row, "weight_norm_start": a, "weight_norm": b, "update_ratio": r}
+            for row, a, b, r in zip(curves, starts, ends, ratios)]
+
+
+# Real runs of configs/lenet.yaml, 5 and 10 epochs: Adam at LR 0.1, and L2 0.5 at the
+# recipe's LR 2e-3. Both end with the same scores for every image at chance accuracy and a
+# loss at ln 10; the weights' records differ.
+ADAM_HIGH_LR = with_weights(
+    rows([3.075, 2.3066, 2.3054, 2.3027, 2.3013], [2.3049, 2.3064, 2.3021, 2.3016, 2.301],
+         [0.1031, 0.1026, 0.1001, 0.1044, 0.1128], [0.1125, 0.098, 0.1125, 0.1125, 0.1125]),
+    [18.5067, 91.2268, 77.6313, 71.8129, 69.6385], [91.2268, 77.6313, 71.8129, 69.6385, 69.2943],
+    [0.1571, 0.002574, 0.001341, 0.0005027, 8.484e-05])
+HEAVY_L2 = with_weights(
+    rows([2.2688] + [2.3021] * 9, [2.302] * 10, [0.2114] + [0.11] * 9, [0.1125] * 10),
+    [18.5067, 2.57604, 1.49229, 1.02866, 0.75395, 0.586222, 0.485133, 0.426766, 0.396763,
+     0.385181],
+    [2.57604, 1.49229, 1.02866, 0.75395, 0.586222, 0.485133, 0.426766, 0.396763, 0.385181,
+     0.383424],
+    [0.02127, 0.006203, 0.003493, 0.002916, 0.002417, 0.001954, 0.001353, 0.0007774,
+     0.0003226, 5.216e-05])
+
+
+def test_the_weights_records_tell_a_high_lr_from_heavy_weight_decay():
+    dead = {"output_spread": 0.0, "weight_decay": 1e-4}
+    found = diagnose(ADAM_HIGH_LR, 10, setup=dead)
+    assert cases(found) == ["LR too high"] and found[0]["certainty"] == "clear"
+    assert "from 18.51 to 69.29" in found[0]["evidence"] and "0.16 of their size" in \
+        found[0]["evidence"]
+    found = diagnose(HEAVY_L2, 10, setup={**dead, "weight_decay": 0.5})
+    assert cases(found) == ["weight decay too strong"] and found[0]["certainty"] == "clear"
+    assert "from 18.51 to 0.3834" in found[0]["evidence"]
+    assert "lower the weight decay 10x" in found[0]["action"]
+
+
+def test_weights_shrinking_before_a_collapse_is_the_decay_not_underfitting():
+    """The heavy-L2 run stopped after 4 epochs: not yet constant (spread 0.2), accuracy
+    low, the norm at 4% of its start."""
+    found = diagnose(HEAVY_L2[:4], 10, setup={"output_spread": 0.2, "weight_decay": 0.5})
+    assert cases(found)[0] == "weight decay too strong"
+    assert "underfitting" not in cases(found)
 
 
 def test_flat_at_chance_with_a_symmetric_init_is_the_init():
@@ -85,7 +135,8 @@ def test_a_collapse_without_a_spike_is_told_by_the_constant_output():
     accs = [0.1, 0.098, 0.1, 0.107, 0.1125, 0.1, 0.1125, 0.1]
     curves = rows(train, evals, accs, accs)
     dead = np.tile([0.1, 0.09, 0.11, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], (50, 1))
-    found = diagnose(curves, 10, setup={"output_spread": output_spread(dead)})
+    found = diagnose(curves, 10, setup={"output_spread": output_spread(dead),
+                                        "weight_decay": 0.0})
     assert cases(found) == ["LR too high"] and "same scores" in found[0]["evidence"]
     alive = np.random.default_rng(0).dirichlet(np.ones(10), 50)
     assert cases(diagnose(curves, 10, setup={"output_spread": output_spread(alive)})) != \
