@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,30 @@ from ..visual.vdl import open_writer
 from .lr_range_test import run_range_test
 
 
-def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int = 200) -> dict:
-    """Sweep the LR over `steps` updates; write lr_find.png, lr_find.json and VisualDL scalars
-    into a run directory `<output_dir>/<experiment>_lr_find/<run-id>`; return the result."""
+CHECK_UPDATES = 100          # updates of each short run that checks a suggestion
+CHECK_FACTORS = (10.0, 3.0, 1.0, 1 / 3, 1 / 10, 1 / 30)  # around the sweep's suggestion
+NO_DESCENT = 0.9            # a sweep whose smoothed loss never fell below 90% of its start
+
+
+def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int = 200,
+            check: bool = True) -> dict:
+    """Sweep the LR over `steps` updates; with `check`, train a fresh copy CHECK_UPDATES
+    updates at each LR of CHECK_FACTORS x the sweep's suggestion (half-decade steps, a
+    decade above it to a decade and a half below) and suggest the one whose loss ends
+    lowest. A sweep sees each LR for one update: with batch norm its loss keeps falling or
+    stays bounded past the edge of stability, where training for epochs stalls, and its
+    descent can also stop short of the best LR; a hundred updates at each show both.
+    Write lr_find.png, lr_find.json and VisualDL scalars into a run directory
+    `<output_dir>/<experiment>_lr_find/<run-id>`; return the result."""
     built = build(cfg, train=True)
-    optimizer = build_optimizer(cfg["Optimizer"], built.net.parameters(), lr_min)
-    model = paddle.Model(built.net)
-    model.prepare(optimizer, built.loss)  # no metrics: logs["loss"] is the batch loss
-    result = run_range_test(model, built.data.train_loader, optimizer, lr_min, lr_max, steps)
+    initial = {k: v.numpy().copy() for k, v in built.net.state_dict().items()}
+    result = _sweep(cfg, built, lr_min, lr_max, steps)
+    result["warning"] = no_descent(result["smoothed"])
+    if check and result["suggested_lr"]:
+        result["sweep_suggestion"] = result["suggested_lr"]
+        result["checks"] = [_short_run(cfg, built, initial, result["suggested_lr"] * f)
+                            for f in CHECK_FACTORS]
+        result["suggested_lr"] = best_checked(result["checks"])
     run_dir = create_run_dir(cfg["Global"]["output_dir"], f"{cfg['Global']['experiment']}_lr_find")
     (run_dir / "lr_find.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     _plot(result, run_dir / "lr_find.png")
@@ -33,6 +50,42 @@ def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int =
         writer.add_scalar("lr_find/smoothed_loss", sm, i)
     writer.close()
     return {**result, "run_dir": str(run_dir)}
+
+
+def _sweep(cfg: Config, built, lr_min: float, lr_max: float, steps: int,
+           diverge: float = 4.0) -> dict:
+    optimizer = build_optimizer(cfg["Optimizer"], built.net.parameters(), lr_min)
+    model = paddle.Model(built.net)
+    model.prepare(optimizer, built.loss)  # no metrics: logs["loss"] is the batch loss
+    return run_range_test(model, built.data.train_loader, optimizer, lr_min, lr_max, steps,
+                          diverge=diverge)
+
+
+def _short_run(cfg: Config, built, initial: dict, lr: float) -> dict:
+    """CHECK_UPDATES updates at constant `lr` from the initial weights: the smoothed loss
+    at the end (infinite when it became NaN or infinite; a transient spike, common with
+    batch norm at a high LR, does not end the run)."""
+    built.net.set_state_dict(initial)
+    run = _sweep(cfg, built, lr, lr, CHECK_UPDATES, diverge=math.inf)
+    end = run["smoothed"][-1] if run["smoothed"] and not run["stopped_early"] else math.inf
+    return {"lr": lr, "final_loss": end if math.isfinite(end) else math.inf,
+            "diverged": bool(run["stopped_early"])}
+
+
+def best_checked(checks: list[dict]) -> float:
+    """The LR of the short run whose loss ended lowest (the higher LR on a tie)."""
+    return min(checks, key=lambda c: (c["final_loss"], -c["lr"]))["lr"]
+
+
+def no_descent(smoothed) -> str | None:
+    """A warning when the sweep's smoothed loss never fell below NO_DESCENT of its start:
+    the network did not learn at any LR of the sweep, so no suggestion from it is sound."""
+    values = np.asarray(smoothed, dtype=float)
+    if values.size < 5 or values.min() < NO_DESCENT * values[0]:
+        return None
+    return (f"the smoothed loss fell only {1 - values.min() / values[0]:.0%} below its start "
+            "over the whole sweep: the network hardly learned at any LR tried (check the "
+            "data and labels with tools/sanity_check.py, or widen --lr-min/--lr-max)")
 
 
 def plot_range(smoothed) -> tuple[float, float] | None:

@@ -262,6 +262,10 @@ def run_checks(cfg: Config, subset: int = 50, steps: int = 300) -> list[dict]:
     class_num = cfg["Arch"]["class_num"]
     check_head(built.net, images, class_num)
     overfit = overfit_tiny(cfg, images, labels, steps)
+    learns = overfit["verdict"] == "pass" or "working_lr" in overfit
+    signal = (label_signal(cfg, built.data.train, seed=seed, lr=overfit.get("working_lr"))
+              if learns else verdict("labels carry signal", "skip", "not run: the network "
+                                     "memorised a tiny batch at no LR, so no labels could "
+                                     "show a signal", "fix what the overfit check names first"))
     return [initial_loss(built.net, images, labels, class_num), symmetry(built.net), overfit,
-            health(built.net, images, labels),
-            label_signal(cfg, built.data.train, seed=seed, lr=overfit.get("working_lr"))]
+            health(built.net, images, labels), signal]

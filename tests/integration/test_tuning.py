@@ -31,6 +31,10 @@ def test_sanity_checks_pass_on_the_default_model_and_catch_a_constant_init(tmp_p
         tmp_path, **{"Arch.init": "{name: constant, value: 0.01}"})), subset=30, steps=60))
     assert bad["symmetric initialisation"]["verdict"] == "fail"
     assert "features.0" in bad["symmetric initialisation"]["detail"]
+    zeros = by_name(run_checks(load_config(LENET, tiny_overrides(
+        tmp_path, **{"Arch.init": "{name: zeros}"})), subset=30, steps=60))
+    assert zeros["overfit a tiny subset"]["verdict"] == "fail"  # at every LR tried
+    assert zeros["labels carry signal"]["verdict"] == "skip"  # nothing could show a signal
 
 
 def test_an_lr_too_high_is_not_read_as_labels_without_signal(tmp_path):
