@@ -16,6 +16,7 @@ when it fits both it names, "likely" for one rule's reading), the most likely ca
   that tripled: `LR too high`; neither (or no records): `LR too high or weight decay too
   strong`, with the two short runs that tell them apart;
 - `weight decay too strong` before a collapse: accuracy low while the norm shrinks so;
+  `LR too high` likewise when the updates were a tenth of the weights or the norm tripled;
 - `LR too low`: the loss falls every epoch but has not even halved, and accuracy is low;
 - `LR decayed too early`: the LR fell below a tenth of its start in the first third of the
   run, after which the loss fell less than 2% (and less than before);
@@ -162,6 +163,18 @@ def _decay_finding(evidence: str) -> dict:
                     "for AdamW); under Adam prefer AdamW's decoupled decay to L2", "clear")
 
 
+def _unstable_updates(rows, target_acc):
+    """Not a clean collapse, but accuracy is low and the updates were too big for the
+    weights (a tenth of their norm or more) or the norm tripled."""
+    accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
+    cause, weights = _weights_verdict(rows)
+    if cause == "lr" and accs and accs[-1] < target_acc:
+        return _finding("LR too high", f"accuracy {accs[-1]:.4f}; {weights}",
+                        "lower the learning rate 10x (tools/lr_find.py suggests one), add "
+                        "warm-up or gradient clipping", "clear")
+    return None
+
+
 def _weights_shrinking(rows, target_acc):
     """Not collapsed yet, but accuracy is low and the weights keep shrinking."""
     accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
@@ -266,6 +279,7 @@ def diagnose(rows: list[dict], num_classes: int | None = None,
     findings = [f for f in (_symmetric(rows, chance, num_classes, setup),
                             _lr_too_high(rows, chance, num_classes, setup),
                             _collapse(rows, chance, num_classes, setup),
+                            _unstable_updates(rows, target_acc),
                             _weights_shrinking(rows, target_acc),
                             _lr_too_low(rows, target_acc),
                             _decay_too_early(rows), _overfitting(rows),

@@ -79,6 +79,18 @@ def test_the_weights_records_tell_a_high_lr_from_heavy_weight_decay():
     assert "lower the weight decay 10x" in found[0]["action"]
 
 
+def test_updates_as_big_as_the_weights_are_an_lr_too_high_even_without_a_clean_collapse():
+    """A real run of a batch-norm CNN under AdamW at LR 3.0 (2 threads): one evaluation
+    reached 0.33, so it is no clean collapse, and its loss fell every epoch; the first
+    epoch's updates were 4.3 times the weights' norm."""
+    run = with_weights(rows([4.2114, 3.1005, 2.5247, 2.4233], [2.369, 2.407, 1.9745, 2.3539],
+                            [0.1, 0.1, 0.3, 0.1], [0.1015, 0.1, 0.3275, 0.107]),
+                       [17.3452, 130.257, 388.948, 491.445], [130.257, 388.948, 491.445, 28.0096],
+                       [4.328, 0.05743, 0.03949, 0.03187])
+    found = diagnose(run, 10, setup={"output_spread": 0.0, "weight_decay": 0.01})
+    assert cases(found) == ["LR too high"] and "4.3 of their size" in found[0]["evidence"]
+
+
 def test_weights_shrinking_before_a_collapse_is_the_decay_not_underfitting():
     """The heavy-L2 run stopped after 4 epochs: not yet constant (spread 0.2), accuracy
     low, the norm at 4% of its start."""
