@@ -72,6 +72,7 @@ def measure(name: str, features, labels, classes: int, with_cleanlab: bool) -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=int, default=0, help="also a synthetic set this big")
+    parser.add_argument("--classes", type=int, default=100, help="the synthetic set's classes")
     parser.add_argument("--cleanlab", action="store_true", help="compare with cleanlab")
     args = parser.parse_args()
     print("| set | samples | planted | flagged | precision | recall | flagged when clean | "
@@ -80,7 +81,8 @@ def main() -> None:
     measure("MNIST (bundled train, 28x28)", *real(mnist10k()), 10, args.cleanlab)
     measure("UCI digits (8x8)", *real(sklearn_digits()), 10, args.cleanlab)
     if args.scale:
-        measure(f"synthetic, 100 classes", *synthetic(args.scale), 100, args.cleanlab)
+        measure(f"synthetic, {args.classes} classes", *synthetic(args.scale, args.classes),
+                args.classes, args.cleanlab)
 
 
 if __name__ == "__main__":

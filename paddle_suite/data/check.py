@@ -26,6 +26,7 @@ PER_CLASS = 8          # images per class in samples.png
 MAX_CLASS_ROWS = 30    # classes drawn in samples.png
 MAX_LISTED = 1000      # likely mislabelled samples listed in data_check.json per set
 LABEL_CHECK_MAX = 50_000  # samples per set the label check judges (stratified): 13 MB
+LABEL_CHECK_CELLS = 20_000_000  # samples x classes of its probabilities: 80 MB
 
 
 def _digest(image: np.ndarray) -> str:
@@ -110,15 +111,22 @@ def _read_all(view, indices: np.ndarray, workers: int, name: str):
         bar.close()
 
 
+def label_check_size(classes: int) -> int:
+    """How many samples of a set the label check judges: LABEL_CHECK_MAX, fewer with many
+    classes so that its probabilities stay within LABEL_CHECK_CELLS (20,000 at 1,000)."""
+    return min(LABEL_CHECK_MAX, LABEL_CHECK_CELLS // max(int(classes), 1))
+
+
 def scan(view, sample: int | None = None, workers: int = 1, name: str = "") -> dict:
     """Read the samples of a view as stored (all, or a stratified `sample` of them):
     unreadable ones, shapes, the digest of each readable sample, a few sample indices per
-    class and the thumbnails of up to LABEL_CHECK_MAX of them (stratified) for the label
-    check; class counts are always over the whole view."""
+    class and the thumbnails of up to `label_check_size` of them (stratified) for the
+    label check; class counts are always over the whole view."""
     unreadable, shapes, digests, thumbnails = [], Counter(), {}, {}
     examples = defaultdict(list)
     chosen = sample_indices(view.labels, sample)
-    judged = set(chosen[sample_indices(np.asarray(view.labels)[chosen], LABEL_CHECK_MAX)])
+    labels = np.asarray(view.labels)
+    judged = set(chosen[sample_indices(labels[chosen], label_check_size(len(np.unique(labels))))])
     for i, shape, found, small in _read_all(view, chosen, workers, name):
         if shape is None:
             unreadable.append(found)

@@ -42,7 +42,7 @@ def held_out_probabilities(features: np.ndarray, labels: np.ndarray, classes: in
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     labels = np.asarray(labels)
-    probs = np.full((len(labels), classes), 1.0 / classes)
+    probs = np.full((len(labels), classes), 1.0 / classes, dtype=np.float32)
     counts = np.bincount(labels, minlength=classes)
     judged = counts[labels] >= 2
     folds = int(min(FOLDS, counts[counts >= 2].min())) if judged.any() else 0
@@ -56,7 +56,7 @@ def held_out_probabilities(features: np.ndarray, labels: np.ndarray, classes: in
                               KNeighborsClassifier(min(NEIGHBOURS, len(train)),
                                                    weights=WEIGHTS))
         model.fit(x[train], y[train])
-        out = np.zeros((len(test), classes))
+        out = np.zeros((len(test), classes), dtype=np.float32)
         out[:, model.classes_] = model.predict_proba(x[test])
         probs[rows[test]] = out
     return probs
