@@ -114,8 +114,8 @@ def paddle_bytes(obj) -> bytes:
 def weights_bytes(state_dict) -> bytes:
     """A weights file's bytes, as `paddle.save` writes {name: array}: the same weights give
     the same bytes whether they come from a network's tensors or a copy of them (early
-    stopping's best weights), so the checkpoint store can link one to the other. Loaded
-    with `paddle.load`, the values are numpy arrays; `set_state_dict` takes them as they are."""
+    stopping's best weights), so the checkpoint store can link one to the other.
+    `paddle.load` and hapi's `Model.load` read such a file as they read any state dict."""
     return paddle_bytes({name: value.numpy() if isinstance(value, paddle.Tensor)
                          else np.asarray(value) for name, value in state_dict.items()})
 
