@@ -13,13 +13,14 @@ from .finetune import apply_finetune, load_pretrained
 from .init import INITS, apply_init
 from .nets import MLP, LeNet, SmallCNN
 from .origin import arch_differences, require_same_network
+from .mobilenet_v3 import MOBILENET_V3
 from .pphgnet_v2 import PPHGNETV2
 from .pplcnet import PPLCNETS
 from .resnet_vd import RESNET_VD
 from .zoo import ZOO
 
 MODELS = {"LeNet": LeNet, "MLP": MLP, "SmallCNN": SmallCNN, "BilinearCNN": BilinearCNN, **ZOO,
-          **PPLCNETS, **RESNET_VD, **PPHGNETV2}
+          **PPLCNETS, **RESNET_VD, **PPHGNETV2, **MOBILENET_V3}
 
 
 log = logging.getLogger("paddle_suite")

@@ -46,20 +46,18 @@ def _scaled(builder: Callable, scales: dict) -> dict:
 
 
 _WIDTHS = [("0_25", 0.25), ("0_5", 0.5), ("0_75", 0.75), ("1_0", 1.0)]
-_V3_WIDTHS = [("0_35", 0.35), ("0_5", 0.5), ("0_75", 0.75), ("1_0", 1.0), ("1_25", 1.25)]
 
 # Names as PaddleClas spells them (its configs' `Arch.name`), built from paddle.vision.models.
 # The networks match PaddleClas's in design, not in parameter names: PaddleClas's pretrained
-# weights do not load into them. PaddleClas's `_vd` variants, PP-LCNet, PP-HGNet and the
-# transformers are not here.
+# weights do not load into them. PaddleClas's own networks (PP-LCNet, ResNet_vd, PP-HGNetV2,
+# MobileNetV3) are rebuilt with its parameter names in their own modules; the transformers
+# are not here.
 ZOO = {
     "ResNet18": _zoo(vm.resnet18), "ResNet34": _zoo(vm.resnet34), "ResNet50": _zoo(vm.resnet50),
     "ResNet101": _zoo(vm.resnet101), "ResNet152": _zoo(vm.resnet152),
     "MobileNetV1": _zoo(vm.mobilenet_v1), "MobileNetV2": _zoo(vm.mobilenet_v2),
     **_scaled(vm.mobilenet_v1, {"MobileNetV1": _WIDTHS}),
     **_scaled(vm.mobilenet_v2, {"MobileNetV2": _WIDTHS + [("1_5", 1.5), ("2_0", 2.0)]}),
-    **_scaled(vm.mobilenet_v3_large, {"MobileNetV3_large": _V3_WIDTHS}),
-    **_scaled(vm.mobilenet_v3_small, {"MobileNetV3_small": _V3_WIDTHS}),
     **{f"ShuffleNetV2_x{tag}": _zoo(getattr(vm, f"shufflenet_v2_x{tag}"))
        for tag in ("0_25", "0_33", "0_5", "1_0", "1_5", "2_0")},
     "ShuffleNetV2_swish": _zoo(vm.shufflenet_v2_swish),

@@ -8,6 +8,7 @@ import paddle
 import pytest
 
 from paddle_suite.models import build_model
+from paddle_suite.models.mobilenet_v3 import MOBILENET_V3
 from paddle_suite.models.pphgnet_v2 import PPHGNETV2
 from paddle_suite.models.pplcnet import PPLCNETS
 from paddle_suite.models.resnet_vd import RESNET_VD
@@ -18,7 +19,8 @@ from .test_deploy_consumers import consumer_python
 
 # ppcls's builders by name ("PPLCNet" itself is the class behind the widths, not one of them)
 NAMES = sorted(n for n in PPLCNETS if n != "PPLCNet") + \
-    sorted(n for n in RESNET_VD if n != "ResNet200_vd") + sorted(PPHGNETV2)
+    sorted(n for n in RESNET_VD if n != "ResNet200_vd") + sorted(PPHGNETV2) + \
+    sorted(MOBILENET_V3)
 
 
 @pytest.fixture(scope="module")
