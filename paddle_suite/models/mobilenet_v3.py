@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from paddle import nn
 
-from .pplcnet import divisible
+from .pplcnet import SqueezeExcite, divisible
 
 # kernel, expanded channels, out channels, squeeze-excitation, activation, stride (at x1.0)
 BLOCKS = {
@@ -51,21 +51,6 @@ class ConvBN(nn.Layer):
         return self.act(x) if self.act is not None else x
 
 
-class SqueezeExcite(nn.Layer):
-    """Channel weights: pooled features, 1x1 conv (1/4), ReLU, 1x1 conv, hard sigmoid of
-    slope 0.2 (PaddleClas's, not paddle's default 1/6); parameters `conv1.*`, `conv2.*`."""
-
-    def __init__(self, channels: int, reduction: int = 4):
-        super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2D(1)
-        self.conv1 = nn.Conv2D(channels, channels // reduction, 1)
-        self.conv2 = nn.Conv2D(channels // reduction, channels, 1)
-
-    def forward(self, x):
-        weights = nn.functional.relu(self.conv1(self.avg_pool(x)))
-        return x * nn.functional.hardsigmoid(self.conv2(weights), slope=0.2, offset=0.5)
-
-
 class InvertedResidual(nn.Layer):
     """expand_conv (1x1), bottleneck_conv (depthwise), optional mid_se, linear_conv (1x1,
     no activation); the input is added back when the shape allows."""
@@ -76,7 +61,7 @@ class InvertedResidual(nn.Layer):
         self.shortcut = stride == 1 and channels_in == channels_out
         self.expand_conv = ConvBN(channels_in, mid, 1, act=act)
         self.bottleneck_conv = ConvBN(mid, mid, kernel, stride, groups=mid, act=act)
-        self.mid_se = SqueezeExcite(mid) if squeeze else None
+        self.mid_se = SqueezeExcite(mid, slope=0.2) if squeeze else None
         self.linear_conv = ConvBN(mid, channels_out, 1)
 
     def forward(self, x):

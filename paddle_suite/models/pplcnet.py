@@ -54,17 +54,19 @@ class ConvBN(nn.Layer):
 
 class SqueezeExcite(nn.Layer):
     """Channel weights from the pooled features: 1x1 conv (1/4), ReLU, 1x1 conv, hard
-    sigmoid; parameters `conv1.*` and `conv2.*`."""
+    sigmoid of `slope` (paddle's 1/6 here; PaddleClas's MobileNetV3 uses 0.2); parameters
+    `conv1.*` and `conv2.*`."""
 
-    def __init__(self, channels: int, reduction: int = 4):
+    def __init__(self, channels: int, reduction: int = 4, slope: float = 0.1666667):
         super().__init__()
+        self.slope = slope
         self.avg_pool = nn.AdaptiveAvgPool2D(1)
         self.conv1 = nn.Conv2D(channels, channels // reduction, 1)
         self.conv2 = nn.Conv2D(channels // reduction, channels, 1)
 
     def forward(self, x):
         weights = nn.functional.relu(self.conv1(self.avg_pool(x)))
-        return x * nn.functional.hardsigmoid(self.conv2(weights))
+        return x * nn.functional.hardsigmoid(self.conv2(weights), slope=self.slope, offset=0.5)
 
 
 class DepthwiseSeparable(nn.Layer):
