@@ -10,16 +10,12 @@ import numpy as np
 import paddle
 
 from ..errors import OptionError
-from ..models.nets import batch_norm_layers
+from ..models.nets import batch_norm_layers, trainable_parameters
 from ..runs.checkpoint import atomic_save
 from ..runs.resume_checkpoint import WeightSet
 from .run_state import Phase, RunCallback, run_epoch
 
 log = logging.getLogger("paddle_suite")
-
-
-def _trainable(net):
-    return [(n, p) for n, p in net.named_parameters() if not p.stop_gradient]
 
 
 @contextlib.contextmanager
@@ -60,7 +56,7 @@ class EMA(RunCallback):
 
     def on_train_begin(self, logs=None):
         self.updates = 0
-        self.shadow = {n: p.detach().clone() for n, p in _trainable(self.model.network)}
+        self.shadow = {n: p.detach().clone() for n, p in trainable_parameters(self.model.network)}
 
     def on_train_batch_end(self, step, logs=None):
         self.updates += 1
@@ -68,7 +64,7 @@ class EMA(RunCallback):
         if self.warmup:
             d = min(d, (1 + self.updates) / (10 + self.updates))
         with paddle.no_grad():
-            for name, param in _trainable(self.model.network):
+            for name, param in trainable_parameters(self.model.network):
                 shadow = self.shadow[name]
                 paddle.assign(shadow * d + param * (1 - d), output=shadow)
 
@@ -147,7 +143,7 @@ class SWA(RunCallback):
         if run_epoch(self, epoch) < self.start_epoch:
             return
         self.count += 1
-        for name, param in _trainable(self.model.network):
+        for name, param in trainable_parameters(self.model.network):
             value = param.numpy().astype(np.float64)
             prev = self.average.get(name, 0.0)
             self.average[name] = prev + (value - prev) / self.count

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import paddle
 
+from ..models.nets import trainable_parameters
 from .run_state import Phase, RunCallback, state_of
 
 
 def _trainable(network) -> list:
-    return [p for p in network.parameters() if not p.stop_gradient]
+    return [p for _, p in trainable_parameters(network)]
 
 
 def _norm(tensors) -> float:

@@ -21,6 +21,11 @@ _ACTIVATIONS = {
 }
 
 
+def trainable_parameters(net: nn.Layer) -> list:
+    """[(name, parameter)] of the parameters an optimizer updates (not frozen)."""
+    return [(n, p) for n, p in net.named_parameters() if not p.stop_gradient]
+
+
 def make_activation(name: str) -> nn.Layer:
     """A fresh activation layer by name (PReLU gets its own learnable slope)."""
     return _ACTIVATIONS[name]()
