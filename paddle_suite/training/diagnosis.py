@@ -1,9 +1,10 @@
 """Read learning curves (metrics.jsonl rows) and say what they show, with the usual action.
 
 `diagnose(rows, num_classes, target_acc, setup)` is a pure function of the per-epoch rows
-(and, in `setup`, the run's init scheme); each finding is a dict with `case`, `evidence`,
-`action` and `certainty` ("clear" when the evidence separates the causes, "two causes"
-when it fits both it names, "likely" for one rule's reading), the most likely cause first. The cases, checked in this order:
+(and, in `setup`, the run's init scheme, output spread and weight decay); each finding is a
+dict with `case`, `evidence`, `action` and `certainty` ("clear" when the evidence separates
+the causes, "two causes" when it fits both it names, "likely" for one rule's reading), the
+most likely cause first. The cases, checked in this order:
 
 - `not learning`: a symmetric init (zeros, constant) kept every unit identical, so the
   loss stays at ln C;
@@ -73,23 +74,21 @@ def _symmetric(rows, chance_loss, num_classes, setup):
 
 
 CONSTANT_OUTPUT = 1e-3  # output spread below this: the same scores for every input
-
-
 BIG_UPDATE = 0.1   # an update moving the weights by a tenth of their norm (healthy: ~1e-3)
 SHRUNK = 0.2       # the weights' norm at a fifth of where training started, or below
+LOWER_LR = ("lower the learning rate 10x (tools/lr_find.py suggests one), add warm-up or "
+            "gradient clipping")
 
 
-def _lr_too_high(rows, chance_loss, num_classes, setup):
+def _lr_too_high(rows):
     losses = _series(rows, "train_loss") + _series(rows, "eval_loss")
-    action = ("lower the learning rate 10x (tools/lr_find.py suggests one), add warm-up or "
-              "gradient clipping")
     if any(not math.isfinite(v) for v in losses):
-        return _finding("LR too high", "a loss became NaN or infinite", action +
+        return _finding("LR too high", "a loss became NaN or infinite", LOWER_LR +
                         "; check the data for NaN/Inf")
     train = _series(rows, "train_loss")
     if len(train) >= 3 and train[-1] > 3 * min(train) and train[-1] > train[0]:
         return _finding("LR too high", f"train loss rose from {min(train):.4g} to "
-                        f"{train[-1]:.4g}", action)
+                        f"{train[-1]:.4g}", LOWER_LR)
     return None
 
 
@@ -108,8 +107,7 @@ def _collapse(rows, chance_loss, num_classes, setup):
     if cause == "lr":
         return _finding("LR too high", f"the network collapsed to a constant output: "
                         f"{evidence}; {weights}. Its units died, so no gradient flows back",
-                        "lower the learning rate 10x (tools/lr_find.py suggests one), add "
-                        "warm-up or gradient clipping", "clear")
+                        LOWER_LR, "clear")
     known = f"; {weights}" if weights else ""
     return _finding("LR too high or weight decay too strong",
                     f"the network collapsed to a constant output: {evidence}{known}. Both "
@@ -163,23 +161,17 @@ def _decay_finding(evidence: str) -> dict:
                     "for AdamW); under Adam prefer AdamW's decoupled decay to L2", "clear")
 
 
-def _unstable_updates(rows, target_acc):
-    """Not a clean collapse, but accuracy is low and the updates were too big for the
-    weights (a tenth of their norm or more) or the norm tripled."""
+def _weights_before_collapse(rows, target_acc):
+    """No clean collapse, but accuracy is low and the weights' records name a cause: the
+    updates were a tenth of the weights or the norm tripled (the LR), or the norm keeps
+    shrinking towards zero (the weight decay)."""
     accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
     cause, weights = _weights_verdict(rows)
-    if cause == "lr" and accs and accs[-1] < target_acc:
-        return _finding("LR too high", f"accuracy {accs[-1]:.4f}; {weights}",
-                        "lower the learning rate 10x (tools/lr_find.py suggests one), add "
-                        "warm-up or gradient clipping", "clear")
-    return None
-
-
-def _weights_shrinking(rows, target_acc):
-    """Not collapsed yet, but accuracy is low and the weights keep shrinking."""
-    accs = _series(rows, "eval_acc") or _series(rows, "train_acc")
-    cause, weights = _weights_verdict(rows)
-    if cause == "decay" and accs and accs[-1] < target_acc:
+    if not accs or accs[-1] >= target_acc:
+        return None
+    if cause == "lr":
+        return _finding("LR too high", f"accuracy {accs[-1]:.4f}; {weights}", LOWER_LR, "clear")
+    if cause == "decay":
         return _decay_finding(f"accuracy {accs[-1]:.4f} and {weights}")
     return None
 
@@ -272,15 +264,15 @@ def diagnose(rows: list[dict], num_classes: int | None = None,
              target_acc: float = 0.9, setup: dict | None = None) -> list[dict]:
     """What the per-epoch curves show, the most likely cause first; at least one finding
     ('healthy' when nothing fires). `setup` (see `setup_of`): {"init": Arch.init's scheme
-    name, "output_spread": the last evaluation's `output_spread`}, each optional."""
+    name, "output_spread": the last evaluation's `output_spread`, "weight_decay": the
+    Optimizer's}, each optional."""
     if not rows:
         return [_finding("no data", "metrics.jsonl has no rows", "train for at least one epoch")]
     chance = math.log(num_classes) if num_classes and num_classes > 1 else None
     findings = [f for f in (_symmetric(rows, chance, num_classes, setup),
-                            _lr_too_high(rows, chance, num_classes, setup),
+                            _lr_too_high(rows),
                             _collapse(rows, chance, num_classes, setup),
-                            _unstable_updates(rows, target_acc),
-                            _weights_shrinking(rows, target_acc),
+                            _weights_before_collapse(rows, target_acc),
                             _lr_too_low(rows, target_acc),
                             _decay_too_early(rows), _overfitting(rows),
                             _plateau(rows), _underfitting(rows, target_acc)) if f]
