@@ -83,18 +83,16 @@ def find_label_issues(probs: np.ndarray, labels: np.ndarray) -> dict:
     labels = np.asarray(labels)
     joint, _ = confident_joint(probs, labels)
     sizes = np.bincount(labels, minlength=probs.shape[1])
-    calibrated = joint * (sizes / np.maximum(joint.sum(axis=1), 1))[:, None]
+    counts = np.rint(joint * (sizes / np.maximum(joint.sum(axis=1), 1))[:, None]).astype(int)
+    np.fill_diagonal(counts, 0)
     flagged, suggested = {}, {}
-    for given in range(probs.shape[1]):
+    for given, other in zip(*np.nonzero(counts)):  # the off-diagonal cells worth flagging
         rows = np.flatnonzero(labels == given)
-        for other in range(probs.shape[1]):
-            count = int(round(calibrated[given, other])) if other != given else 0
-            if count == 0:
-                continue
-            margin = probs[rows, other] - probs[rows, given]
-            for i in rows[np.argsort(-margin, kind="stable")[:count]]:
-                if margin[np.searchsorted(rows, i)] > flagged.get(i, -np.inf):
-                    flagged[i], suggested[i] = margin[np.searchsorted(rows, i)], other
+        margin = probs[rows, other] - probs[rows, given]
+        for k in np.argsort(-margin, kind="stable")[:counts[given, other]]:
+            i = int(rows[k])
+            if margin[k] > flagged.get(i, -np.inf):
+                flagged[i], suggested[i] = margin[k], int(other)
     issues = sorted(flagged, key=lambda i: (-flagged[i], i))
     wrong = np.flatnonzero(probs.argmax(axis=1) != labels)
     return {"issues": np.array(issues, dtype=int),
