@@ -173,9 +173,9 @@ def check_data(spec, out_dir: str | Path, embed=None,
     data_check.json into `out_dir`; return the findings (`problems` counts what should be
     fixed before training). `sample` reads only that many samples of each set (stratified,
     seeded); `workers` processes read them. The likely mislabelled samples come from
-    held-out predictions on pixel thumbnails, or on the features `embed(views)` returns
-    ({set name: [N, D]}, e.g. a trained run's embeddings:
-    `lifecycle.predictions.embed_views`); `suspects` of them are drawn."""
+    held-out predictions on pixel thumbnails, or on the features `embed(views, indices)`
+    returns for the judged samples ({set name: [len(indices[name]), D]}, e.g. a trained
+    run's embeddings: `lifecycle.predictions.embed_views`); `suspects` of them are drawn."""
     views = make_views(spec)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -194,24 +194,25 @@ def check_data(spec, out_dir: str | Path, embed=None,
                          for name, s in scans.items()}}
     findings["problems"] = (sum(len(s["unreadable"]) for s in scans.values())
                             + len(dups["across"]) + len(dups["conflicting_labels"]))
-    embedded = embed(views) if embed is not None else None
+    judged = {name: np.array(sorted(s["thumbnails"]), dtype=int) for name, s in scans.items()}
+    embedded = embed(views, judged) if embed is not None else None
     findings["label_issues"] = {
-        name: label_issues(views[name], scans[name], class_num, spec.seed,
-                           None if embedded is None else embedded[name])
+        name: label_issues(views[name], judged[name], scans[name]["thumbnails"], class_num,
+                           spec.seed, None if embedded is None else embedded[name])
         for name in views}
     _draw(views, scans, findings, names, suspects, out)
     write_json(out / "data_check.json", findings)
     return findings
 
 
-def label_issues(view, scanned: dict, class_num: int, seed, embedded=None) -> dict:
-    """The likely mislabelled samples of one set, from held-out predictions on the scan's
-    thumbnails (or on `embedded` features [N, D] of every sample of the view)."""
-    indices = np.array(sorted(scanned["thumbnails"]), dtype=int)
+def label_issues(view, indices: np.ndarray, thumbnails: dict, class_num: int, seed,
+                 embedded=None) -> dict:
+    """The likely mislabelled samples among `indices` of one set, from held-out predictions
+    on their `thumbnails` (or on `embedded` features [len(indices), D])."""
     if len(indices) == 0:
         return {"checked": 0, "count": 0, "likely_mislabelled": [], "hard": 0}
-    features = (np.stack([scanned["thumbnails"][i] for i in indices]).astype(np.float32) / 255
-                if embedded is None else np.asarray(embedded, dtype=np.float32)[indices])
+    features = (np.stack([thumbnails[i] for i in indices]).astype(np.float32) / 255
+                if embedded is None else np.asarray(embedded, dtype=np.float32))
     labels = np.asarray(view.labels)[indices]
     probs = held_out_probabilities(features, labels, class_num, seed or 0)
     found = find_label_issues(probs, labels)

@@ -13,12 +13,12 @@ from ..errors import UserError
 BATCH = 256
 
 
-def embed_views(views: dict, run_dir: str | Path) -> dict:
-    """{set name: features [N, D]}: what the run's network (its weights by the suite's one
-    rule: best, else last) feeds its last Linear layer, for every sample of each view after
-    the run's Eval transforms (its outputs when it has no Linear layer). An unreadable
-    sample gets zeros (the scan lists it). The run must have been trained for the views'
-    image size and channel count."""
+def embed_views(views: dict, indices: dict, run_dir: str | Path) -> dict:
+    """{set name: features [len(indices[name]), D]}: what the run's network (its weights by
+    the suite's one rule: best, else last) feeds its last Linear layer, for the samples
+    `indices[name]` of each view after the run's Eval transforms (its outputs when it has no
+    Linear layer). An unreadable sample gets zeros (the scan lists it). The run must have
+    been trained for the views' image size and channel count."""
     from ..config.loader import load_config
     from ..data import View
     from ..models import build_model
@@ -32,7 +32,7 @@ def embed_views(views: dict, run_dir: str | Path) -> dict:
     net.eval()
     section = cfg["DataLoader"]["Eval"] or cfg["DataLoader"]["Train"]
     transform = build_transforms(section["transforms"])
-    return {name: _embed(net, View(view.base, view.indices, transform))
+    return {name: _embed(net, View(view.base, view.indices[indices[name]], transform))
             for name, view in views.items()}
 
 
