@@ -3,6 +3,7 @@ Sweeps the LR, then trains 100 updates from the initial weights at each of six L
 the sweep's suggestion (10x above it to 30x below, half-decade steps) and suggests the one
 whose loss ends lowest (--no-check: the sweep's suggestion alone).
 Writes lr_find.png, lr_find.json and VisualDL scalars to logs/<experiment>_lr_find/<run-id>/."""
+import math
 import sys
 
 from paddle_suite.cli import base_parser, quiet_paddle, run, single_process
@@ -29,7 +30,7 @@ def main(argv=None):
     print(f"{len(result['losses'])} updates ({stop}); the {result['rule']} rule: "
           f"{sweep:.3g}" if sweep else "no suggestion")
     for check in result.get("checks", []):
-        end = "diverged" if check["diverged"] else f"loss {check['final_loss']:.4g}"
+        end = "diverged" if math.isinf(check["final_loss"]) else f"loss {check['final_loss']:.4g}"
         print(f"  100 updates at {check['lr']:.3g}: {end}")
     if result["suggested_lr"]:
         print(f"suggested LR: {result['suggested_lr']:.3g}")

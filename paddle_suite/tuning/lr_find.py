@@ -1,7 +1,6 @@
 """`lr_find(cfg)`: the LR range test on a config's model, optimizer and data."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import paddle
 
 from ..config.loader import Config
 from ..lifecycle.engine import build
-from ..runs.rundir import create_run_dir
+from ..runs.rundir import create_run_dir, write_json
 from ..training.optim import build_optimizer
 from ..visual.vdl import open_writer
 from .lr_range_test import run_range_test
@@ -41,7 +40,7 @@ def lr_find(cfg: Config, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int =
                             for f in CHECK_FACTORS]
         result["suggested_lr"] = best_checked(result["checks"])
     run_dir = create_run_dir(cfg["Global"]["output_dir"], f"{cfg['Global']['experiment']}_lr_find")
-    (run_dir / "lr_find.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    write_json(run_dir / "lr_find.json", result)  # a diverged loss is null, as JSON allows
     _plot(result, run_dir / "lr_find.png")
     writer = open_writer(run_dir)
     for i, (lr, loss, sm) in enumerate(zip(result["lrs"], result["losses"], result["smoothed"])):
@@ -63,17 +62,17 @@ def _sweep(cfg: Config, built, lr_min: float, lr_max: float, steps: int,
 
 def _short_run(cfg: Config, built, initial: dict, lr: float) -> dict:
     """CHECK_UPDATES updates at constant `lr` from the initial weights: the smoothed loss
-    at the end (infinite when it became NaN or infinite; a transient spike, common with
-    batch norm at a high LR, does not end the run)."""
+    at the end, infinite when the loss became NaN or infinite (a transient spike, common
+    with batch norm at a high LR, does not end the run)."""
     built.net.set_state_dict(initial)
     run = _sweep(cfg, built, lr, lr, CHECK_UPDATES, diverge=math.inf)
     end = run["smoothed"][-1] if run["smoothed"] and not run["stopped_early"] else math.inf
-    return {"lr": lr, "final_loss": end if math.isfinite(end) else math.inf,
-            "diverged": bool(run["stopped_early"])}
+    return {"lr": lr, "final_loss": end if math.isfinite(end) else math.inf}
 
 
 def best_checked(checks: list[dict]) -> float:
-    """The LR of the short run whose loss ended lowest (the higher LR on a tie)."""
+    """The LR of the short run whose loss ended lowest (the higher LR on a tie); a run that
+    diverged (an infinite `final_loss`) never wins."""
     return min(checks, key=lambda c: (c["final_loss"], -c["lr"]))["lr"]
 
 

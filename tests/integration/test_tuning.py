@@ -103,8 +103,11 @@ def test_lr_range_test_sweeps_stops_at_divergence_and_writes_its_files(tmp_path)
     assert all(b > a for a, b in zip(lrs, lrs[1:]))  # exponential, increasing
     run_dir = result["run_dir"]
     assert os.path.isfile(os.path.join(run_dir, "lr_find.png"))
-    assert json.load(open(os.path.join(run_dir, "lr_find.json")))["suggested_lr"] == \
-        result["suggested_lr"]
+    def strict(constant):
+        raise AssertionError(f"lr_find.json holds {constant}, which JSON readers refuse")
+    text = open(os.path.join(run_dir, "lr_find.json")).read()
+    assert json.loads(text, parse_constant=strict)["suggested_lr"] == result["suggested_lr"]
+    assert len(result["checks"]) == 6  # the sweep's suggestion checked by six short runs
     from paddle_suite.tuning.lr_find import lr_find_figure
     from paddle_suite.visual.plots import pyplot
     fig = lr_find_figure(result)

@@ -8,10 +8,10 @@ from paddle_suite.tuning.lr_find import best_checked, no_descent
 
 
 def test_the_checked_lr_with_the_lowest_final_loss_wins_and_a_diverged_one_never():
-    checks = [{"lr": 0.1, "final_loss": math.inf, "diverged": True},
-              {"lr": 0.03, "final_loss": 0.91, "diverged": False},
-              {"lr": 0.01, "final_loss": 0.86, "diverged": False},
-              {"lr": 0.003, "final_loss": 1.2, "diverged": False}]
+    checks = [{"lr": 0.1, "final_loss": math.inf},  # diverged
+              {"lr": 0.03, "final_loss": 0.91},
+              {"lr": 0.01, "final_loss": 0.86},
+              {"lr": 0.003, "final_loss": 1.2}]
     assert best_checked(checks) == 0.01
     tie = [{"lr": 0.01, "final_loss": 0.9}, {"lr": 0.003, "final_loss": 0.9}]
     assert best_checked(tie) == 0.01
