@@ -67,7 +67,7 @@ def read_yaml(path: str | Path) -> tuple[dict, dict]:
     """Read a YAML mapping safely; return (data, {dotted key path: line number}).
 
     Duplicate keys, alias bombs, recursive aliases, deep nesting, files over 1 MiB and text
-    that is not UTF-8 are refused (see yamlsafe.py)."""
+    that is not UTF-8 are refused (see core/yamlsafe.py)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file not found: {path}. Pass an existing YAML file with -c.")

@@ -87,7 +87,8 @@ class InferOptions:
     topk: int = 5              # PostProcess top-k in inference.yml and tools/infer.py
     batch_size: int = 16       # images per Paddle Inference call in tools/infer.py
     model_name: str | None = None  # inference.yml Global.model_name (default: the
-                                   # architecture's PaddleX name, else ResNet18; deploy.py)
+                                   # architecture's PaddleX name, else ResNet18;
+                                   # deploy/description.py)
     rgb_input: bool = True     # a grey-scale model's export takes RGB and converts in-graph
 
 

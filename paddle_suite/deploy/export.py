@@ -6,7 +6,7 @@
     inference.pdmodel                      the same graph as a pre-PIR program, sharing the
                                            parameter file (PaddleClas 2.x); legacy=False skips it
     inference.yml                          pre-processing, top-k post-processing, labels
-                                           (PaddleX 3; deploy.py says what the tools need)
+                                           (PaddleX 3; description.py says what the tools need)
     inference_cls.yaml                     the same for PaddleClas's deploy predictor
     weights.safetensors                    the weights, for sharing (loadable with the suite)
 

@@ -1,1 +1,1 @@
-"""Explaining predictions: saliency maps (see saliency.py) and their overlays."""
+"""Explaining predictions: saliency maps (see visual/saliency.py) and their overlays."""

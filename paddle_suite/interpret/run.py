@@ -37,7 +37,7 @@ def interpret_images(cfg: Config, method: str, images: list[str], out_dir: str |
                      backend: str = "suite") -> dict:
     """Write `<out>/<image stem>_<method>.png` (the input, the map on its colour scale, the
     overlay, the prediction) and VisualDL images for each image. `backend`: "suite" (the
-    methods of `saliency.py`) or "interpretdl" (see `interpretdl_backend.py`).
+    methods of `visual/saliency.py`) or "interpretdl" (see `interpretdl_backend.py`).
 
     Unreadable images are named and skipped; returns {"written": [...], "failed": [...]}.
     """

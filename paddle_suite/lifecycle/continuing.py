@@ -1,6 +1,6 @@
 """Continuing a run: its checkpoint checked against the config, its directory reopened.
 
-The lock on the run directory is taken before anything in it is read (runlock.py); a
+The lock on the run directory is taken before anything in it is read (runs/lock.py); a
 checkpoint of another model or optimizer is refused with what changed; the LR schedule is
 continued or re-planned (replan.py); `metrics.jsonl` keeps the rows up to the checkpoint,
 a line torn by a crash dropped.

@@ -107,7 +107,7 @@ class Built:
     batches: int | None = None    # with Global.max_updates: train batches of the whole run
     epochs: int | None = None     # epochs to train (Global.epochs, or what max_updates takes)
     plan: dict | None = None      # what the LR schedule is planned for (replan.py)
-    scaler: object = None         # the float16 loss scaler when AMP is on (amp.py)
+    scaler: object = None         # the float16 loss scaler when AMP is on (training/amp.py)
 
 
 @locating
@@ -237,8 +237,9 @@ def train(cfg: Config, callbacks: list = ()) -> TrainResult:
 
     Order: lock a resumed run's directory (before anything in it is read), build (validates
     data, so a bad input leaves no run directory behind), create the run directory (or
-    reopen the resumed one), write config.yaml, train, write summary.json and the report. `callbacks` are added to the run's own (they receive every evaluation in
-    `on_eval_end`; one with a `stop_reason` that stops training gives the run's stop reason).
+    reopen the resumed one), write config.yaml, train, write summary.json and the report.
+    `callbacks` are added to the run's own (they receive every evaluation in `on_eval_end`;
+    one with a `stop_reason` that stops training gives the run's stop reason).
     """
     if (cfg["Arch"].get("finetune") or {}).get("mode") == "predict_only":
         raise OptionError("Arch.finetune.mode: predict_only trains nothing; evaluate the "

@@ -1,5 +1,5 @@
 """Assemble a configured run's callbacks in the order `fit` must call them (`RunCallbacks`).
-The `Callbacks` section's options are checked in `options.py`."""
+The `Callbacks` section's options are checked in `config/callbacks_section.py`."""
 from __future__ import annotations
 
 from functools import partial
@@ -46,8 +46,8 @@ class RunCallbacks:
     2. GUARD: the data-parallel helpers, the stop reset, the data-failure guard,
        accumulation groups, the NaN guard (they act on the batch before anything records it);
     3. AVERAGE, EMA (after the update), then EVALUATE, the Evaluator, which hands each
-       evaluation to its listeners, the WATCH phase: progress, run records, checkpoints,
-       early stopping, plateau decay, VisualDL, extra callbacks;
+       evaluation to its listeners, the WATCH phase: weight statistics, progress, run
+       records, checkpoints, early stopping, plateau decay, VisualDL, extra callbacks;
     4. STEP, the LR stepper, then AFTER_STEP: Snapshots (compares the LR of the epoch's last
        update with the next one), SWA, saliency maps;
     5. PERSIST, ResumeState: its checkpoint holds every other callback's state.

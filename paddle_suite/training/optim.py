@@ -136,7 +136,7 @@ def lr_common(learning_rate: float = 0.001, warmup_epoch: float = 0, warmup_star
     `stepvalue` in iterations; needs `step_on: step`).
 
     `replan` (when resuming with more epochs): build the schedule afresh over the remaining
-    epochs instead of continuing the one planned for the original length (replan.py).
+    epochs instead of continuing the one planned for the original length (lifecycle/replan.py).
 
     `base_batch_size` (off by default) turns on LR scaling: `learning_rate` is the LR tuned
     for that many samples per update, and the run uses learning_rate x (its global batch /

@@ -11,11 +11,11 @@ A search config names a base training config, overrides applied to every trial, 
       Optimizer.regularizer.coeff: {type: loguniform, low: 1.0e-6, high: 1.0e-2}
 
 A trial's value is the best eval value of `metric` over its epochs (`study.score: final`:
-its last evaluation). With `study.seeds: [1, 2, 3]` a trial is a seed group (seeds.py:
-`trial-NNN/seed-S/`) and its value is the mean, for differences smaller than a seed moves
-the result (the pruner acts on the first seed's run; the others run whole). `study.baseline: true` makes the base
-config's own values a trial (queued once), so the starting point is scored the same way.
-The study lives in
+its last evaluation). With `study.seeds: [1, 2, 3]` a trial is a seed group
+(lifecycle/seeds.py: `trial-NNN/seed-S/`) and its value is the mean, for differences
+smaller than a seed moves the result (the pruner acts on the first seed's run; the others
+run whole). `study.baseline: true` makes the base config's own values a trial (queued
+once), so the starting point is scored the same way. The study lives in
 `<output_dir>/<study name>/study.db` (SQLite) unless `storage` names a database; an
 interrupted search resumes there, its stale running trials marked failed.
 """

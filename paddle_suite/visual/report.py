@@ -131,7 +131,7 @@ def _mistakes(run_dir: Path, probs, labels, matrix, names, image_of) -> list[str
 
 
 def _diagnosis_text(findings) -> str:
-    """The diagnosis findings (tuning/diagnose.py) as Markdown bullets."""
+    """The diagnosis findings (training/diagnosis.py) as Markdown bullets."""
     items = findings if isinstance(findings, list) else [findings]
     return "\n".join("- " + (" - ".join(str(v) for v in item.values())
                               if isinstance(item, dict) else str(item)) for item in items)
